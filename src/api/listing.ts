@@ -1,0 +1,129 @@
+import { ApiError } from '../errors.js';
+import type { Filter, ListQuery, Owned, Page } from '../store/types.js';
+import { getVisible } from './visibility.js';
+
+/** How a query parameter filters a list. */
+export type FilterKind =
+  /** Exact match on a text column. */
+  | 'exact'
+  /** Exact match on a boolean column (`true`/`false`, any case). */
+  | 'boolean'
+  /** Substring match (Sahara's regex filters on names, descriptions and urls). */
+  | 'contains'
+  /** Case-insensitive equality (the job-execution `status` filter). */
+  | 'ieq';
+
+export interface ListSpec {
+  /** The envelope key of the list (`job_executions`, `binaries`, ...). */
+  key: string;
+  sortFields: readonly string[];
+  filters: Readonly<Record<string, FilterKind>>;
+  markerMode: ListQuery['markerMode'];
+  /** v1.1 /job-binaries ignores an unknown marker instead of answering 404 (Sahara quirk). */
+  ignoreUnknownMarker?: boolean;
+}
+
+const PAGING = new Set(['limit', 'marker', 'sort_by']);
+
+/** Multi-valued parameters: Sahara uses the first value only. */
+function first(value: unknown): string | undefined {
+  if (Array.isArray(value)) return first(value[0]);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Turns a list request's query string into a store ListQuery, validating everything up front.
+ * Where Sahara answered 500 (unknown filter, empty or non-column sort_by) Oasis answers 400.
+ */
+export function parseListQuery(query: unknown, spec: ListSpec, tenantId: string): ListQuery {
+  const params = (query ?? {}) as Record<string, unknown>;
+  const unknown = Object.keys(params).filter((key) => !PAGING.has(key) && !(key in spec.filters));
+  if (unknown.length > 0) {
+    throw new ApiError(
+      'INVALID_PARAMS_ON_REQUEST',
+      `The only valid params for this list are ${pyList(Object.keys(spec.filters))} and ['marker', 'limit', 'sort_by']; got ${pyList(unknown)}`,
+    );
+  }
+
+  const filters: Filter[] = [];
+  for (const [field, kind] of Object.entries(spec.filters)) {
+    const raw = first(params[field]);
+    if (raw === undefined) continue;
+    filters.push(toFilter(field, kind, raw));
+  }
+
+  const result: ListQuery = { tenantId, filters, sort: { field: 'id', descending: false }, markerMode: spec.markerMode };
+
+  const limit = first(params.limit);
+  if (limit !== undefined) {
+    if (!/^\s*\+?\d+\s*$/.test(limit) || Number(limit) <= 0 || !Number.isSafeInteger(Number(limit))) {
+      throw new ApiError('INVALID_QUERY', `'limit' must be a positive integer, not '${limit}'`);
+    }
+    result.limit = Number(limit);
+  }
+
+  const sortBy = first(params.sort_by);
+  if (sortBy !== undefined) {
+    const descending = sortBy.startsWith('-');
+    const field = descending ? sortBy.slice(1) : sortBy;
+    if (!spec.sortFields.includes(field)) {
+      throw new ApiError('INVALID_QUERY', `Unknown field for sorting ${field || "''"}`);
+    }
+    result.sort = { field, descending };
+  }
+
+  const marker = first(params.marker);
+  if (marker !== undefined) result.marker = marker;
+  return result;
+}
+
+function toFilter(field: string, kind: FilterKind, raw: string): Filter {
+  switch (kind) {
+    case 'exact':
+      return { field, op: 'eq', value: raw };
+    case 'boolean': {
+      const lowered = raw.toLowerCase();
+      if (lowered !== 'true' && lowered !== 'false') {
+        throw new ApiError('INVALID_PARAMS_ON_REQUEST', `Filter '${field}' takes true or false, not '${raw}'`);
+      }
+      return { field, op: 'eq', value: lowered === 'true' };
+    }
+    case 'contains':
+      return { field, op: 'contains', value: raw };
+    case 'ieq':
+      return { field, op: 'ieq', value: raw };
+  }
+}
+
+/** Renders a Python-style list, as Sahara's messages do: ['a', 'b']. */
+function pyList(items: readonly string[]): string {
+  return `[${items.map((item) => `'${item}'`).join(', ')}]`;
+}
+
+/**
+ * The whole list operation shared by every resource: marker check (404 when the marker is not
+ * visible), the store query, and Sahara's envelope with `markers` when paginating.
+ */
+export async function listResource<T extends Owned>(
+  repo: { get(id: string): Promise<T | undefined>; list(query: ListQuery): Promise<Page<T>> },
+  query: unknown,
+  spec: ListSpec,
+  tenantId: string,
+  render: (row: T) => unknown,
+): Promise<Record<string, unknown>> {
+  const listQuery = parseListQuery(query, spec, tenantId);
+  if (listQuery.marker !== undefined) {
+    if (spec.ignoreUnknownMarker) {
+      const marker = await repo.get(listQuery.marker);
+      if (!marker || (marker.tenant_id !== tenantId && marker.is_public !== true)) delete listQuery.marker;
+    } else {
+      await getVisible(repo, listQuery.marker, tenantId);
+    }
+  }
+  const page = await repo.list(listQuery);
+  const body: Record<string, unknown> = { [spec.key]: page.items.map(render) };
+  if (page.prev !== null || page.next !== null || first((query as Record<string, unknown> | undefined)?.marker) !== undefined) {
+    body.markers = { prev: page.prev, next: page.next };
+  }
+  return body;
+}

@@ -1,0 +1,18 @@
+import type { Owned } from '../store/types.js';
+
+/** Sahara renders times as `YYYY-MM-DDTHH:MM:SS`: no fraction, no zone (they are UTC). */
+export function formatTime(iso: string | null): string | null {
+  return iso === null ? null : iso.slice(0, 19);
+}
+
+/** The fields every owned resource renders, in Sahara's v1.1 shape. */
+export function ownedFields(row: Owned): Record<string, unknown> {
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    is_public: row.is_public,
+    is_protected: row.is_protected,
+    created_at: formatTime(row.created_at),
+    updated_at: formatTime(row.updated_at),
+  };
+}

@@ -1,0 +1,179 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { Config } from './config.js';
+import type { Engines } from './engines/engine.js';
+import { ApiError } from './errors.js';
+import type { AuthContext, Authenticator } from './api/auth.js';
+import { installErrorHandling, type RegExpMethods } from './api/error-handler.js';
+import { FORMATS } from './api/schemas.js';
+import type { Store } from './store/types.js';
+import type { Executions } from './executions/executions.js';
+import { registerJobExecutionRoutes } from './api/job-executions.js';
+import { registerJobRoutes } from './api/jobs.js';
+import { registerJobBinaryRoutes } from './api/job-binaries.js';
+import { registerJobBinaryInternalRoutes } from './api/job-binary-internals.js';
+import { registerDataSourceRoutes } from './api/data-sources.js';
+import { registerJobTypeRoutes } from './api/job-types.js';
+import { registerClusterRoutes } from './api/clusters.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'bodyLimitBytes'>;
+  store: Store;
+  engines: Engines;
+  executions: Executions;
+  auth: Authenticator;
+  logger?: FastifyBaseLogger | boolean;
+}
+
+/** The Fastify instance as route modules see it: TypeBox schemas give typed requests. */
+export type Api = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** A route module: registers one resource's routes under `/v1.1/:project_id`. */
+export type RouteModule = (api: Api, deps: AppDeps) => void;
+
+const ROUTE_MODULES: readonly RouteModule[] = [
+  registerJobExecutionRoutes,
+  registerJobRoutes,
+  registerJobBinaryRoutes,
+  registerJobBinaryInternalRoutes,
+  registerDataSourceRoutes,
+  registerJobTypeRoutes,
+  registerClusterRoutes,
+];
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller; set for every /v1.1 route before its handler runs. */
+    auth: AuthContext;
+  }
+  interface FastifyContextConfig {
+    /** The route takes the raw request bytes as its body (job-binary-internal upload). */
+    rawBody?: boolean;
+    /** The error to answer when the body exceeds the route's limit. */
+    tooLargeError?: ApiError;
+  }
+}
+
+/** The caller's tenant, for route handlers. */
+export function tenantOf(request: FastifyRequest): string {
+  return request.auth.tenantId;
+}
+
+/**
+ * Builds the HTTP application without listening: main.ts listens, tests use `app.inject()`.
+ * Call `markClosing()` at shutdown to answer 503 while in-flight requests finish.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markClosing(): void }> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: deps.config.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: false,
+    ajv: {
+      customOptions: {
+        // Sahara rejects unknown fields and wrong types; never silently drop or coerce them.
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: false,
+        allErrors: false,
+        verbose: true,
+        formats: FORMATS,
+      },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  let closing = false;
+  const routes: RegExpMethods[] = [];
+  app.addHook('onRoute', (route) => {
+    if (route.url === '*' || route.url.startsWith('/documentation')) return;
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD');
+    const pattern = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}/?$`);
+    routes.push({ pattern, methods });
+  });
+
+  installErrorHandling(app, () => routes);
+  installBodyParsing(app);
+
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ApiError('SERVICE_UNAVAILABLE', 'Oasis is shutting down; retry shortly');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Oasis',
+        description: 'Job executions on Spark, YARN and local clusters, wire-compatible with the Sahara EDP API v1.1',
+        version: '0.1.0',
+      },
+    },
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(
+    async (api) => {
+      api.decorateRequest('auth', null as unknown as AuthContext);
+      api.addHook('onRequest', async (request) => {
+        const { project_id: project } = request.params as { project_id: string };
+        request.auth = deps.auth.authenticate(request.headers, project);
+      });
+      for (const register of ROUTE_MODULES) register(api as unknown as Api, deps);
+    },
+    { prefix: '/v1.1/:project_id' },
+  );
+
+  return Object.assign(app as unknown as FastifyInstance, {
+    markClosing() {
+      closing = true;
+    },
+  });
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * Sahara's body rules (reference §0): a missing body is `{}`; JSON or no Content-Type is parsed
+ * as JSON (MALFORMED_REQUEST_BODY on failure); any other type is INVALID_DATA, except on routes
+ * that take raw bytes. Bodies are read as bytes first so that the size limit always applies.
+ */
+function installBodyParsing(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.addHook('preValidation', async (request) => {
+    if (!BODY_METHODS.has(request.method)) return;
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    if (request.routeOptions.config.rawBody) {
+      request.body = raw;
+      return;
+    }
+    if (raw.length === 0) {
+      request.body = {};
+      return;
+    }
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== '' && type !== 'application/json') {
+      throw new ApiError('INVALID_DATA', `Content type '${type}' isn't supported`);
+    }
+    try {
+      request.body = JSON.parse(raw.toString('utf8'));
+    } catch (error) {
+      throw new ApiError('MALFORMED_REQUEST_BODY', `Malformed message body: ${(error as Error).message}`);
+    }
+  });
+}

@@ -1,0 +1,122 @@
+import { hostname } from 'node:os';
+import path from 'node:path';
+
+/** Oasis's whole configuration, parsed once from the environment and frozen. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** postgres://… selects PostgreSQL; otherwise SQLite at `<dataDir>/oasis.db`. */
+  databaseUrl: string | null;
+  auth: 'noauth' | 'tokens';
+  tokensFile: string | null;
+  /** Identity of this Oasis node; leases and local jobs are tied to it. */
+  nodeId: string;
+  /** How many local jobs run at once on this node; more wait as PENDING, in order. */
+  localConcurrency: number;
+  /** Largest accepted request body, and largest job-binary-internal. */
+  bodyLimitBytes: number;
+  /** How often the reconciler polls engines for non-terminal executions. */
+  pollIntervalMs: number;
+  /** Grace time between SIGTERM and SIGKILL when a job is cancelled. */
+  killGraceMs: number;
+  /** A node's lease on an execution; renewed while the node lives. */
+  leaseMs: number;
+  /** Time allowed to in-flight work at shutdown. */
+  shutdownGraceMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The defaults, in one place. Durations accept `500ms`, `30s`, `5m` or plain milliseconds. */
+const DEFAULTS = {
+  OASIS_HOST: '127.0.0.1',
+  OASIS_PORT: '8386',
+  OASIS_DATA_DIR: './data',
+  OASIS_AUTH: 'noauth',
+  OASIS_LOCAL_CONCURRENCY: '8',
+  OASIS_MAX_BODY: '5MiB',
+  OASIS_POLL_INTERVAL: '2s',
+  OASIS_KILL_GRACE: '5s',
+  OASIS_LEASE: '30s',
+  OASIS_SHUTDOWN_GRACE: '10s',
+  OASIS_LOG_LEVEL: 'info',
+} as const;
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const problems: string[] = [];
+  const get = (name: keyof typeof DEFAULTS): string => env[name]?.trim() || DEFAULTS[name];
+
+  const port = parseInteger(get('OASIS_PORT'), 'OASIS_PORT', problems, 0, 65535);
+  const auth = get('OASIS_AUTH');
+  if (auth !== 'noauth' && auth !== 'tokens') {
+    problems.push(`OASIS_AUTH must be "noauth" or "tokens", not "${auth}"`);
+  }
+  const tokensFile = env.OASIS_TOKENS_FILE?.trim() || null;
+  if (auth === 'tokens' && !tokensFile) problems.push('OASIS_AUTH=tokens needs OASIS_TOKENS_FILE');
+
+  const databaseUrl = env.OASIS_DATABASE_URL?.trim() || null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('OASIS_DATABASE_URL must start with postgres:// (unset it for SQLite)');
+  }
+  const dataDir = path.resolve(get('OASIS_DATA_DIR'));
+
+  const config: Config = {
+    host: get('OASIS_HOST'),
+    port,
+    dataDir,
+    databaseUrl,
+    auth: auth as Config['auth'],
+    tokensFile: tokensFile ? path.resolve(tokensFile) : null,
+    nodeId: env.OASIS_NODE_ID?.trim() || hostname(),
+    localConcurrency: parseInteger(get('OASIS_LOCAL_CONCURRENCY'), 'OASIS_LOCAL_CONCURRENCY', problems, 1, 100_000),
+    bodyLimitBytes: parseSize(get('OASIS_MAX_BODY'), 'OASIS_MAX_BODY', problems),
+    pollIntervalMs: parseDuration(get('OASIS_POLL_INTERVAL'), 'OASIS_POLL_INTERVAL', problems),
+    killGraceMs: parseDuration(get('OASIS_KILL_GRACE'), 'OASIS_KILL_GRACE', problems),
+    leaseMs: parseDuration(get('OASIS_LEASE'), 'OASIS_LEASE', problems),
+    shutdownGraceMs: parseDuration(get('OASIS_SHUTDOWN_GRACE'), 'OASIS_SHUTDOWN_GRACE', problems),
+    logLevel: get('OASIS_LOG_LEVEL'),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+function parseInteger(raw: string, name: string, problems: string[], min: number, max: number): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max}, not "${raw}"`);
+    return min;
+  }
+  return value;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseDuration(raw: string, name: string, problems: string[]): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(raw);
+  if (!match) {
+    problems.push(`${name} must be a duration such as 500ms, 30s or 5m, not "${raw}"`);
+    return 0;
+  }
+  return Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!);
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1000, kib: 1024, mb: 1e6, mib: 1024 ** 2 };
+
+function parseSize(raw: string, name: string, problems: string[]): number {
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(raw);
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) {
+    problems.push(`${name} must be a size such as 5MiB or 1048576, not "${raw}"`);
+    return 0;
+  }
+  return Number(match[1]) * unit;
+}

@@ -1,0 +1,126 @@
+import type { ExecutionStatus } from '../executions/statuses.js';
+import type {
+  ClusterRecord,
+  ConfigValue,
+  EngineKind,
+  JobExecutionRecord,
+  JobType,
+} from '../store/types.js';
+
+/**
+ * The seam between Oasis's lifecycle rules (src/executions) and the systems that really run jobs.
+ * Engines know nothing about tenants, the API or the database; they take a fully resolved job,
+ * run it, report on it and stop it.
+ */
+export interface Engine {
+  readonly kind: EngineKind;
+
+  /** Job types this engine can run on the given cluster; others are refused at execute (400). */
+  supportedJobTypes(cluster: ClusterRecord): readonly JobType[];
+
+  /**
+   * Engine-specific execute-time checks (main class present, supported binary URLs, ...).
+   * Throws ApiError (INVALID_DATA / INVALID_REFERENCE); runs before the execution is stored.
+   */
+  validate(job: JobSpec, cluster: ClusterRecord): void;
+
+  /**
+   * Starts the job. Resolves once the engine has accepted it, with the id under which it can be
+   * found again, even by a restarted Oasis. Throws JobStartError when the job cannot start
+   * (becomes FAILED) and TransientEngineError when the engine cannot be reached (retried later).
+   */
+  submit(job: JobSpec, cluster: ClusterRecord): Promise<Submission>;
+
+  /** Current state of a submitted job. Throws TransientEngineError when the engine is unreachable. */
+  status(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus>;
+
+  /**
+   * Asks the engine to stop the job. Resolves with the resulting status when it is already known
+   * (e.g. KILLED), or undefined when the kill is under way and a later `status` will tell.
+   */
+  cancel(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus | undefined>;
+
+  /** Removes what the execution left behind (working directories, staged files). Idempotent. */
+  cleanup(ref: EngineJobRef, cluster: ClusterRecord): Promise<void>;
+
+  /**
+   * Optional push channel: engines that learn of a job's end the moment it happens (the local
+   * engine sees its child exit) call the listener, so statuses turn terminal without waiting for
+   * the next poll.
+   */
+  onStatusChange?(listener: (executionId: string, status: EngineStatus) => void): void;
+
+  /** Whether the cluster's services answer: `Active`, or `Error` with a reason. */
+  checkCluster(cluster: ClusterRecord): Promise<{ status: 'Active' | 'Error'; description: string }>;
+
+  /** Stops watching; running jobs keep running so a restarted Oasis can re-adopt them. */
+  close(): Promise<void>;
+}
+
+/** A job binary's contents, fetched on demand (from the database for internal-db://). */
+export interface JobFile {
+  name: string;
+  url: string;
+  read(): Promise<Buffer>;
+}
+
+/** Everything an engine needs to run one execution, with data-source references resolved. */
+export interface JobSpec {
+  executionId: string;
+  jobType: JobType;
+  templateName: string;
+  mains: JobFile[];
+  libs: JobFile[];
+  configs: Record<string, ConfigValue>;
+  params: Record<string, ConfigValue>;
+  args: string[];
+  /** Runtime URLs of the input and output data sources, when given. */
+  inputUrl: string | null;
+  outputUrl: string | null;
+}
+
+export interface EngineJobRef {
+  executionId: string;
+  engineJobId: string;
+  /** What the engine stored in the execution's `extra` at submit time. */
+  extra: Record<string, unknown>;
+}
+
+export interface Submission {
+  engineJobId: string;
+  status: EngineStatus;
+  /** Engine bookkeeping kept in the execution's `extra` (never needed by clients). */
+  extra: Record<string, unknown>;
+}
+
+export interface EngineStatus {
+  status: ExecutionStatus;
+  /** Extra fields merged into the execution's `info` (engine state, ids, URLs, reason). */
+  info?: Record<string, unknown>;
+  /** The job's exit code when known (rendered as the string `return_code`). */
+  returnCode?: number | null;
+}
+
+/** The engine could not be reached. Never a reason to mark a job failed: retry later. */
+export class TransientEngineError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransientEngineError';
+  }
+}
+
+/** The job could not be started; the execution ends FAILED with this message in `info`. */
+export class JobStartError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'JobStartError';
+  }
+}
+
+/** The engines by kind, as wired in main.ts. */
+export type Engines = ReadonlyMap<EngineKind, Engine>;
+
+export function refOf(execution: JobExecutionRecord): EngineJobRef | undefined {
+  if (!execution.engine_job_id) return undefined;
+  return { executionId: execution.id, engineJobId: execution.engine_job_id, extra: execution.extra };
+}

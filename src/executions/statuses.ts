@@ -1,0 +1,40 @@
+/**
+ * Job-execution statuses, exactly Sahara's literal strings (reference §6.1).
+ * This module is the only place that knows which statuses are terminal.
+ */
+export const EXECUTION_STATUSES = [
+  'PENDING',
+  'READYTORUN',
+  'PREP',
+  'RUNNING',
+  'TOBEKILLED',
+  'TOBESUSPENDED',
+  'PREPSUSPENDED',
+  'SUSPENDED',
+  'SUCCEEDED',
+  'FAILED',
+  'KILLED',
+  'DONEWITHERROR',
+  'SUSPENDFAILED',
+] as const;
+
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly ExecutionStatus[] = [
+  'SUCCEEDED',
+  'FAILED',
+  'KILLED',
+  'DONEWITHERROR',
+  'SUSPENDFAILED',
+];
+
+const terminal: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
+
+/** Any status outside the terminal set is non-terminal, as in Sahara (engines may report others). */
+export function isTerminal(status: string): boolean {
+  return terminal.has(status);
+}
+
+export function isExecutionStatus(value: string): value is ExecutionStatus {
+  return (EXECUTION_STATUSES as readonly string[]).includes(value);
+}
