@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.js';
+import { createLogger, migrate, serve } from '../main.js';
+
+const USAGE = `usage: oasis <command>
+
+commands:
+  serve     start the Oasis service (configured by OASIS_* environment variables)
+  migrate   apply database migrations and exit
+  help      show this text`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false });
+  const command = positionals[0] ?? 'help';
+  if (command === 'help' || command === '--help') {
+    console.log(USAGE);
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger(config);
+  switch (command) {
+    case 'serve':
+      await serve(config, logger);
+      return -1; // keeps running until a signal
+    case 'migrate':
+      await migrate(config, logger);
+      return 0;
+    default:
+      console.error(`unknown command: ${command}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,82 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import closeWithGrace from 'close-with-grace';
+import { pino, type Logger } from 'pino';
+import { buildApp } from './app.js';
+import { loadTokenAuth, noAuth } from './api/auth.js';
+import type { Config } from './config.js';
+import type { Engine, Engines } from './engines/engine.js';
+import { createLocalEngine } from './engines/local/index.js';
+import { Executions } from './executions/executions.js';
+import { openStore } from './store/index.js';
+import type { EngineKind, Store } from './store/types.js';
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, base: { service: 'oasis' } });
+}
+
+/** Connects to the database and applies pending migrations, then disconnects. */
+export async function migrate(config: Config, logger: Logger): Promise<void> {
+  await mkdir(config.dataDir, { recursive: true });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  await store.close();
+}
+
+/**
+ * The process wiring: config → store → engines → executions → HTTP. Shutdown runs in a fixed
+ * order (stop accepting requests, stop pollers, close engines, close the database), each step
+ * on its own, time-boxed by close-with-grace; a second signal forces the exit.
+ */
+export async function serve(config: Config, logger: Logger): Promise<void> {
+  await mkdir(config.dataDir, { recursive: true });
+  const store: Store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const local = await createLocalEngine({
+    workDir: path.join(config.dataDir, 'executions'),
+    nodeId: config.nodeId,
+    killGraceMs: config.killGraceMs,
+    logger: logger.child({ engine: 'local' }),
+  });
+  const engines: Engines = new Map<EngineKind, Engine>([['local', local]]);
+  const executions = new Executions({
+    store,
+    engines,
+    nodeId: config.nodeId,
+    localConcurrency: config.localConcurrency,
+    pollIntervalMs: config.pollIntervalMs,
+    leaseMs: config.leaseMs,
+    logger: logger.child({ component: 'executions' }),
+  });
+  const auth = config.auth === 'tokens' && config.tokensFile ? await loadTokenAuth(config.tokensFile) : noAuth;
+  const app = await buildApp({ config, store, engines, executions, auth, logger });
+
+  const steps: [string, () => Promise<unknown>][] = [
+    ['http', async () => {
+      app.markClosing();
+      await app.close();
+    }],
+    ['executions', () => executions.stop(config.shutdownGraceMs)],
+    ['engines', () => Promise.all([...engines.values()].map((engine) => engine.close()))],
+    ['store', () => store.close()],
+  ];
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () =>
+    (shuttingDown ??= (async () => {
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (error) {
+          logger.error({ err: error, step: name }, 'shutdown step failed');
+        }
+      }
+    })());
+
+  closeWithGrace({ delay: config.shutdownGraceMs + 2000 }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'fatal error, shutting down');
+    else logger.info({ signal }, 'shutting down');
+    await shutdown();
+  });
+
+  executions.start();
+  const address = await app.listen({ host: config.host, port: config.port });
+  logger.info({ url: address, node: config.nodeId, database: store.dialect }, 'Oasis is ready');
+}

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { testDialects, openTestStore } from '../support/databases.js';
+import { type OasisProcess, startOasis } from '../support/server.js';
+
+/**
+ * End to end through the real clients: the openstack CLI (python-openstackclient with the
+ * saharaclient plugin) and the python-saharaclient library, against a real Oasis process.
+ * scripts/python-clients.sh installs them; the suite refuses to skip silently in CI.
+ */
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const VENV = path.join(ROOT, '.cache/pyclients/bin');
+const PROJECT = '9d3a2c6e0f4b4f7c8a1e5b2d3c4f5a6b';
+const TOKEN = 'e2e-secret-token';
+const LOCAL_CLUSTER = '00000000-0000-4000-8000-000000000001';
+
+const clientsInstalled = existsSync(path.join(VENV, 'openstack'));
+if (!clientsInstalled && process.env.CI) throw new Error('python clients missing: run scripts/python-clients.sh');
+
+for (const dialect of testDialects()) {
+  describe(`openstack dataprocessing and python-saharaclient against Oasis (${dialect})`, { skip: !clientsInstalled }, () => {
+    let oasis: OasisProcess;
+    let drop: () => Promise<void> = async () => {};
+    let endpoint: string;
+
+    before(async () => {
+      const database = await openTestStore(dialect);
+      await database.store.close();
+      drop = database.drop;
+      oasis = await startOasis({
+        dataDir: database.dataDir,
+        env: database.url ? { OASIS_DATABASE_URL: database.url } : {},
+        tokens: { [TOKEN]: { project_id: PROJECT } },
+      });
+      endpoint = `${oasis.url}/v1.1/${PROJECT}`;
+    });
+
+    after(async () => {
+      await oasis?.stop();
+      await drop();
+    });
+
+    const openstack = async (...args: string[]): Promise<any> => {
+      const { stdout } = await run(
+        path.join(VENV, 'openstack'),
+        ['--os-auth-type', 'admin_token', '--os-endpoint', endpoint, '--os-token', TOKEN, 'dataprocessing', ...args, '-f', 'json'],
+        { env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 },
+      );
+      return JSON.parse(stdout);
+    };
+
+    const saharaclient = async (scenario: string): Promise<any> => {
+      const { stdout } = await run(path.join(VENV, 'python'), [path.join(import.meta.dirname, 'saharaclient_flow.py'), endpoint, TOKEN, scenario], {
+        timeout: 120_000,
+      });
+      return JSON.parse(stdout);
+    };
+
+    test('a shell script uploaded with the CLI runs on local and succeeds with its output', async () => {
+      const script = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'hello.sh');
+      await writeFile(script, 'echo "hello $1 $2 from $GREETING"\n');
+      const binary = await openstack('job', 'binary', 'create', '--name', 'hello.sh', '--data', script);
+      const template = await openstack('job', 'template', 'create', '--name', 'hello', '--type', 'Shell', '--mains', binary.Id);
+      const clusters = await openstack('cluster', 'list');
+      assert.ok(clusters.some((cluster: any) => cluster.Name === 'local' && cluster.Id === LOCAL_CLUSTER));
+
+      const started = await openstack(
+        'job', 'execute', '--job-template', template.Id, '--cluster', 'local', '--args', 'big', 'world', '--params', 'GREETING:oasis',
+      );
+      assert.equal(started.Status, 'PENDING');
+
+      let shown: any;
+      for (let attempt = 0; attempt < 60; attempt += 1) {
+        shown = await openstack('job', 'show', started.Id);
+        if (['SUCCEEDED', 'DONEWITHERROR', 'FAILED', 'KILLED'].includes(shown.Status)) break;
+      }
+      assert.equal(shown.Status, 'SUCCEEDED');
+
+      const response = await fetch(`${endpoint}/job-executions/${started.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
+      const execution = ((await response.json()) as any).job_execution;
+      assert.equal(execution.return_code, '0');
+      const stdout = path.join(oasis.dataDir, 'executions', started.Id, 'stdout');
+      const { readFile } = await import('node:fs/promises');
+      assert.equal(await readFile(stdout, 'utf8'), 'hello big world from oasis\n');
+
+      const listed = await openstack('job', 'list');
+      assert.ok(listed.some((row: any) => row.Id === started.Id && row.Status === 'SUCCEEDED'));
+    });
+
+    test('a failing script ends DONEWITHERROR with its exit code', async () => {
+      const result = await saharaclient('failing');
+      assert.deepEqual(result, { status: 'DONEWITHERROR', return_code: '3' });
+    });
+
+    test('a long script is cancelled and its process is really gone', async () => {
+      const result = await saharaclient('cancel');
+      assert.equal(result.status, 'KILLED');
+      const pid = Number(String(result.engine_job_id).split('@')[0]);
+      assert.ok(pid > 0);
+      assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
+    });
+
+    test('list, show, update and delete through python-saharaclient', async () => {
+      const result = await saharaclient('manage');
+      for (const id of result.ids) assert.ok(result.listed.includes(id));
+      assert.equal(result.page_size, 2);
+      assert.equal(result.shown.id, result.ids[0]);
+      assert.equal(result.shown.status, 'SUCCEEDED');
+      assert.equal(result.updated_public, true);
+      assert.deepEqual(result.deleted, { code: 404, name: 'NOT_FOUND' });
+      assert.equal(result.bad_template.code, 400);
+      assert.equal(result.bad_template.name, 'VALIDATION_ERROR');
+    });
+
+    test('the CLI updates and deletes an execution', async () => {
+      const templates = await openstack('job', 'template', 'list');
+      const hello = templates.find((row: any) => row.Name === 'hello');
+      const started = await openstack('job', 'execute', '--job-template', hello.Id, '--cluster', 'local', '--args', 'a', 'b');
+      const updated = await openstack('job', 'update', started.Id, '--public');
+      assert.equal(updated['Is public'], true);
+      await run(path.join(VENV, 'openstack'), ['--os-auth-type', 'admin_token', '--os-endpoint', endpoint, '--os-token', TOKEN, 'dataprocessing', 'job', 'delete', started.Id, '--wait'], {
+        timeout: 60_000,
+      });
+      const response = await fetch(`${endpoint}/job-executions/${started.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
+      assert.equal(response.status, 404);
+    });
+  });
+}
