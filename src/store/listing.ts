@@ -1,0 +1,142 @@
+import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
+import type { Filter, ListQuery, Page } from './types.js';
+import type { TableSpec } from './tables.js';
+
+type Row = Record<string, unknown>;
+type Query = SelectQueryBuilder<any, any, any>;
+
+/**
+ * What a list reads from: the resource table aliased `t`, plus the joined names some resources
+ * sort and filter on (job executions: the template's and the cluster's name).
+ */
+export interface ListSource {
+  spec: TableSpec;
+  from(db: Kysely<any>): Query;
+  /** Sort and filter names that are not columns of `t`, mapped to their SQL expression. */
+  joined?: Readonly<Record<string, string>>;
+}
+
+function expressionOf(source: ListSource, field: string): RawBuilder<unknown> {
+  const joined = source.joined?.[field];
+  if (joined) return sql.ref(joined);
+  if (!source.spec.columns.includes(field)) {
+    throw new Error(`${source.spec.table} cannot be listed by unknown field "${field}"`);
+  }
+  return sql.ref(`t.${field}`);
+}
+
+function filterCondition(source: ListSource, filter: Filter): RawBuilder<boolean> {
+  const column = expressionOf(source, filter.field);
+  switch (filter.op) {
+    case 'eq':
+      return filter.value === null ? sql<boolean>`${column} is null` : sql<boolean>`${column} = ${filter.value}`;
+    case 'ieq':
+      return sql<boolean>`lower(${column}) = lower(${filter.value})`;
+    case 'contains':
+      // strpos is case-sensitive and has no wildcards to escape; SQLite gets it as a function.
+      return sql<boolean>`strpos(${column}, ${filter.value}) > 0`;
+  }
+}
+
+interface Position {
+  key: unknown;
+  id: string;
+}
+
+/**
+ * Rows strictly after (or, inclusive, at or after) `position` in the order
+ * (key, id) ascending with NULL keys first, or its exact reverse when descending.
+ */
+function beyond(key: RawBuilder<unknown>, position: Position, descending: boolean, inclusive: boolean): RawBuilder<boolean> {
+  const id = sql.ref('t.id');
+  const idBeyond = descending
+    ? inclusive ? sql`${id} <= ${position.id}` : sql`${id} < ${position.id}`
+    : inclusive ? sql`${id} >= ${position.id}` : sql`${id} > ${position.id}`;
+  if (position.key === null || position.key === undefined) {
+    return descending
+      ? sql<boolean>`(${key} is null and ${idBeyond})`
+      : sql<boolean>`((${key} is null and ${idBeyond}) or ${key} is not null)`;
+  }
+  return descending
+    ? sql<boolean>`(${key} < ${position.key} or (${key} = ${position.key} and ${idBeyond}) or ${key} is null)`
+    : sql<boolean>`(${key} > ${position.key} or (${key} = ${position.key} and ${idBeyond}))`;
+}
+
+function ordered(query: Query, key: RawBuilder<unknown>, descending: boolean): Query {
+  return descending
+    ? query.orderBy(key, (o) => o.desc().nullsLast()).orderBy('t.id', 'desc')
+    : query.orderBy(key, (o) => o.asc().nullsFirst()).orderBy('t.id', 'asc');
+}
+
+/**
+ * One page of a list, paginated in SQL by keyset on (sort key, id) so a page costs the same
+ * however deep it is. Marker rules follow Sahara (reference §4.2), with L the whole filtered,
+ * sorted list:
+ * - 'after': the page is the items strictly after the marker; next = the page's last item when
+ *   more follow; prev = L[pos(marker) - limit].
+ * - 'at': the page starts at the marker; without a marker next = L[limit-1] when more follow
+ *   (page 2 repeats it); with the marker at p, next = L[p+limit] and prev = L[p-limit]. A marker
+ *   outside L lists from the start with no markers.
+ */
+export async function listPage(db: Kysely<any>, source: ListSource, query: ListQuery): Promise<Page<Row>> {
+  const key = expressionOf(source, query.sort.field);
+  const descending = query.sort.descending;
+  const { limit } = query;
+
+  const filtered = (): Query => {
+    let q = source.from(db).where(sql<boolean>`(t.tenant_id = ${query.tenantId} or t.is_public = ${true})`);
+    for (const filter of query.filters) q = q.where(filterCondition(source, filter));
+    return q;
+  };
+  const fetch = async (q: Query, count: number | undefined): Promise<Row[]> => {
+    let page = ordered(q, key, descending).selectAll('t');
+    if (count !== undefined) page = page.limit(count);
+    return (await page.execute()) as Row[];
+  };
+  /** L[pos(marker) - limit]: counting back from the marker in reverse order. */
+  const itemBefore = async (marker: Position, distance: number): Promise<string | null> => {
+    const row = await ordered(filtered().where(beyond(key, marker, !descending, false)), key, !descending)
+      .select('t.id')
+      .offset(distance - 1)
+      .limit(1)
+      .executeTakeFirst();
+    return (row?.id as string | undefined) ?? null;
+  };
+
+  let marker: Position | undefined;
+  if (query.marker !== undefined) {
+    // In 'at' mode the marker must be in L; in 'after' mode only its sort key matters.
+    const scope = query.markerMode === 'at' ? filtered() : source.from(db);
+    const found = await scope
+      .where('t.id', '=', query.marker)
+      .select([key.as('sort_key'), 't.id as id'])
+      .executeTakeFirst();
+    if (found) marker = { key: found.sort_key, id: found.id as string };
+    else if (query.markerMode === 'at') {
+      return { items: await fetch(filtered(), limit), prev: null, next: null };
+    }
+  }
+
+  const more = limit === undefined ? undefined : limit + 1;
+  if (query.markerMode === 'after') {
+    const rows = await fetch(marker ? filtered().where(beyond(key, marker, descending, false)) : filtered(), more);
+    const items = limit === undefined ? rows : rows.slice(0, limit);
+    const next = limit !== undefined && rows.length > limit ? (items[limit - 1]!.id as string) : null;
+    const prev = marker && limit !== undefined ? await itemBefore(marker, limit) : null;
+    return { items, prev, next };
+  }
+
+  if (!marker) {
+    const rows = await fetch(filtered(), more);
+    const items = limit === undefined ? rows : rows.slice(0, limit);
+    const next = limit !== undefined && rows.length > limit ? (items[limit - 1]!.id as string) : null;
+    return { items, prev: null, next };
+  }
+  const rows = await fetch(filtered().where(beyond(key, marker, descending, true)), more);
+  if (limit === undefined) return { items: rows, prev: null, next: null };
+  return {
+    items: rows.slice(0, limit),
+    prev: await itemBefore(marker, limit),
+    next: (rows[limit]?.id as string | undefined) ?? null,
+  };
+}

@@ -1,0 +1,101 @@
+import type { Kysely } from 'kysely';
+import { JOB_TEMPLATES } from '../tables.js';
+import type { JobTemplateRecord, JobTemplateRepository, ListQuery, NewRow, RowPatch } from '../types.js';
+import { deleteRow, findRowsByName, getRow, insertRow, listRows, plainSource, updateRow } from './rows.js';
+
+const LINKS = 'job_template_binaries';
+type Role = 'mains' | 'libs';
+const ROLES: readonly Role[] = ['mains', 'libs'];
+type Stored = Omit<JobTemplateRecord, Role>;
+
+/**
+ * Job templates. A template's mains and libs are rows of job_template_binaries (role, position),
+ * loaded for every template a call returns.
+ */
+export function jobTemplates(db: Kysely<any>): JobTemplateRepository {
+  const source = plainSource(JOB_TEMPLATES);
+  return {
+    insert: (row) => insertTemplate(db, row),
+    get: async (id) => {
+      const row = await getRow<Stored>(db, JOB_TEMPLATES, id);
+      return row ? (await withBinaries(db, [row]))[0] : undefined;
+    },
+    list: async (query: ListQuery) => {
+      const page = await listRows<Stored>(db, source, query);
+      return { ...page, items: await withBinaries(db, page.items) };
+    },
+    update: (id, patch) => updateTemplate(db, id, patch),
+    delete: (id) =>
+      db.transaction().execute(async (tx) => {
+        await tx.deleteFrom(LINKS).where('template_id', '=', id).execute();
+        return deleteRow(tx, JOB_TEMPLATES, id);
+      }),
+    findByName: async (tenantId, name) =>
+      withBinaries(db, await findRowsByName<Stored>(db, JOB_TEMPLATES, tenantId, name)),
+    executionsOf: (templateId) => executionsOf(db, templateId),
+  };
+}
+
+async function insertTemplate(db: Kysely<any>, row: NewRow<JobTemplateRecord>): Promise<JobTemplateRecord> {
+  return db.transaction().execute(async (tx) => {
+    const stored = await insertRow<Stored>(tx, JOB_TEMPLATES, row);
+    await writeLinks(tx, stored.id, row);
+    return { ...stored, mains: [...row.mains], libs: [...row.libs] };
+  });
+}
+
+async function updateTemplate(
+  db: Kysely<any>,
+  id: string,
+  patch: RowPatch<JobTemplateRecord>,
+): Promise<JobTemplateRecord | undefined> {
+  return db.transaction().execute(async (tx) => {
+    const stored = await updateRow<Stored>(tx, JOB_TEMPLATES, id, patch);
+    if (!stored) return undefined;
+    for (const role of ROLES) {
+      if (patch[role] === undefined) continue;
+      await tx.deleteFrom(LINKS).where('template_id', '=', id).where('role', '=', role).execute();
+      await writeLinks(tx, id, { [role]: patch[role] });
+    }
+    return (await withBinaries(tx, [stored]))[0];
+  });
+}
+
+async function writeLinks(db: Kysely<any>, templateId: string, binaries: Partial<Record<Role, string[]>>): Promise<void> {
+  const rows = ROLES.flatMap((role) =>
+    (binaries[role] ?? []).map((binaryId, position) => ({ template_id: templateId, binary_id: binaryId, role, position })),
+  );
+  if (rows.length > 0) await db.insertInto(LINKS).values(rows).execute();
+}
+
+/** Attaches mains and libs, in order, to each template with one query. */
+async function withBinaries(db: Kysely<any>, templates: Stored[]): Promise<JobTemplateRecord[]> {
+  if (templates.length === 0) return [];
+  const links = await db
+    .selectFrom(LINKS)
+    .select(['template_id', 'binary_id', 'role'])
+    .where(
+      'template_id',
+      'in',
+      templates.map((template) => template.id),
+    )
+    .orderBy('template_id')
+    .orderBy('role')
+    .orderBy('position')
+    .execute();
+  const byTemplate = new Map<string, Record<Role, string[]>>();
+  for (const template of templates) byTemplate.set(template.id, { mains: [], libs: [] });
+  for (const link of links) byTemplate.get(link.template_id as string)?.[link.role as Role].push(link.binary_id as string);
+  return templates.map((template) => ({ ...template, ...byTemplate.get(template.id)! }));
+}
+
+export async function executionsOf(db: Kysely<any>, templateId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('job_executions')
+    .select('id')
+    .where('job_id', '=', templateId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => row.id as string);
+}

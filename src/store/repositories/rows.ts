@@ -1,0 +1,71 @@
+import type { Kysely } from 'kysely';
+import { listPage, type ListSource } from '../listing.js';
+import { decodeRow, encodeRow, nowIso, type TableSpec } from '../tables.js';
+import type { ListQuery, Owned, Page } from '../types.js';
+
+/**
+ * The operations every resource table shares, as plain functions over a Kysely handle (which may
+ * be a transaction). Resource modules add their own queries next to these.
+ */
+
+type Row = Record<string, unknown>;
+
+export async function insertRow<T>(db: Kysely<any>, spec: TableSpec, record: object): Promise<T> {
+  const row = encodeRow(spec, { ...record, created_at: nowIso(), updated_at: null });
+  const inserted = await db.insertInto(spec.table).values(row).returningAll().executeTakeFirstOrThrow();
+  return decodeRow<T>(spec, inserted);
+}
+
+export async function getRow<T>(db: Kysely<any>, spec: TableSpec, id: string): Promise<T | undefined> {
+  const row = await db.selectFrom(spec.table).selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? decodeRow<T>(spec, row) : undefined;
+}
+
+export async function updateRow<T>(db: Kysely<any>, spec: TableSpec, id: string, patch: object): Promise<T | undefined> {
+  const values = encodeRow(spec, { ...patch, updated_at: nowIso() });
+  delete values.id;
+  delete values.tenant_id;
+  delete values.created_at;
+  const row = await db.updateTable(spec.table).set(values).where('id', '=', id).returningAll().executeTakeFirst();
+  return row ? decodeRow<T>(spec, row) : undefined;
+}
+
+export async function deleteRow(db: Kysely<any>, spec: TableSpec, id: string): Promise<boolean> {
+  const result = await db.deleteFrom(spec.table).where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+export async function findRowsByName<T>(db: Kysely<any>, spec: TableSpec, tenantId: string, name: string): Promise<T[]> {
+  const rows = await db
+    .selectFrom(spec.table)
+    .selectAll()
+    .where('name', '=', name)
+    .where((eb) => eb.or([eb('tenant_id', '=', tenantId), eb('is_public', '=', true)]))
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => decodeRow<T>(spec, row));
+}
+
+export async function listRows<T>(db: Kysely<any>, source: ListSource, query: ListQuery): Promise<Page<T>> {
+  const page = await listPage(db, source, query);
+  return { ...page, items: page.items.map((row: Row) => decodeRow<T>(source.spec, row)) };
+}
+
+/** A source listing one table with no joins. */
+export function plainSource(spec: TableSpec): ListSource {
+  return { spec, from: (db) => db.selectFrom(`${spec.table} as t`) };
+}
+
+/** The shared Repository methods of a table with no extra storage. */
+export function tableRepository<T extends Owned>(db: Kysely<any>, spec: TableSpec) {
+  const source = plainSource(spec);
+  return {
+    insert: (row: object) => insertRow<T>(db, spec, row),
+    get: (id: string) => getRow<T>(db, spec, id),
+    list: (query: ListQuery) => listRows<T>(db, source, query),
+    update: (id: string, patch: object) => updateRow<T>(db, spec, id, patch),
+    delete: (id: string) => deleteRow(db, spec, id),
+    findByName: (tenantId: string, name: string) => findRowsByName<T>(db, spec, tenantId, name),
+  };
+}

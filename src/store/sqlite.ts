@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { DuplicateEntryError, StoreUnavailableError } from '../errors.js';
+import { applyPendingMigrations } from './migrations.js';
+
+/** How long a writer waits for another connection's write lock before giving up (SQLITE_BUSY). */
+const BUSY_TIMEOUT_MS = 10_000;
+
+export function sqliteFile(dataDir: string): string {
+  return path.join(dataDir, 'oasis.db');
+}
+
+/** Opens `<dataDir>/oasis.db` in WAL mode, so readers never wait for the writer. */
+export function openSqlite(dataDir: string): Kysely<any> {
+  mkdirSync(dataDir, { recursive: true });
+  const raw = new Database(sqliteFile(dataDir));
+  raw.pragma('journal_mode = WAL');
+  raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  raw.pragma('synchronous = NORMAL');
+  // PostgreSQL's strpos, so that the shared SQL has one case-sensitive substring test.
+  raw.function('strpos', { deterministic: true }, (haystack: unknown, needle: unknown) =>
+    haystack === null || needle === null ? null : String(haystack).indexOf(String(needle)) + 1,
+  );
+  return new Kysely<any>({ dialect: new SqliteDialect({ database: withBooleanParameters(raw) }) });
+}
+
+/**
+ * better-sqlite3 refuses JavaScript booleans as parameters; SQLite stores them as 0/1, so they
+ * are converted here and the repositories pass booleans on both dialects.
+ */
+function withBooleanParameters(raw: Database.Database): SqliteDatabase {
+  const convert = (parameters: ReadonlyArray<unknown>) =>
+    parameters.map((value) => (typeof value === 'boolean' ? Number(value) : value));
+  return {
+    close: () => raw.close(),
+    prepare(query) {
+      const statement = raw.prepare(query);
+      return {
+        reader: statement.reader,
+        all: (parameters) => statement.all(convert(parameters)),
+        run: (parameters) => statement.run(convert(parameters)),
+        iterate: (parameters) => statement.iterate(convert(parameters)) as IterableIterator<unknown>,
+      };
+    },
+  };
+}
+
+/**
+ * BEGIN IMMEDIATE takes SQLite's write lock before reading the ledger, so a second process
+ * migrating at the same moment waits (busy_timeout) and then finds the work done.
+ */
+export async function migrateSqlite(db: Kysely<any>): Promise<number[]> {
+  return db.connection().execute(async (connection) => {
+    await sql`begin immediate`.execute(connection);
+    try {
+      const applied = await applyPendingMigrations(connection, 'sqlite', (work) => work());
+      await sql`commit`.execute(connection);
+      return applied;
+    } catch (error) {
+      await sql`rollback`.execute(connection);
+      throw error;
+    }
+  });
+}
+
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|READONLY)/;
+
+export function translateSqliteError(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    // "UNIQUE constraint failed: job_templates.tenant_id, job_templates.name"
+    const columns = error.message.split(': ')[1]?.split(', ').map((column) => column.split('.').pop()!) ?? [];
+    return new DuplicateEntryError(columns);
+  }
+  if ((typeof code === 'string' && UNAVAILABLE.test(code)) || /database connection is not open/.test(error.message)) {
+    return new StoreUnavailableError(error);
+  }
+  return error;
+}

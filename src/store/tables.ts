@@ -1,0 +1,125 @@
+/**
+ * How records are stored: one TableSpec per resource table says which columns exist and how a
+ * column value maps to a record field. JSON fields are stored as text and booleans as the
+ * dialect's boolean (SQLite 0/1), so the same SQL runs on both dialects.
+ */
+
+export interface TableSpec {
+  table: string;
+  /** Every stored column; filters and sorts may only name these (or a source's joined names). */
+  columns: readonly string[];
+  json: readonly string[];
+  booleans: readonly string[];
+  numbers: readonly string[];
+}
+
+const OWNED = ['id', 'tenant_id', 'is_public', 'is_protected', 'created_at', 'updated_at'] as const;
+const OWNED_BOOLEANS = ['is_public', 'is_protected'] as const;
+
+export const JOB_BINARY_INTERNALS: TableSpec = {
+  table: 'job_binary_internals',
+  columns: [...OWNED, 'name', 'datasize'],
+  json: [],
+  booleans: OWNED_BOOLEANS,
+  numbers: ['datasize'],
+};
+
+export const JOB_BINARIES: TableSpec = {
+  table: 'job_binaries',
+  columns: [...OWNED, 'name', 'description', 'url', 'extra'],
+  json: ['extra'],
+  booleans: OWNED_BOOLEANS,
+  numbers: [],
+};
+
+export const DATA_SOURCES: TableSpec = {
+  table: 'data_sources',
+  columns: [...OWNED, 'name', 'description', 'type', 'url', 'credentials'],
+  json: ['credentials'],
+  booleans: OWNED_BOOLEANS,
+  numbers: [],
+};
+
+/** mains and libs live in job_template_binaries, in order. */
+export const JOB_TEMPLATES: TableSpec = {
+  table: 'job_templates',
+  columns: [...OWNED, 'name', 'description', 'type', 'interface'],
+  json: ['interface'],
+  booleans: OWNED_BOOLEANS,
+  numbers: [],
+};
+
+export const CLUSTERS: TableSpec = {
+  table: 'clusters',
+  columns: [
+    ...OWNED,
+    'name',
+    'description',
+    'plugin_name',
+    'hadoop_version',
+    'engine',
+    'status',
+    'status_description',
+    'cluster_configs',
+  ],
+  json: ['cluster_configs'],
+  booleans: OWNED_BOOLEANS,
+  numbers: [],
+};
+
+export const JOB_EXECUTIONS: TableSpec = {
+  table: 'job_executions',
+  columns: [
+    ...OWNED,
+    'job_id',
+    'cluster_id',
+    'input_id',
+    'output_id',
+    'status',
+    'info',
+    'engine_job_id',
+    'return_code',
+    'job_configs',
+    'extra',
+    'data_source_urls',
+    'start_time',
+    'end_time',
+    'lease_owner',
+    'lease_expires_at',
+    'cancel_requested',
+    'delete_requested',
+  ],
+  json: ['info', 'job_configs', 'extra', 'data_source_urls'],
+  booleans: [...OWNED_BOOLEANS, 'cancel_requested', 'delete_requested'],
+  numbers: [],
+};
+
+type Row = Record<string, unknown>;
+
+/** Record fields → column values; fields that are not columns of the table are left out. */
+export function encodeRow(spec: TableSpec, record: Row): Row {
+  const row: Row = {};
+  for (const column of spec.columns) {
+    if (!(column in record)) continue;
+    const value = record[column];
+    if (value === undefined) continue;
+    row[column] = spec.json.includes(column) && value !== null ? JSON.stringify(value) : value;
+  }
+  return row;
+}
+
+/** Column values → a record: JSON parsed, 0/1 turned into booleans, pg's numeric strings into numbers. */
+export function decodeRow<T>(spec: TableSpec, row: Row): T {
+  const record: Row = {};
+  for (const column of spec.columns) {
+    const value = row[column];
+    if (value === null || value === undefined) record[column] = null;
+    else if (spec.json.includes(column)) record[column] = JSON.parse(value as string);
+    else if (spec.booleans.includes(column)) record[column] = Boolean(value);
+    else if (spec.numbers.includes(column)) record[column] = Number(value);
+    else record[column] = value;
+  }
+  return record as T;
+}
+
+export const nowIso = (): string => new Date().toISOString();
