@@ -1,0 +1,99 @@
+import { refOf } from '../engines/engine.js';
+import { coerceError } from '../errors.js';
+import type { JobExecutionRecord } from '../store/types.js';
+import type { ExecutionsOptions } from './executions.js';
+import type { Reconciler } from './reconciler.js';
+import { isTerminal } from './statuses.js';
+import { endFields } from './transitions.js';
+
+/** How long a delete waits for a cancelled job to end before removing the row anyway (as Sahara). */
+const DELETE_WAIT_MS = 60_000;
+const DELETE_POLL_MS = 100;
+
+/** Cancel and delete: the transitions a client asks for. */
+export class Canceller {
+  private waiting = true;
+
+  constructor(
+    private readonly options: ExecutionsOptions,
+    private readonly reconciler: Reconciler,
+  ) {}
+
+  /**
+   * terminal → unchanged; PENDING → KILLED at once (a launch in progress notices and stops the
+   * job it started); started → TOBEKILLED, then the engine is asked to stop the job. Returns the
+   * row afterwards, or undefined when it is gone.
+   */
+  async cancel(execution: JobExecutionRecord): Promise<JobExecutionRecord | undefined> {
+    const jobs = this.options.store.jobExecutions;
+    let row: JobExecutionRecord | undefined = execution;
+    // Each attempt is a compare-and-set; a lost race re-reads and decides again.
+    for (let attempt = 0; attempt < 5 && row; attempt += 1) {
+      if (isTerminal(row.status)) return row;
+      if (row.status === 'PENDING') {
+        const killed = await jobs.updateIf(
+          row.id,
+          { statusIn: ['PENDING'] },
+          { status: 'KILLED', info: { status: 'KILLED' }, cancel_requested: true, ...endFields() },
+        );
+        if (killed) return killed;
+      } else {
+        const marked =
+          row.status === 'TOBEKILLED'
+            ? row
+            : await jobs.updateIf(
+                row.id,
+                { statusIn: [row.status] },
+                { status: 'TOBEKILLED', info: { ...row.info, status: 'TOBEKILLED' }, cancel_requested: true },
+              );
+        if (marked) {
+          await this.askEngine(marked);
+          return jobs.get(row.id);
+        }
+      }
+      row = await jobs.get(row.id);
+    }
+    return row;
+  }
+
+  /** Cancels, waits for the job to end, cleans up and removes the row. */
+  async removeWhenEnded(id: string): Promise<void> {
+    const jobs = this.options.store.jobExecutions;
+    const initial = await jobs.get(id);
+    if (!initial) return;
+    let row = await this.cancel(initial);
+    const deadline = Date.now() + DELETE_WAIT_MS;
+    while (row && !isTerminal(row.status) && this.waiting && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, DELETE_POLL_MS));
+      row = await jobs.get(id);
+    }
+    if (!row) return;
+    // Shutting down: delete_requested is stored, so the reconciler finishes the delete once the
+    // job ends, after a restart if need be.
+    if (!isTerminal(row.status) && !this.waiting) return;
+    await this.reconciler.removeExecution(row);
+  }
+
+  /** Lets pending deletes return at shutdown instead of waiting for their jobs. */
+  stopWaiting(): void {
+    this.waiting = false;
+  }
+
+  private async askEngine(execution: JobExecutionRecord): Promise<void> {
+    const ref = refOf(execution);
+    // No engine id yet: the launcher sees the cancel once the engine has accepted the job.
+    if (!ref) return;
+    const cluster = await this.options.store.clusters.get(execution.cluster_id);
+    const engine = cluster && this.options.engines.get(cluster.engine);
+    if (!cluster || !engine) return;
+    // Only the node running a local job can stop it; its reconciler sees TOBEKILLED.
+    if (cluster.engine === 'local' && execution.lease_owner !== this.options.nodeId) return;
+    try {
+      const answer = await engine.cancel(ref, cluster);
+      if (answer) await this.reconciler.store(execution, answer);
+    } catch (error) {
+      // The reconciler asks again on its next pass.
+      this.options.logger.warn({ err: coerceError(error), executionId: execution.id }, 'asking the engine to cancel failed');
+    }
+  }
+}

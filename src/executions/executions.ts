@@ -1,0 +1,142 @@
+import type { Logger } from 'pino';
+import type { EngineStatus, Engines } from '../engines/engine.js';
+import { coerceError } from '../errors.js';
+import type { JobExecutionRecord, Store } from '../store/types.js';
+import { Canceller } from './cancel.js';
+import { Launcher } from './launcher.js';
+import { Poller } from './poller.js';
+import { Reconciler } from './reconciler.js';
+
+export interface ExecutionsOptions {
+  store: Store;
+  engines: Engines;
+  /** This node's identity: leases and local jobs are tied to it. */
+  nodeId: string;
+  /** How many local jobs run at once on this node; the rest wait as PENDING, in order. */
+  localConcurrency: number;
+  pollIntervalMs: number;
+  leaseMs: number;
+  logger: Logger;
+}
+
+/**
+ * The job-execution lifecycle of one Oasis node: the launcher starts PENDING executions, the
+ * reconciler tracks started ones to their end, and cancel/refresh/delete act on request.
+ *
+ * Restart: `start()` first re-adopts the executions this node still holds a lease on. Started
+ * executions are asked for their real status (the local engine finds its jobs again on disk);
+ * PENDING ones whose launch was interrupted are released and launched again. The cases that end
+ * FAILED with `info.reason` are: the engine reports the job lost (e.g. a local job whose working
+ * directory vanished), an execution that was marked started but never got an engine id, and an
+ * execution whose cluster, engine or template disappeared before launch.
+ */
+export class Executions {
+  private readonly launcher: Launcher;
+  private readonly reconciler: Reconciler;
+  private readonly canceller: Canceller;
+  private readonly launchLoop: Poller;
+  private readonly reconcileLoop: Poller;
+  private readonly background = new Set<Promise<unknown>>();
+  private started = false;
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly options: ExecutionsOptions) {
+    const logger = options.logger;
+    this.reconciler = new Reconciler(options, () => this.launchLoop.wake());
+    this.launcher = new Launcher(options);
+    this.canceller = new Canceller(options, this.reconciler);
+    this.launchLoop = new Poller(() => this.launcher.tick(), {
+      name: 'launcher',
+      intervalMs: options.pollIntervalMs,
+      logger,
+    });
+    this.reconcileLoop = new Poller(() => this.reconciler.tick(), {
+      name: 'reconciler',
+      intervalMs: options.pollIntervalMs,
+      logger,
+    });
+    for (const engine of options.engines.values()) {
+      engine.onStatusChange?.((executionId, status) => this.onEnginePush(executionId, status));
+    }
+  }
+
+  /** Re-adopts this node's executions, then starts the launcher and the reconciler. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    try {
+      await this.reconciler.recover();
+    } catch (error) {
+      // The reconciler's first tick retries whatever recovery could not reach.
+      this.options.logger.error({ err: error }, 'recovering executions failed; the reconciler will retry');
+    }
+    this.launchLoop.start();
+    this.reconcileLoop.start();
+  }
+
+  /** Starts queued executions now rather than at the next poll (called after execute). */
+  wake(): void {
+    this.launchLoop.wake();
+  }
+
+  /**
+   * Cancels an execution: terminal → nothing; PENDING → KILLED at once; started → TOBEKILLED and
+   * the engine is asked to stop it (KILLED follows from the engine). Safe to repeat.
+   */
+  async cancel(execution: JobExecutionRecord): Promise<JobExecutionRecord | undefined> {
+    const result = await this.canceller.cancel(execution);
+    this.wake();
+    return result;
+  }
+
+  /** Asks the engine for the execution's status now and stores it; returns the current row. */
+  refresh(execution: JobExecutionRecord): Promise<JobExecutionRecord> {
+    return this.reconciler.refresh(execution);
+  }
+
+  /**
+   * Deletes an execution in the background: a running job is cancelled first, its leftovers
+   * removed by the engine, then the row. Resolves once the deletion is under way.
+   */
+  async remove(execution: JobExecutionRecord): Promise<void> {
+    await this.options.store.jobExecutions.update(execution.id, { delete_requested: true });
+    this.track(this.canceller.removeWhenEnded(execution.id));
+  }
+
+  /** Idempotent and time-boxed: stops the loops, waits for in-flight work up to `graceMs`. */
+  stop(graceMs: number): Promise<void> {
+    this.stopped ??= this.shutdown(graceMs);
+    return this.stopped;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.canceller.stopWaiting();
+    const work = Promise.allSettled([this.launchLoop.stop(), this.reconcileLoop.stop(), ...this.background]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+    });
+    const outcome = await Promise.race([work.then(() => 'done' as const), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.options.logger.warn({ graceMs }, 'executions did not stop within the grace time');
+    }
+  }
+
+  private onEnginePush(executionId: string, status: EngineStatus): void {
+    this.track(
+      this.reconciler.applyPushed(executionId, status).catch((error: unknown) => {
+        // The next poll of the reconciler writes the same status.
+        this.options.logger.warn({ err: coerceError(error), executionId }, 'storing a pushed status failed');
+      }),
+    );
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.catch((error: unknown) => {
+      this.options.logger.error({ err: coerceError(error) }, 'background execution work failed');
+    });
+    this.background.add(tracked);
+    void tracked.finally(() => this.background.delete(tracked));
+  }
+}

@@ -1,0 +1,125 @@
+import { type EngineStatus, refOf, TransientEngineError } from '../engines/engine.js';
+import { coerceError } from '../errors.js';
+import type { JobExecutionRecord } from '../store/types.js';
+import type { ExecutionsOptions } from './executions.js';
+import { isTerminal } from './statuses.js';
+import { applyEngineStatus, failExecution, STARTED } from './transitions.js';
+
+/** How many expired leases of other nodes' remote executions one pass takes over. */
+const TAKEOVER_BATCH = 50;
+
+/**
+ * Tracks started executions to their end: polls the engines for the executions this node holds,
+ * stores what they report, renews this node's leases and takes over remote (spark, yarn)
+ * executions whose node stopped renewing. Local jobs cannot move: only their node can see them.
+ */
+export class Reconciler {
+  constructor(
+    private readonly options: ExecutionsOptions,
+    /** Called when a local job ends, so a queued one can take its slot at once. */
+    private readonly onLocalSlotFreed: () => void,
+  ) {}
+
+  /**
+   * Re-adopts this node's executions after a restart: interrupted launches go back to the queue,
+   * started ones get their real status from the engine.
+   */
+  async recover(): Promise<void> {
+    const { store, nodeId } = this.options;
+    for (const execution of await store.jobExecutions.listOwned(nodeId)) {
+      if (execution.status === 'PENDING') {
+        // The launch was interrupted before the engine accepted the job: launch it again.
+        await store.jobExecutions.updateIf(
+          execution.id,
+          { statusIn: ['PENDING'], owner: nodeId },
+          { lease_owner: null, lease_expires_at: null },
+        );
+      } else {
+        await this.poll(execution);
+      }
+    }
+  }
+
+  async tick(): Promise<void> {
+    const { store, engines, nodeId, leaseMs } = this.options;
+    await store.jobExecutions.renewLeases(nodeId, leaseMs);
+    const remote = [...engines.keys()].filter((kind) => kind !== 'local');
+    if (remote.length > 0) {
+      const taken = await store.jobExecutions.claim({ nodeId, statuses: STARTED, engines: remote, limit: TAKEOVER_BATCH, leaseMs });
+      for (const execution of taken) this.options.logger.info({ executionId: execution.id }, 'took over an execution whose node went away');
+    }
+    for (const execution of await store.jobExecutions.listOwned(nodeId)) {
+      if (execution.status === 'PENDING') continue;
+      await this.poll(execution);
+    }
+  }
+
+  /** Asks the engine for the execution's status now and stores it; returns the current row. */
+  async refresh(execution: JobExecutionRecord): Promise<JobExecutionRecord> {
+    await this.poll(execution, { rethrow: true });
+    return (await this.options.store.jobExecutions.get(execution.id)) ?? execution;
+  }
+
+  /** A status the engine pushed (the local engine saw its child exit). */
+  async applyPushed(executionId: string, reported: EngineStatus): Promise<void> {
+    const execution = await this.options.store.jobExecutions.get(executionId);
+    if (!execution) return;
+    await this.store(execution, reported);
+  }
+
+  /** Cleans up after an execution and removes its row (the end of a delete). */
+  async removeExecution(execution: JobExecutionRecord): Promise<void> {
+    const ref = refOf(execution);
+    if (ref) {
+      const cluster = await this.options.store.clusters.get(execution.cluster_id);
+      const engine = cluster && this.options.engines.get(cluster.engine);
+      if (cluster && engine) await engine.cleanup(ref, cluster);
+    }
+    await this.options.store.jobExecutions.delete(execution.id);
+    this.options.logger.info({ executionId: execution.id }, 'execution deleted');
+  }
+
+  /** Stores a report; when it ends the execution, frees its slot and finishes a pending delete. */
+  async store(execution: JobExecutionRecord, reported: EngineStatus): Promise<JobExecutionRecord | undefined> {
+    const updated = await applyEngineStatus(this.options.store, execution, reported);
+    if (updated && isTerminal(updated.status)) {
+      this.options.logger.info({ executionId: updated.id, status: updated.status }, 'job ended');
+      const cluster = await this.options.store.clusters.get(updated.cluster_id);
+      if (!cluster || cluster.engine === 'local') this.onLocalSlotFreed();
+      if (updated.delete_requested) await this.removeExecution(updated);
+    }
+    return updated;
+  }
+
+  private async poll(execution: JobExecutionRecord, { rethrow = false } = {}): Promise<void> {
+    if (isTerminal(execution.status)) return;
+    const log = this.options.logger.child({ executionId: execution.id });
+    const ref = refOf(execution);
+    if (!ref) {
+      if (execution.status !== 'PENDING') {
+        await failExecution(this.options.store, execution, 'The job was marked started but the engine never confirmed it');
+      }
+      return;
+    }
+    const cluster = await this.options.store.clusters.get(execution.cluster_id);
+    const engine = cluster && this.options.engines.get(cluster.engine);
+    if (!cluster || !engine) return;
+    try {
+      const reported = await engine.status(ref, cluster);
+      // A cancel still under way: ask again until the engine reports the end.
+      if (execution.status === 'TOBEKILLED' && !isTerminal(reported.status) && execution.lease_owner === this.options.nodeId) {
+        const answer = await engine.cancel(ref, cluster);
+        await this.store(execution, answer ?? reported);
+        return;
+      }
+      await this.store(execution, reported);
+    } catch (error) {
+      if (error instanceof TransientEngineError) {
+        log.warn({ err: error }, 'engine unreachable; status unchanged');
+        return;
+      }
+      if (rethrow) throw error;
+      log.error({ err: coerceError(error) }, 'polling the engine failed');
+    }
+  }
+}
