@@ -50,6 +50,13 @@ export interface Engine {
    */
   onStatusChange?(listener: (executionId: string, status: EngineStatus) => void): void;
 
+  /**
+   * Checks a cluster registration's connection settings (`cluster_configs`, `hadoop_version`)
+   * before it is stored; throws ApiError INVALID_DATA naming every bad setting. Engines whose
+   * clusters cannot be registered (local) leave it out.
+   */
+  validateCluster?(cluster: Pick<ClusterRecord, 'hadoop_version' | 'cluster_configs'>): void;
+
   /** Whether the cluster's services answer: `Active`, or `Error` with a reason. */
   checkCluster(cluster: ClusterRecord): Promise<{ status: 'Active' | 'Error'; description: string }>;
 
