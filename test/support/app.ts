@@ -9,10 +9,10 @@ import type { Engine, Engines } from '../../src/engines/engine.js';
 import { createLocalEngine } from '../../src/engines/local/index.js';
 import { Executions } from '../../src/executions/executions.js';
 import type { EngineKind, Store } from '../../src/store/types.js';
-import { type Dialect, openTestStore } from './databases.js';
+import { openTestStore, type TestDatabase, type TestDialect } from './databases.js';
 
 export interface TestAppOptions {
-  dialect: Dialect;
+  dialect: TestDialect;
   auth?: Authenticator;
   /** Engines added to (or replacing) the real local engine. */
   engines?: ReadonlyMap<EngineKind, Engine>;
@@ -48,8 +48,8 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
   const nodeId = options.nodeId ?? 'test-node';
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'oasis-test-')));
-  const ownsStore = options.store === undefined;
-  const store = options.store ?? (await openTestStore(options.dialect));
+  const database: TestDatabase | undefined = options.store ? undefined : await openTestStore(options.dialect);
+  const store = options.store ?? database!.store;
 
   const local = await createLocalEngine({
     workDir: path.join(dataDir, 'executions'),
@@ -84,7 +84,7 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
     await executions.stop(5_000);
     for (const engine of engines.values()) await engine.close();
     await app.close();
-    if (ownsStore) await store.close();
+    await database?.drop();
     if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
   };
   return {
