@@ -1,0 +1,104 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { ProcessIdentity } from './processes.js';
+
+/**
+ * The layout of an execution's working directory, `<workDir>/<executionId>/`. Everything a
+ * restarted Oasis needs to know about a job lives here, so nothing is lost when Oasis dies:
+ *
+ *   job.json    the launcher's identity and the command, written right after spawn
+ *   stdout      the job's standard output (the fd is the child's own, so it outlives Oasis)
+ *   stderr      the job's standard error
+ *   result      the exit code (128+n for signal n), written atomically by the launcher
+ *   cancelled   written before Oasis signals a job, so its end reads as KILLED
+ *   <binaries>  the staged mains and libs, under their own names
+ */
+export const FILES = {
+  job: 'job.json',
+  stdout: 'stdout',
+  stderr: 'stderr',
+  result: 'result',
+  resultTemp: '.result.tmp',
+  cancelled: 'cancelled',
+} as const;
+
+const RESERVED: ReadonlySet<string> = new Set(Object.values(FILES));
+
+export interface JobRecord extends ProcessIdentity {
+  node: string;
+  command: string[];
+  startedAt: string;
+}
+
+export interface CancelMarker {
+  /** When Oasis sent SIGTERM (epoch ms); SIGKILL follows once the grace time has passed. */
+  at: number;
+}
+
+/** A name that stays inside the directory: not empty, no separators, not `.` or `..`. */
+export function isPlainFileName(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+
+/** Why a binary cannot be staged under `name`, or undefined when it can. */
+export function stagingProblem(name: string): string | undefined {
+  if (!isPlainFileName(name)) return `binary name '${name}' is not a plain file name`;
+  if (RESERVED.has(name)) return `binary name '${name}' is reserved by the local engine`;
+  return undefined;
+}
+
+export function executionDir(workDir: string, executionId: string): string {
+  if (!isPlainFileName(executionId)) throw new Error(`invalid execution id '${executionId}'`);
+  return path.join(workDir, executionId);
+}
+
+/** Where a local execution's output is kept. */
+export function logPaths(workDir: string, executionId: string): { stdout: string; stderr: string } {
+  const dir = executionDir(workDir, executionId);
+  return { stdout: path.join(dir, FILES.stdout), stderr: path.join(dir, FILES.stderr) };
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Writes through a temporary file and a rename, so a reader never sees half a file. */
+export async function writeAtomically(file: string, contents: string): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, contents, { mode: 0o600 });
+  await rename(temp, file);
+}
+
+export async function readJobRecord(dir: string): Promise<JobRecord | undefined> {
+  const text = await readOptional(path.join(dir, FILES.job));
+  return text === undefined ? undefined : (JSON.parse(text) as JobRecord);
+}
+
+/** The exit code the launcher recorded, or undefined while it has not. */
+export async function readExitCode(dir: string): Promise<number | undefined> {
+  const text = await readOptional(path.join(dir, FILES.result));
+  const code = text === undefined ? NaN : Number.parseInt(text.trim(), 10);
+  return Number.isInteger(code) ? code : undefined;
+}
+
+export async function readCancelMarker(dir: string): Promise<CancelMarker | undefined> {
+  const text = await readOptional(path.join(dir, FILES.cancelled));
+  if (text === undefined) return undefined;
+  try {
+    const at = Number((JSON.parse(text) as Partial<CancelMarker>).at);
+    return { at: Number.isFinite(at) ? at : 0 };
+  } catch {
+    // Unreadable, yet Oasis did decide to cancel: treat the grace time as long past.
+    return { at: 0 };
+  }
+}
+
+export async function writeCancelMarker(dir: string, marker: CancelMarker): Promise<void> {
+  await writeAtomically(path.join(dir, FILES.cancelled), JSON.stringify(marker));
+}
