@@ -19,38 +19,38 @@ export class Canceller {
     private readonly reconciler: Reconciler,
   ) {}
 
-  /**
-   * terminal → unchanged; PENDING → KILLED at once (a launch in progress notices and stops the
-   * job it started); started → TOBEKILLED, then the engine is asked to stop the job. Returns the
-   * row afterwards, or undefined when it is gone.
-   */
+  /** Marks the cancel and waits for the engine's answer to the stop request. */
   async cancel(execution: JobExecutionRecord): Promise<JobExecutionRecord | undefined> {
+    const marked = await this.mark(execution);
+    if (!marked || isTerminal(marked.status)) return marked;
+    await this.askEngine(marked);
+    return this.options.store.jobExecutions.get(execution.id);
+  }
+
+  /**
+   * The cancel's transition: terminal → unchanged; PENDING → KILLED at once (a launch in
+   * progress notices and stops the job it started); started → TOBEKILLED, after which
+   * `askEngine` stops the job. Returns the row afterwards, or undefined when it is gone.
+   */
+  async mark(execution: JobExecutionRecord): Promise<JobExecutionRecord | undefined> {
     const jobs = this.options.store.jobExecutions;
     let row: JobExecutionRecord | undefined = execution;
     // Each attempt is a compare-and-set; a lost race re-reads and decides again.
     for (let attempt = 0; attempt < 5 && row; attempt += 1) {
-      if (isTerminal(row.status)) return row;
-      if (row.status === 'PENDING') {
-        const killed = await jobs.updateIf(
-          row.id,
-          { statusIn: ['PENDING'] },
-          { status: 'KILLED', info: { status: 'KILLED' }, cancel_requested: true, ...endFields() },
-        );
-        if (killed) return killed;
-      } else {
-        const marked =
-          row.status === 'TOBEKILLED'
-            ? row
-            : await jobs.updateIf(
-                row.id,
-                { statusIn: [row.status] },
-                { status: 'TOBEKILLED', info: { ...row.info, status: 'TOBEKILLED' }, cancel_requested: true },
-              );
-        if (marked) {
-          await this.askEngine(marked);
-          return jobs.get(row.id);
-        }
-      }
+      if (isTerminal(row.status) || row.status === 'TOBEKILLED') return row;
+      const marked =
+        row.status === 'PENDING'
+          ? await jobs.updateIf(
+              row.id,
+              { statusIn: ['PENDING'] },
+              { status: 'KILLED', info: { status: 'KILLED' }, cancel_requested: true, ...endFields() },
+            )
+          : await jobs.updateIf(
+              row.id,
+              { statusIn: [row.status] },
+              { status: 'TOBEKILLED', info: { ...row.info, status: 'TOBEKILLED' }, cancel_requested: true },
+            );
+      if (marked) return marked;
       row = await jobs.get(row.id);
     }
     return row;
@@ -79,7 +79,8 @@ export class Canceller {
     this.waiting = false;
   }
 
-  private async askEngine(execution: JobExecutionRecord): Promise<void> {
+  /** Asks the engine to stop a job marked TOBEKILLED, storing its answer when it has one. */
+  async askEngine(execution: JobExecutionRecord): Promise<void> {
     const ref = refOf(execution);
     // No engine id yet: the launcher sees the cancel once the engine has accepted the job.
     if (!ref) return;

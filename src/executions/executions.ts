@@ -80,13 +80,14 @@ export class Executions {
   }
 
   /**
-   * Cancels an execution: terminal → nothing; PENDING → KILLED at once; started → TOBEKILLED and
-   * the engine is asked to stop it (KILLED follows from the engine). Safe to repeat.
+   * Cancels an execution: terminal → nothing; PENDING → KILLED at once; started → TOBEKILLED,
+   * and the engine is asked in the background to stop it (KILLED follows from the engine).
+   * Safe to repeat. Resolves with the row after the transition.
    */
   async cancel(execution: JobExecutionRecord): Promise<JobExecutionRecord | undefined> {
-    const result = await this.canceller.cancel(execution);
-    this.wake();
-    return result;
+    const marked = await this.canceller.mark(execution);
+    if (marked && marked.status === 'TOBEKILLED') this.track(this.canceller.askEngine(marked));
+    return marked;
   }
 
   /** Asks the engine for the execution's status now and stores it; returns the current row. */

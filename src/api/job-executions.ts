@@ -1,0 +1,212 @@
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import type { Api, AppDeps } from '../app.js';
+import { tenantOf } from '../app.js';
+import { ApiError } from '../errors.js';
+import { createExecution, type ExecuteRequest } from '../executions/execute.js';
+import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
+import type { JobExecutionRecord } from '../store/types.js';
+import { type ListSpec, listResource } from './listing.js';
+import { formatTime } from './render.js';
+import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, SimpleConfig, Uuid } from './schemas.js';
+import { checkModifiable, getVisible } from './visibility.js';
+
+const KIND = 'Job execution';
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+
+/** The v1.1 job_execution object (reference §2.1): every key always present. */
+export const JobExecutionSchema = Type.Object({
+  ...OwnedFields,
+  job_id: Type.String(),
+  cluster_id: Type.String(),
+  input_id: NullableString,
+  output_id: NullableString,
+  start_time: NullableString,
+  end_time: NullableString,
+  info: AnyObject,
+  engine_job_id: NullableString,
+  oozie_job_id: Type.Union([Type.String({ description: 'Legacy alias of engine_job_id' }), Type.Null()]),
+  return_code: NullableString,
+  job_configs: AnyObject,
+  data_source_urls: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),
+});
+
+/** The v1.1 rendering: secrets blanked, no `extra`, no lease bookkeeping. */
+export function renderJobExecution(row: JobExecutionRecord): Static<typeof JobExecutionSchema> {
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    is_public: row.is_public,
+    is_protected: row.is_protected,
+    created_at: formatTime(row.created_at),
+    updated_at: formatTime(row.updated_at),
+    job_id: row.job_id,
+    cluster_id: row.cluster_id,
+    input_id: row.input_id,
+    output_id: row.output_id,
+    start_time: formatTime(row.start_time),
+    end_time: formatTime(row.end_time),
+    info: sanitizeInfo(row.info, row.status),
+    engine_job_id: row.engine_job_id,
+    oozie_job_id: row.engine_job_id,
+    return_code: row.return_code,
+    job_configs: sanitizeJobConfigs(row.job_configs),
+    data_source_urls: row.data_source_urls,
+  };
+}
+
+const LIST: ListSpec = {
+  key: 'job_executions',
+  sortFields: ['id', 'job_template', 'cluster', 'status'],
+  filters: {
+    id: 'exact',
+    tenant_id: 'exact',
+    job_id: 'exact',
+    input_id: 'exact',
+    output_id: 'exact',
+    cluster_id: 'exact',
+    engine_job_id: 'exact',
+    return_code: 'exact',
+    start_time: 'exact',
+    end_time: 'exact',
+    is_public: 'boolean',
+    is_protected: 'boolean',
+    'cluster.name': 'contains',
+    'job.name': 'contains',
+    status: 'ieq',
+  },
+  markerMode: 'at',
+};
+
+/** JE_CREATE (reference §1.3). */
+const ExecuteBody = Type.Object(
+  {
+    cluster_id: Uuid,
+    input_id: Type.Optional(Uuid),
+    output_id: Type.Optional(Uuid),
+    interface: Type.Optional(SimpleConfig),
+    job_configs: Type.Optional(
+      Type.Object(
+        {
+          configs: Type.Optional(SimpleConfig),
+          params: Type.Optional(SimpleConfig),
+          args: Type.Optional(Type.Array(Type.String())),
+          job_execution_info: Type.Optional(SimpleConfig),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    is_public: Type.Optional(NullableBoolean),
+    is_protected: Type.Optional(NullableBoolean),
+  },
+  { additionalProperties: false },
+);
+
+/** JE_UPDATE (reference §1.3): `info` only carries an action. */
+const UpdateBody = Type.Object(
+  {
+    is_public: Type.Optional(NullableBoolean),
+    is_protected: Type.Optional(NullableBoolean),
+    info: Type.Optional(
+      Type.Object(
+        { status: Type.Optional(Type.Union([Type.Literal('suspend'), Type.Literal('cancel')])) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Envelope = Type.Object({ job_execution: JobExecutionSchema });
+
+/** v1.1 job executions, and `POST /jobs/:id/execute` which creates them. */
+export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
+  const { store, engines, executions } = deps;
+  const repo = store.jobExecutions;
+  const respond = (row: JobExecutionRecord) => ({ job_execution: renderJobExecution(row) });
+  // Sahara checks that the path id exists before it validates the body (reference §0).
+  const executionExists = async (request: FastifyRequest) => {
+    await getVisible(repo, (request.params as { id: string }).id, tenantOf(request));
+  };
+
+  api.get(
+    '/job-executions',
+    { schema: { querystring: ListQueryString, response: { 200: ListEnvelope('job_executions', JobExecutionSchema) } } },
+    async (request, reply) => {
+      const body = await listResource(repo, request.query, LIST, tenantOf(request), renderJobExecution);
+      return reply.send(body as Static<ReturnType<typeof ListEnvelope>>);
+    },
+  );
+
+  api.get('/job-executions/:id', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) =>
+    respond(await getVisible(repo, request.params.id, tenantOf(request))),
+  );
+
+  // Any tenant that can see the execution may refresh it, as in Sahara.
+  api.get('/job-executions/:id/refresh-status', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) => {
+    const row = await getVisible(repo, request.params.id, tenantOf(request));
+    return respond(await executions.refresh(row));
+  });
+
+  // The answer is the execution as it was before the cancel, as in Sahara.
+  api.get('/job-executions/:id/cancel', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) => {
+    const tenant = tenantOf(request);
+    const row = await getVisible(repo, request.params.id, tenant);
+    checkModifiable(row, tenant, 'cancel', KIND);
+    await executions.cancel(row);
+    return respond(row);
+  });
+
+  api.patch(
+    '/job-executions/:id',
+    { preValidation: executionExists, schema: { params: IdParams, body: UpdateBody, response: { 202: Envelope } } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const row = await getVisible(repo, request.params.id, tenant);
+      const { info, ...changes } = request.body;
+      if (info !== undefined) {
+        if (Object.keys(changes).length > 0) {
+          throw new ApiError('INVALID_JOB_STATUS', 'Invalid status parameter: info must be the only key of the update');
+        }
+        if (info.status === undefined) throw new ApiError('VALIDATION_ERROR', "info: 'status' is a required property");
+        checkModifiable(row, tenant, 'update', KIND, { info });
+        if (info.status === 'suspend') {
+          throw new ApiError('INVALID_REFERENCE', `The engine does not support suspend for job execution ${row.id}`);
+        }
+        // Sahara's v1.1 silently ignored this; Oasis really cancels.
+        const cancelled = await executions.cancel(row);
+        return reply.status(202).send(respond(cancelled ?? row));
+      }
+      checkModifiable(row, tenant, 'update', KIND, changes);
+      const updated = await repo.update(row.id, changes);
+      if (!updated) throw new ApiError('NOT_FOUND', `Job execution id '${row.id}' not found`);
+      return reply.status(202).send(respond(updated));
+    },
+  );
+
+  // 204 at once; the job is stopped, cleaned up and the row removed in the background.
+  api.delete('/job-executions/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    const tenant = tenantOf(request);
+    const row = await getVisible(repo, request.params.id, tenant);
+    checkModifiable(row, tenant, 'delete', KIND);
+    await executions.remove(row);
+    return reply.status(204).send();
+  });
+
+  api.post(
+    '/jobs/:id/execute',
+    {
+      preValidation: async (request) => {
+        await getVisible(store.jobTemplates, (request.params as { id: string }).id, tenantOf(request));
+      },
+      schema: { params: IdParams, body: ExecuteBody, response: { 202: Envelope } },
+    },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const template = await getVisible(store.jobTemplates, request.params.id, tenant);
+      const row = await createExecution(store, engines, tenant, template, request.body as ExecuteRequest);
+      executions.wake();
+      return reply.status(202).send(respond(row));
+    },
+  );
+}
