@@ -21,59 +21,62 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'create EDP tables and the local cluster',
     async up(db, dialect) {
       const bool = dialect === 'sqlite' ? 'integer' : 'boolean';
+      // Byte-order text on PostgreSQL too, so names sort the same on both dialects whatever the
+      // server's locale (SQLite compares text with BINARY).
+      const text = dialect === 'sqlite' ? 'text' : sql`text collate "C"`;
       const bytes = dialect === 'sqlite' ? 'blob' : 'bytea';
       const owned = (table: string) =>
         db.schema
           .createTable(table)
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('id', text, (c) => c.primaryKey())
+          .addColumn('tenant_id', text, (c) => c.notNull())
           .addColumn('is_public', bool)
           .addColumn('is_protected', bool)
-          .addColumn('created_at', 'text', (c) => c.notNull())
-          .addColumn('updated_at', 'text');
+          .addColumn('created_at', text, (c) => c.notNull())
+          .addColumn('updated_at', text);
 
       await owned('job_binary_internals')
-        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('name', text, (c) => c.notNull())
         .addColumn('datasize', 'integer', (c) => c.notNull())
         .addUniqueConstraint('job_binary_internals_tenant_name', ['tenant_id', 'name'])
         .execute();
       // The bytes live apart so that listing and getting JBIs never reads them.
       await db.schema
         .createTable('job_binary_internal_data')
-        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('id', text, (c) => c.primaryKey())
         .addColumn('data', bytes, (c) => c.notNull())
         .execute();
 
       await owned('job_binaries')
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('description', 'text', (c) => c.notNull())
-        .addColumn('url', 'text', (c) => c.notNull())
-        .addColumn('extra', 'text', (c) => c.notNull())
+        .addColumn('name', text, (c) => c.notNull())
+        .addColumn('description', text, (c) => c.notNull())
+        .addColumn('url', text, (c) => c.notNull())
+        .addColumn('extra', text, (c) => c.notNull())
         .addUniqueConstraint('job_binaries_tenant_name', ['tenant_id', 'name'])
         .execute();
       await db.schema.createIndex('job_binaries_url').on('job_binaries').column('url').execute();
 
       await owned('data_sources')
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('description', 'text', (c) => c.notNull())
-        .addColumn('type', 'text', (c) => c.notNull())
-        .addColumn('url', 'text', (c) => c.notNull())
-        .addColumn('credentials', 'text', (c) => c.notNull())
+        .addColumn('name', text, (c) => c.notNull())
+        .addColumn('description', text, (c) => c.notNull())
+        .addColumn('type', text, (c) => c.notNull())
+        .addColumn('url', text, (c) => c.notNull())
+        .addColumn('credentials', text, (c) => c.notNull())
         .execute();
 
       await owned('job_templates')
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('description', 'text', (c) => c.notNull())
-        .addColumn('type', 'text', (c) => c.notNull())
-        .addColumn('interface', 'text', (c) => c.notNull())
+        .addColumn('name', text, (c) => c.notNull())
+        .addColumn('description', text, (c) => c.notNull())
+        .addColumn('type', text, (c) => c.notNull())
+        .addColumn('interface', text, (c) => c.notNull())
         .addUniqueConstraint('job_templates_tenant_name', ['tenant_id', 'name'])
         .execute();
       // mains and libs as rows, so "which templates use this binary" is an index lookup.
       await db.schema
         .createTable('job_template_binaries')
-        .addColumn('template_id', 'text', (c) => c.notNull())
-        .addColumn('binary_id', 'text', (c) => c.notNull())
-        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('template_id', text, (c) => c.notNull())
+        .addColumn('binary_id', text, (c) => c.notNull())
+        .addColumn('role', text, (c) => c.notNull())
         .addColumn('position', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('job_template_binaries_pk', ['template_id', 'role', 'position'])
         .execute();
@@ -84,33 +87,33 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
 
       await owned('clusters')
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('description', 'text', (c) => c.notNull())
-        .addColumn('plugin_name', 'text', (c) => c.notNull())
-        .addColumn('hadoop_version', 'text', (c) => c.notNull())
-        .addColumn('engine', 'text', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('status_description', 'text', (c) => c.notNull())
-        .addColumn('cluster_configs', 'text', (c) => c.notNull())
+        .addColumn('name', text, (c) => c.notNull())
+        .addColumn('description', text, (c) => c.notNull())
+        .addColumn('plugin_name', text, (c) => c.notNull())
+        .addColumn('hadoop_version', text, (c) => c.notNull())
+        .addColumn('engine', text, (c) => c.notNull())
+        .addColumn('status', text, (c) => c.notNull())
+        .addColumn('status_description', text, (c) => c.notNull())
+        .addColumn('cluster_configs', text, (c) => c.notNull())
         .execute();
       await db.schema.createIndex('clusters_engine').on('clusters').columns(['engine', 'id']).execute();
 
       await owned('job_executions')
-        .addColumn('job_id', 'text', (c) => c.notNull())
-        .addColumn('cluster_id', 'text', (c) => c.notNull())
-        .addColumn('input_id', 'text')
-        .addColumn('output_id', 'text')
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('info', 'text', (c) => c.notNull())
-        .addColumn('engine_job_id', 'text')
-        .addColumn('return_code', 'text')
-        .addColumn('job_configs', 'text', (c) => c.notNull())
-        .addColumn('extra', 'text', (c) => c.notNull())
-        .addColumn('data_source_urls', 'text')
-        .addColumn('start_time', 'text')
-        .addColumn('end_time', 'text')
-        .addColumn('lease_owner', 'text')
-        .addColumn('lease_expires_at', 'text')
+        .addColumn('job_id', text, (c) => c.notNull())
+        .addColumn('cluster_id', text, (c) => c.notNull())
+        .addColumn('input_id', text)
+        .addColumn('output_id', text)
+        .addColumn('status', text, (c) => c.notNull())
+        .addColumn('info', text, (c) => c.notNull())
+        .addColumn('engine_job_id', text)
+        .addColumn('return_code', text)
+        .addColumn('job_configs', text, (c) => c.notNull())
+        .addColumn('extra', text, (c) => c.notNull())
+        .addColumn('data_source_urls', text)
+        .addColumn('start_time', text)
+        .addColumn('end_time', text)
+        .addColumn('lease_owner', text)
+        .addColumn('lease_expires_at', text)
         .addColumn('cancel_requested', bool, (c) => c.notNull().defaultTo(sql.lit(false)))
         .addColumn('delete_requested', bool, (c) => c.notNull().defaultTo(sql.lit(false)))
         .execute();
