@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, type ErrorName, StoreUnavailableError } from '../errors.js';
+import { ApiError, DuplicateEntryError, type ErrorName, StoreUnavailableError } from '../errors.js';
 
 /**
  * The one place where errors become responses. Every body is Sahara's
@@ -50,6 +50,8 @@ const BY_STATUS: Record<number, ErrorName> = {
 
 function toApiError(thrown: unknown, request: FastifyRequest): ApiError {
   if (thrown instanceof ApiError) return thrown;
+  // Unique names of templates, binaries and JBIs are the database's to enforce (reference §3.2).
+  if (thrown instanceof DuplicateEntryError) return new ApiError('DB_DUPLICATE_ENTRY', thrown.message);
   if (thrown instanceof StoreUnavailableError) {
     return new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly');
   }

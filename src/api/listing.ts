@@ -100,6 +100,9 @@ function pyList(items: readonly string[]): string {
   return `[${items.map((item) => `'${item}'`).join(', ')}]`;
 }
 
+/** A list response: the items under the resource's key, plus `markers` when paginating. */
+export type ListBody = Record<string, unknown[] | { prev: string | null; next: string | null }>;
+
 /**
  * The whole list operation shared by every resource: marker check (404 when the marker is not
  * visible), the store query, and Sahara's envelope with `markers` when paginating.
@@ -110,7 +113,7 @@ export async function listResource<T extends Owned>(
   spec: ListSpec,
   tenantId: string,
   render: (row: T) => unknown,
-): Promise<Record<string, unknown>> {
+): Promise<ListBody> {
   const listQuery = parseListQuery(query, spec, tenantId);
   if (listQuery.marker !== undefined) {
     if (spec.ignoreUnknownMarker) {
@@ -121,7 +124,7 @@ export async function listResource<T extends Owned>(
     }
   }
   const page = await repo.list(listQuery);
-  const body: Record<string, unknown> = { [spec.key]: page.items.map(render) };
+  const body: ListBody = { [spec.key]: page.items.map(render) };
   if (page.prev !== null || page.next !== null || first((query as Record<string, unknown> | undefined)?.marker) !== undefined) {
     body.markers = { prev: page.prev, next: page.next };
   }

@@ -5,8 +5,17 @@ export function formatTime(iso: string | null): string | null {
   return iso === null ? null : iso.slice(0, 19);
 }
 
+export interface OwnedView {
+  id: string;
+  tenant_id: string;
+  is_public: boolean | null;
+  is_protected: boolean | null;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
 /** The fields every owned resource renders, in Sahara's v1.1 shape. */
-export function ownedFields(row: Owned): Record<string, unknown> {
+export function ownedFields(row: Owned): OwnedView {
   return {
     id: row.id,
     tenant_id: row.tenant_id,

@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { Api, AppDeps } from '../app.js';
+import { tenantOf } from '../app.js';
+import { ApiError } from '../errors.js';
+import { DATA_SOURCE_TYPES, type DataSourceRecord, type DataSourceType, type Store } from '../store/types.js';
+import { checkDataSource } from './data-source-urls.js';
+import { type ListSpec, listResource } from './listing.js';
+import { ownedFields } from './render.js';
+import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
+import { checkModifiable, getVisible } from './visibility.js';
+
+const KIND = 'DataSource';
+
+export const DataSourceSchema = Type.Object({
+  ...OwnedFields,
+  name: Type.String(),
+  description: Type.String(),
+  type: Type.String(),
+  url: Type.String(),
+});
+
+/** `credentials` are never rendered. */
+export function renderDataSource(row: DataSourceRecord) {
+  return { ...ownedFields(row), name: row.name, description: row.description, type: row.type, url: row.url };
+}
+
+const LIST: ListSpec = {
+  key: 'data_sources',
+  sortFields: ['id', 'name', 'type', 'created_at', 'updated_at'],
+  filters: {
+    id: 'exact',
+    tenant_id: 'exact',
+    name: 'contains',
+    description: 'contains',
+    url: 'contains',
+    type: 'exact',
+    is_public: 'boolean',
+    is_protected: 'boolean',
+  },
+  markerMode: 'after',
+};
+
+const DataSourceFields = {
+  name: ValidName,
+  description: Type.String(),
+  // A plain enum, so that a bad type reads as Sahara's `'ftp' is not one of [...]`.
+  type: Type.Unsafe<DataSourceType>({ type: 'string', enum: [...DATA_SOURCE_TYPES] }),
+  url: Type.String({ description: 'May hold %JOB_EXEC_ID% and %RANDSTR(n)%, resolved per execution' }),
+  credentials: AnyObject,
+  is_public: NullableBoolean,
+  is_protected: NullableBoolean,
+};
+const DataSourceCreate = Type.Object(
+  {
+    name: DataSourceFields.name,
+    type: DataSourceFields.type,
+    url: DataSourceFields.url,
+    description: Type.Optional(DataSourceFields.description),
+    credentials: Type.Optional(DataSourceFields.credentials),
+    is_public: Type.Optional(NullableBoolean),
+    is_protected: Type.Optional(NullableBoolean),
+  },
+  { additionalProperties: false },
+);
+const DataSourceUpdate = Type.Partial(Type.Object(DataSourceFields), { additionalProperties: false });
+const Envelope = Type.Object({ data_source: DataSourceSchema });
+
+/** Data-source names are unique among the data sources the caller can see (reference §7.4). */
+async function checkUniqueName(store: Store, tenantId: string, name: string): Promise<void> {
+  if ((await store.dataSources.findByName(tenantId, name)).length > 0) {
+    throw new ApiError('NAME_ALREADY_EXISTS', `Data source with name '${name}' already exists`);
+  }
+}
+
+/** v1.1 data-sources: named inputs and outputs of executions. */
+export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
+  const { store } = deps;
+  const repo = store.dataSources;
+
+  api.get(
+    '/data-sources',
+    { schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope('data_sources', DataSourceSchema) } } },
+    async (request, reply) => reply.send(await listResource(repo, request.query, LIST, tenantOf(request), renderDataSource)),
+  );
+
+  api.post(
+    '/data-sources',
+    { schema: { params: ProjectParams, body: DataSourceCreate, response: { 202: Envelope } } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const body = request.body;
+      await checkUniqueName(store, tenant, body.name);
+      checkDataSource({ type: body.type, url: body.url, credentials: body.credentials });
+      const row = await repo.insert({
+        id: randomUUID(),
+        tenant_id: tenant,
+        name: body.name,
+        description: body.description ?? '',
+        type: body.type,
+        url: body.url,
+        credentials: body.credentials ?? {},
+        is_public: body.is_public === undefined ? false : body.is_public,
+        is_protected: body.is_protected === undefined ? false : body.is_protected,
+      });
+      return reply.status(202).send({ data_source: renderDataSource(row) });
+    },
+  );
+
+  api.get('/data-sources/:id', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) => ({
+    data_source: renderDataSource(await getVisible(repo, request.params.id, tenantOf(request))),
+  }));
+
+  api.put(
+    '/data-sources/:id',
+    { schema: { params: IdParams, body: DataSourceUpdate, response: { 202: Envelope } } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const row = await getVisible(repo, request.params.id, tenant);
+      const changes = request.body;
+      // An execution waiting to start resolves this data source's URL when it starts.
+      if ((await repo.executionsUsing(row.id, ['PENDING'])).length > 0) {
+        throw new ApiError('UPDATE_FAILED', 'DataSource is used in a PENDING Job and can not be updated.');
+      }
+      if (changes.name !== undefined && changes.name !== row.name) await checkUniqueName(store, tenant, changes.name);
+      // Sahara re-validates the merged source; empty values fall back to the stored ones.
+      checkDataSource({
+        type: changes.type || row.type,
+        url: changes.url || row.url,
+        credentials: changes.credentials && Object.keys(changes.credentials).length > 0 ? changes.credentials : row.credentials,
+      });
+      checkModifiable(row, tenant, 'update', KIND, changes);
+      const updated = await repo.update(row.id, changes);
+      if (!updated) throw new ApiError('NOT_FOUND', `DataSource id '${row.id}' not found`);
+      return reply.status(202).send({ data_source: renderDataSource(updated) });
+    },
+  );
+
+  api.delete('/data-sources/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    const tenant = tenantOf(request);
+    const row = await getVisible(repo, request.params.id, tenant);
+    checkModifiable(row, tenant, 'delete', KIND);
+    if ((await repo.executionsUsing(row.id)).length > 0) {
+      throw new ApiError('DELETION_FAILED', 'Data Source deletion failed. This data source is being used by job executions.');
+    }
+    await repo.delete(row.id);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import type { Api, AppDeps } from '../app.js';
+import { tenantOf } from '../app.js';
+import { ApiError } from '../errors.js';
+import type { JobBinaryInternalRecord } from '../store/types.js';
+import { type ListSpec, listResource } from './listing.js';
+import { ownedFields } from './render.js';
+import { FORMATS, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
+import { checkModifiable, getVisible } from './visibility.js';
+
+/** Sahara's job_binary_max_KB default, the largest job-binary-internal accepted. */
+export const DEFAULT_MAX_JBI_BYTES = 5120 * 1024;
+
+const KIND = 'JobBinaryInternal';
+
+export const JobBinaryInternalSchema = Type.Object({
+  ...OwnedFields,
+  name: Type.String(),
+  datasize: Type.Integer({ description: 'Size of the stored bytes' }),
+});
+
+/** The bytes are never rendered; only their size. */
+export function renderJobBinaryInternal(row: JobBinaryInternalRecord) {
+  return { ...ownedFields(row), name: row.name, datasize: row.datasize };
+}
+
+const LIST: ListSpec = {
+  key: 'binaries',
+  sortFields: ['id', 'name', 'created_at', 'updated_at'],
+  filters: { id: 'exact', tenant_id: 'exact', name: 'contains', is_public: 'boolean', is_protected: 'boolean' },
+  markerMode: 'after',
+};
+
+const Envelope = Type.Object({ job_binary_internal: JobBinaryInternalSchema });
+const NameParams = Type.Object({ project_id: Type.String(), name: Type.String() });
+const JbiUpdate = Type.Object(
+  { name: Type.Optional(ValidName), is_public: Type.Optional(NullableBoolean), is_protected: Type.Optional(NullableBoolean) },
+  { additionalProperties: false },
+);
+
+const tooBig = (maxBytes: number, size?: number) =>
+  new ApiError(
+    'DATA_TOO_BIG',
+    size === undefined
+      ? `Size of internal binary is greater than the maximum (${maxBytes / 1024}KB)`
+      : `Size of internal binary (${Math.round((size / 1024) * 1000) / 1000}KB) is greater than the maximum (${maxBytes / 1024}KB)`,
+  );
+
+/**
+ * v1.1 job-binary-internals: scripts and jars stored in Oasis's own database. Uploads are raw
+ * bytes named by the URL; the largest accepted upload is the configured body limit (5120 KiB by
+ * default, Sahara's job_binary_max_KB).
+ */
+export function registerJobBinaryInternalRoutes(api: Api, deps: AppDeps): void {
+  const repo = deps.store.jobBinaryInternals;
+  const maxBytes = deps.config.bodyLimitBytes || DEFAULT_MAX_JBI_BYTES;
+
+  api.get(
+    '/job-binary-internals',
+    { schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope('binaries', JobBinaryInternalSchema) } } },
+    async (request, reply) => reply.send(await listResource(repo, request.query, LIST, tenantOf(request), renderJobBinaryInternal)),
+  );
+
+  api.put(
+    '/job-binary-internals/:name',
+    {
+      // One byte over the maximum still reaches the handler, which then answers with the size.
+      bodyLimit: maxBytes + 1,
+      config: { rawBody: true, tooLargeError: tooBig(maxBytes) },
+      schema: { params: NameParams, response: { 202: Envelope } },
+    },
+    async (request, reply) => {
+      const data = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      if (data.length === 0) {
+        throw new ApiError('BAD_JOB_BINARY', 'Job binary internal data must be a string of length greater than zero');
+      }
+      const { name } = request.params;
+      if (!FORMATS.valid_name.test(name)) throw new ApiError('BAD_JOB_BINARY', `${name} is not a valid name`);
+      if (data.length > maxBytes) throw tooBig(maxBytes, data.length);
+      const row = await repo.insertWithData(
+        { id: randomUUID(), tenant_id: tenantOf(request), name, is_public: false, is_protected: false },
+        data,
+      );
+      return reply.status(202).send({ job_binary_internal: renderJobBinaryInternal(row) });
+    },
+  );
+
+  api.get('/job-binary-internals/:id', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) => ({
+    job_binary_internal: renderJobBinaryInternal(await getVisible(repo, request.params.id, tenantOf(request))),
+  }));
+
+  api.patch(
+    '/job-binary-internals/:id',
+    { schema: { params: IdParams, body: JbiUpdate, response: { 202: Envelope } } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const row = await getVisible(repo, request.params.id, tenant);
+      checkModifiable(row, tenant, 'update', KIND, request.body);
+      const updated = await repo.update(row.id, request.body);
+      if (!updated) throw new ApiError('NOT_FOUND', `JobBinaryInternal id '${row.id}' not found`);
+      return reply.status(202).send({ job_binary_internal: renderJobBinaryInternal(updated) });
+    },
+  );
+
+  api.delete('/job-binary-internals/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    const tenant = tenantOf(request);
+    const row = await getVisible(repo, request.params.id, tenant);
+    checkModifiable(row, tenant, 'delete', KIND);
+    // A job binary pointing at these bytes would break every template that uses it.
+    if ((await deps.store.jobBinaries.referencingInternal(row.id)).length > 0) {
+      throw new ApiError('DELETION_FAILED', `${KIND} is referenced and cannot be deleted`);
+    }
+    await repo.delete(row.id);
+    return reply.status(204).send();
+  });
+
+  api.get('/job-binary-internals/:id/data', { schema: { params: IdParams } }, async (request, reply) => {
+    const row = await getVisible(repo, request.params.id, tenantOf(request));
+    const data = await repo.getData(row.id);
+    if (!data) throw new ApiError('NOT_FOUND', `JobBinaryInternal id '${row.id}' not found`);
+    return reply.type('application/octet-stream').send(data);
+  });
+}

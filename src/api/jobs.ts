@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import { type TSchema, Type } from '@sinclair/typebox';
+import type { Api, AppDeps } from '../app.js';
+import { tenantOf } from '../app.js';
+import { ApiError } from '../errors.js';
+import { JOB_TYPES, type JobBinaryRecord, type JobTemplateRecord, type JobType, type Store } from '../store/types.js';
+import { configHints } from './config-hints.js';
+import { JobBinarySchema, renderJobBinary } from './job-binaries.js';
+import { type ListSpec, listResource } from './listing.js';
+import { formatTime, ownedFields } from './render.js';
+import { IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
+import { checkInterface, checkMainsAndLibs } from './template-rules.js';
+import { checkModifiable, getVisible, isVisible } from './visibility.js';
+
+/** Sahara's model name for job templates, used in its messages. */
+const KIND = 'Job';
+
+const JobTypeEnum = Type.Unsafe<JobType>({ type: 'string', enum: [...JOB_TYPES] });
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+const InterfaceArgInput = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    description: Type.Optional(Nullable(Type.String())),
+    mapping_type: Type.Unsafe<'args' | 'configs' | 'params'>({ type: 'string', enum: ['args', 'configs', 'params'] }),
+    location: Type.String({ minLength: 1 }),
+    value_type: Type.Optional(
+      Type.Unsafe<'string' | 'number' | 'data_source'>({ type: 'string', enum: ['string', 'number', 'data_source'] }),
+    ),
+    required: Type.Boolean(),
+    default: Type.Optional(Nullable(Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+const BinaryIds = Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true });
+const JobCreate = Type.Object(
+  {
+    name: ValidName,
+    type: JobTypeEnum,
+    description: Type.Optional(Type.String()),
+    mains: Type.Optional(BinaryIds),
+    libs: Type.Optional(BinaryIds),
+    /** Accepted for compatibility and ignored, as in Sahara. */
+    streaming: Type.Optional(Type.Boolean()),
+    interface: Type.Optional(Nullable(Type.Array(InterfaceArgInput, { uniqueItems: true }))),
+    is_public: Type.Optional(NullableBoolean),
+    is_protected: Type.Optional(NullableBoolean),
+  },
+  { additionalProperties: false },
+);
+const JobUpdate = Type.Object(
+  {
+    name: Type.Optional(ValidName),
+    description: Type.Optional(Nullable(Type.String())),
+    is_public: Type.Optional(NullableBoolean),
+    is_protected: Type.Optional(NullableBoolean),
+  },
+  { additionalProperties: false },
+);
+
+const InterfaceArgSchema = Type.Object({
+  id: Type.String(),
+  job_id: Type.String(),
+  tenant_id: Type.String(),
+  name: Type.String(),
+  description: Nullable(Type.String()),
+  mapping_type: Type.String(),
+  location: Type.String(),
+  value_type: Type.String(),
+  required: Type.Boolean(),
+  order: Type.Integer(),
+  default: Nullable(Type.String()),
+  created_at: Nullable(Type.String()),
+  updated_at: Nullable(Type.String()),
+});
+
+export const JobTemplateSchema = Type.Object({
+  ...OwnedFields,
+  name: Type.String(),
+  description: Type.String(),
+  type: Type.String(),
+  mains: Type.Array(JobBinarySchema),
+  libs: Type.Array(JobBinarySchema),
+  interface: Type.Array(InterfaceArgSchema),
+});
+const Envelope = Type.Object({ job: JobTemplateSchema });
+
+const LIST: ListSpec = {
+  key: 'jobs',
+  sortFields: ['id', 'name', 'type', 'created_at', 'updated_at'],
+  filters: {
+    id: 'exact',
+    tenant_id: 'exact',
+    name: 'contains',
+    description: 'contains',
+    type: 'exact',
+    is_public: 'boolean',
+    is_protected: 'boolean',
+  },
+  markerMode: 'after',
+};
+
+/** Loads job binaries by id, each at most once per response. */
+function binaryLoader(store: Store) {
+  const cache = new Map<string, Promise<JobBinaryRecord | undefined>>();
+  return async (ids: readonly string[]) => {
+    const rows = await Promise.all(
+      ids.map((id) => {
+        let row = cache.get(id);
+        if (!row) cache.set(id, (row = store.jobBinaries.get(id)));
+        return row;
+      }),
+    );
+    return rows.filter((row): row is JobBinaryRecord => row !== undefined);
+  };
+}
+
+/** A template with its binaries in full (without `extra`) and every interface column. */
+async function renderTemplate(row: JobTemplateRecord, load: ReturnType<typeof binaryLoader>) {
+  const [mains, libs] = await Promise.all([load(row.mains), load(row.libs)]);
+  return {
+    ...ownedFields(row),
+    name: row.name,
+    description: row.description,
+    type: row.type,
+    mains: mains.map(renderJobBinary),
+    libs: libs.map(renderJobBinary),
+    interface: row.interface.map((arg) => ({
+      id: arg.id,
+      job_id: row.id,
+      tenant_id: row.tenant_id,
+      name: arg.name,
+      description: arg.description,
+      mapping_type: arg.mapping_type,
+      location: arg.location,
+      value_type: arg.value_type,
+      required: arg.required,
+      order: arg.order,
+      default: arg.default,
+      created_at: formatTime(row.created_at),
+      updated_at: formatTime(row.updated_at),
+    })),
+  };
+}
+
+/** v1.1 jobs: job templates (what to run), and the config hints of each job type. */
+export function registerJobRoutes(api: Api, deps: AppDeps): void {
+  const { store } = deps;
+  const repo = store.jobTemplates;
+
+  api.get(
+    '/jobs',
+    { schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope('jobs', JobTemplateSchema) } } },
+    async (request, reply) => {
+      const body = await listResource(repo, request.query, LIST, tenantOf(request), (row) => row);
+      const load = binaryLoader(store);
+      body.jobs = await Promise.all((body.jobs as JobTemplateRecord[]).map((row) => renderTemplate(row, load)));
+      return reply.send(body);
+    },
+  );
+
+  api.post(
+    '/jobs',
+    { schema: { params: ProjectParams, body: JobCreate, response: { 202: Envelope } } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const body = request.body;
+      const mains = body.mains ?? [];
+      const libs = body.libs ?? [];
+      checkMainsAndLibs(body.type, mains, libs);
+      for (const id of [...mains, ...libs]) {
+        const binary = await store.jobBinaries.get(id);
+        if (!binary || !isVisible(binary, tenant)) throw new ApiError('NOT_FOUND', `Job binary '${id}' does not exist`);
+      }
+      const args = await checkInterface(body.type, body.interface ?? [], async (id) => {
+        const source = await store.dataSources.get(id);
+        return source !== undefined && isVisible(source, tenant);
+      });
+      const row = await repo.insert({
+        id: randomUUID(),
+        tenant_id: tenant,
+        name: body.name,
+        description: body.description ?? '',
+        type: body.type,
+        mains,
+        libs,
+        interface: args.map((arg) => ({ id: randomUUID(), ...arg })),
+        is_public: body.is_public === undefined ? false : body.is_public,
+        is_protected: body.is_protected === undefined ? false : body.is_protected,
+      });
+      return reply.status(202).send({ job: await renderTemplate(row, binaryLoader(store)) });
+    },
+  );
+
+  api.get(
+    '/jobs/config-hints/:job_type',
+    { schema: { params: Type.Object({ project_id: Type.String(), job_type: Type.String() }) } },
+    async (request) => configHints(request.params.job_type),
+  );
+
+  api.get('/jobs/:id', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) => ({
+    job: await renderTemplate(await getVisible(repo, request.params.id, tenantOf(request)), binaryLoader(store)),
+  }));
+
+  api.patch(
+    '/jobs/:id',
+    { schema: { params: IdParams, body: JobUpdate, response: { 202: Envelope } } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const row = await getVisible(repo, request.params.id, tenant);
+      const { description, ...rest } = request.body;
+      checkModifiable(row, tenant, 'update', KIND, request.body);
+      // Descriptions are stored as text; a null from the client clears it.
+      const changes = description === undefined ? rest : { ...rest, description: description ?? '' };
+      const updated = await repo.update(row.id, changes);
+      if (!updated) throw new ApiError('NOT_FOUND', `Job id '${row.id}' not found`);
+      return reply.status(202).send({ job: await renderTemplate(updated, binaryLoader(store)) });
+    },
+  );
+
+  api.delete('/jobs/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    const tenant = tenantOf(request);
+    const row = await getVisible(repo, request.params.id, tenant);
+    checkModifiable(row, tenant, 'delete', KIND);
+    if ((await repo.executionsOf(row.id)).length > 0) {
+      throw new ApiError('DELETION_FAILED', 'Job deletion failed. This job is being used by job executions.');
+    }
+    await repo.delete(row.id);
+    return reply.status(204).send();
+  });
+}
