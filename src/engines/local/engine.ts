@@ -157,13 +157,17 @@ export class LocalEngine implements Engine {
     const current = await this.statusOf(job);
     if (isTerminal(current.status) || !job.identity) return current;
 
-    const cancelledAt = Date.now();
-    await writeCancelMarker(job.dir, { at: cancelledAt });
+    // A repeated cancel keeps the first one's clock, so the grace time is never extended.
+    let marker = await readCancelMarker(job.dir);
+    if (!marker) {
+      marker = { at: Date.now() };
+      await writeCancelMarker(job.dir, marker);
+    }
     await signalGroup(job.identity, 'SIGTERM');
     this.watch(job);
     this.settings.logger?.info({ executionId: job.executionId }, 'local job cancelled');
 
-    const killAt = cancelledAt + this.settings.killGraceMs;
+    const killAt = marker.at + this.settings.killGraceMs;
     const deadline = killAt + KILL_SETTLE_MS;
     while (Date.now() < deadline) {
       const members = await liveGroupMembers(job.identity);

@@ -108,7 +108,10 @@ describe('local engine: Shell jobs', () => {
     fx.engine.onStatusChange?.((_, status) => seen.push(status));
     const cancelled = await fx.engine.cancel(ref, cluster);
     assert.equal(cancelled?.status ?? 'KILLED', 'KILLED');
-    assert.equal((await finalStatus(fx.engine, ref)).status, 'KILLED');
+    const final = await finalStatus(fx.engine, ref);
+    assert.equal(final.status, 'KILLED');
+    // SIGTERM sufficed: the launcher outlived the job and recorded its death by signal 15.
+    assert.equal(final.returnCode, 143);
     await eventually(() => (processGone(grandchild) ? true : undefined), 'the grandchild sleep to die');
     await eventually(() => (processGone(Number(ref.extra.pid)) ? true : undefined), 'the launcher to die');
     assert.equal((await eventually(() => seen[0], 'the KILLED notification')).status, 'KILLED');
@@ -121,6 +124,8 @@ describe('local engine: Shell jobs', () => {
     await fx.engine.cancel(ref, cluster);
     const status = await finalStatus(fx.engine, ref);
     assert.equal(status.status, 'KILLED');
+    // SIGKILL took the launcher too, so no exit code was recorded.
+    assert.equal(status.returnCode, null);
     await eventually(() => (processGone(Number(ref.extra.pid)) ? true : undefined), 'the job to die');
   });
 
