@@ -23,6 +23,8 @@ const ERRORS = {
   BAD_REQUEST: 400,
   /** Sahara's quirk: `limit` and `sort_by` errors carry the integer 400 as error_name. */
   INVALID_QUERY: 400,
+  /** Sahara's NotFoundException raised after the existence pre-checks: 400, error_name NOT_FOUND. */
+  LATE_NOT_FOUND: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
@@ -47,6 +49,9 @@ const WITHOUT_ERROR_ID: ReadonlySet<ErrorName> = new Set<ErrorName>([
   'UNAUTHORIZED',
   'REQUEST_ENTITY_TOO_LARGE',
 ]);
+
+/** Names rendered differently from their key (Sahara quirks). */
+const RENDERED_NAMES: Partial<Record<ErrorName, string | number>> = { INVALID_QUERY: 400, LATE_NOT_FOUND: 'NOT_FOUND' };
 
 export interface SaharaErrorBody {
   error_code: number;
@@ -73,7 +78,7 @@ export class ApiError extends Error {
     const withId = !WITHOUT_ERROR_ID.has(this.errorName);
     return {
       error_code: this.status,
-      error_name: this.errorName === 'INVALID_QUERY' ? 400 : this.errorName,
+      error_name: RENDERED_NAMES[this.errorName] ?? this.errorName,
       error_message: withId ? `${this.message}\nError ID: ${randomUUID()}` : this.message,
       ...this.extra,
     };

@@ -125,7 +125,7 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
         await checkInternalReference(store, changes.url, tenant);
       }
       const row = await repo.get(id);
-      if (!row || !isVisible(row, tenant)) throw new ApiError('NOT_FOUND', `JobBinary id '${id}' not found`);
+      if (!row || !isVisible(row, tenant)) throw new ApiError('LATE_NOT_FOUND', `JobBinary id '${id}' not found`);
       checkModifiable(row, tenant, 'update', KIND, changes);
       if (changes.url !== undefined && changes.url !== row.url && internalId(row.url) !== undefined) {
         throw new ApiError('UPDATE_FAILED', `The url for JobBinary Id '${id}' can not be updated because it is an internal-db url.`);
@@ -134,7 +134,7 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
         throw new ApiError('UPDATE_FAILED', `JobBinary Id '${id}' is used in a PENDING job and can not be updated.`);
       }
       const updated = await repo.update(id, changes);
-      if (!updated) throw new ApiError('NOT_FOUND', `JobBinary id '${id}' not found`);
+      if (!updated) throw new ApiError('LATE_NOT_FOUND', `JobBinary id '${id}' not found`);
       return reply.status(202).send({ job_binary: renderJobBinary(updated) });
     },
   );

@@ -171,7 +171,7 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
       checkMainsAndLibs(body.type, mains, libs);
       for (const id of [...mains, ...libs]) {
         const binary = await store.jobBinaries.get(id);
-        if (!binary || !isVisible(binary, tenant)) throw new ApiError('NOT_FOUND', `Job binary '${id}' does not exist`);
+        if (!binary || !isVisible(binary, tenant)) throw new ApiError('LATE_NOT_FOUND', `Job binary '${id}' does not exist`);
       }
       const args = await checkInterface(body.type, body.interface ?? [], async (id) => {
         const source = await store.dataSources.get(id);
