@@ -9,7 +9,7 @@ OASIS_PG_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 _postgres_bin_dir() {
   local dir
-  dir="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null | sort -V | tail -n 1)"
+  dir="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -type d -name bin 2>/dev/null | sort -V | tail -n 1)" || true
   [[ -n "$dir" && -x "$dir/pg_ctl" ]] && echo "$dir"
 }
 

@@ -53,7 +53,12 @@ export async function migrate(options: StoreOptions): Promise<number[]> {
 }
 
 function createStore(db: Kysely<any>, dialect: DialectName, translate: (error: unknown) => unknown): Store {
-  const guard = <T extends object>(repository: T): T => translatingErrors(repository, translate);
+  // Calls after close() fail in Kysely with a plain Error; they are an unavailable store too.
+  const translateAll = (error: unknown) =>
+    error instanceof Error && /driver has already been destroyed/.test(error.message)
+      ? new StoreUnavailableError(error)
+      : translate(error);
+  const guard = <T extends object>(repository: T): T => translatingErrors(repository, translateAll);
   let closing: Promise<void> | undefined;
   return {
     dialect,
