@@ -8,7 +8,7 @@ import { jobBinaries } from './repositories/job-binaries.js';
 import { jobBinaryInternals } from './repositories/job-binary-internals.js';
 import { jobExecutions } from './repositories/job-executions.js';
 import { jobTemplates } from './repositories/job-templates.js';
-import { migrateSqlite, openSqlite, translateSqliteError } from './sqlite.js';
+import { acquireSqlite, migrateSqlite, translateSqliteError } from './sqlite.js';
 import type { Store } from './types.js';
 
 export { LOCAL_CLUSTER_ID, MIGRATIONS } from './migrations.js';
@@ -26,40 +26,61 @@ export interface StoreOptions {
   logger?: Logger;
 }
 
+interface Connection {
+  dialect: DialectName;
+  db: Kysely<any>;
+  release(): Promise<void>;
+  migrate(db: Kysely<any>): Promise<number[]>;
+  translate(error: unknown): unknown;
+}
+
+function connect(options: StoreOptions): Connection {
+  if (options.databaseUrl) {
+    const { db } = openPostgres(options.databaseUrl, options.logger);
+    return { dialect: 'postgres', db, release: () => db.destroy(), migrate: migratePostgres, translate: translatePostgresError };
+  }
+  const { db, release } = acquireSqlite(options.dataDir);
+  return { dialect: 'sqlite', db, release, migrate: migrateSqlite, translate: translateSqliteError };
+}
+
 /** Connects, brings the schema up to date and returns the store. */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const dialect: DialectName = options.databaseUrl ? 'postgres' : 'sqlite';
-  const db = options.databaseUrl ? openPostgres(options.databaseUrl, options.logger).db : openSqlite(options.dataDir);
-  const translate = dialect === 'postgres' ? translatePostgresError : translateSqliteError;
+  const connection = connect(options);
+  const { dialect } = connection;
   try {
-    const applied = await (dialect === 'postgres' ? migratePostgres(db) : migrateSqlite(db));
+    const applied = await connection.migrate(connection.db);
     if (applied.length > 0) options.logger?.info({ dialect, migrations: applied }, 'database migrated');
   } catch (error) {
-    await db.destroy().catch(() => undefined);
-    throw coerceError(translate(error));
+    await connection.release().catch(() => undefined);
+    throw coerceError(connection.translate(error));
   }
-  return createStore(db, dialect, translate);
+  return createStore(connection);
 }
 
 /** Runs migrations only (the `oasis migrate` command); returns the versions applied. */
 export async function migrate(options: StoreOptions): Promise<number[]> {
-  const dialect: DialectName = options.databaseUrl ? 'postgres' : 'sqlite';
-  const db = options.databaseUrl ? openPostgres(options.databaseUrl, options.logger).db : openSqlite(options.dataDir);
+  const connection = connect(options);
   try {
-    return await (dialect === 'postgres' ? migratePostgres(db) : migrateSqlite(db));
+    return await connection.migrate(connection.db);
+  } catch (error) {
+    throw coerceError(connection.translate(error));
   } finally {
-    await db.destroy();
+    await connection.release();
   }
 }
 
-function createStore(db: Kysely<any>, dialect: DialectName, translate: (error: unknown) => unknown): Store {
-  // Calls after close() fail in Kysely with a plain Error; they are an unavailable store too.
-  const translateAll = (error: unknown) =>
-    error instanceof Error && /driver has already been destroyed/.test(error.message)
-      ? new StoreUnavailableError(error)
-      : translate(error);
-  const guard = <T extends object>(repository: T): T => translatingErrors(repository, translateAll);
+function createStore({ db, dialect, release, translate }: Connection): Store {
   let closing: Promise<void> | undefined;
+  // A closed store refuses work itself: its SQLite connection may live on for another store.
+  const call = async <R>(work: () => Promise<R>): Promise<R> => {
+    if (closing) throw new StoreUnavailableError('the store is closed');
+    try {
+      return await work();
+    } catch (error) {
+      throw coerceError(translate(error));
+    }
+  };
+  const guard = <T extends object>(repository: T): T => translatingErrors(repository, call);
   return {
     dialect,
     jobBinaryInternals: guard(jobBinaryInternals(db)),
@@ -68,15 +89,8 @@ function createStore(db: Kysely<any>, dialect: DialectName, translate: (error: u
     jobTemplates: guard(jobTemplates(db)),
     clusters: guard(clusters(db)),
     jobExecutions: guard(jobExecutions(db, dialect)),
-    ping: async () => {
-      if (closing) throw new StoreUnavailableError('the store is closed');
-      try {
-        await sql`select 1`.execute(db);
-      } catch (error) {
-        throw coerceError(translate(error));
-      }
-    },
-    close: () => (closing ??= db.destroy()),
+    ping: () => call(async () => void (await sql`select 1`.execute(db))),
+    close: () => (closing ??= release()),
   };
 }
 
@@ -84,19 +98,13 @@ function createStore(db: Kysely<any>, dialect: DialectName, translate: (error: u
  * Every repository method throws the store's own failure kinds (DuplicateEntryError,
  * StoreUnavailableError) instead of driver errors, so the API layer never sees a dialect.
  */
-function translatingErrors<T extends object>(repository: T, translate: (error: unknown) => unknown): T {
+function translatingErrors<T extends object>(
+  repository: T,
+  call: <R>(work: () => Promise<R>) => Promise<R>,
+): T {
   const wrapped: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(repository)) {
-    wrapped[name] =
-      typeof method === 'function'
-        ? async (...args: unknown[]) => {
-            try {
-              return await method(...args);
-            } catch (error) {
-              throw translate(error);
-            }
-          }
-        : method;
+    wrapped[name] = typeof method === 'function' ? (...args: unknown[]) => call(() => method(...args)) : method;
   }
   return wrapped as T;
 }

@@ -12,10 +12,41 @@ export function sqliteFile(dataDir: string): string {
   return path.join(dataDir, 'oasis.db');
 }
 
-/** Opens `<dataDir>/oasis.db` in WAL mode, so readers never wait for the writer. */
-export function openSqlite(dataDir: string): Kysely<any> {
-  mkdirSync(dataDir, { recursive: true });
-  const raw = new Database(sqliteFile(dataDir));
+/**
+ * Opens `<dataDir>/oasis.db` in WAL mode, so readers never wait for the writer. Stores opened on
+ * the same file in one process share one connection: better-sqlite3 is synchronous, so a second
+ * connection waiting on the first one's open transaction would block the very event loop that
+ * has to finish that transaction (a deadlock until busy_timeout). Across processes the file
+ * locks and busy_timeout serialise writers.
+ */
+export function acquireSqlite(dataDir: string): { db: Kysely<any>; release(): Promise<void> } {
+  const file = path.resolve(sqliteFile(dataDir));
+  let shared = openFiles.get(file);
+  if (!shared) {
+    shared = { db: openSqlite(file), users: 0 };
+    openFiles.set(file, shared);
+  }
+  shared.users += 1;
+  const entry = shared;
+  let released = false;
+  return {
+    db: entry.db,
+    release: async () => {
+      if (released) return;
+      released = true;
+      entry.users -= 1;
+      if (entry.users > 0) return;
+      openFiles.delete(file);
+      await entry.db.destroy();
+    },
+  };
+}
+
+const openFiles = new Map<string, { db: Kysely<any>; users: number }>();
+
+function openSqlite(file: string): Kysely<any> {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const raw = new Database(file);
   raw.pragma('journal_mode = WAL');
   raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   raw.pragma('synchronous = NORMAL');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { DuplicateEntryError } from '../../src/errors.js';
-import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
+import { DuplicateEntryError, StoreUnavailableError } from '../../src/errors.js';
+import { LOCAL_CLUSTER_ID, openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
 import { openTestStore, testDialects, type TestDatabase } from '../support/databases.js';
 import { newBinary, newCluster, newDataSource, newExecution, newTemplate } from './fixtures.js';
@@ -213,6 +213,20 @@ for (const dialect of testDialects()) {
       await store.dataSources.insert(newDataSource('b', { name }));
       const found = await store.dataSources.findByName('a', name);
       assert.deepEqual(new Set(found.map((row) => row.id)), new Set([own.id, foreignPublic.id]));
+    });
+
+    it('runs a second store on the same database alongside, and outlives it', async () => {
+      const second = await openStore({ databaseUrl: database.url, dataDir: database.dataDir });
+      // Interleaved transactions of two stores must neither deadlock nor fail.
+      const work = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 === 0 ? store : second).jobTemplates.insert(newTemplate('pair', { mains: [randomUUID()], libs: [randomUUID()] })),
+        ),
+      );
+      for (const template of work) assert.equal((await store.jobTemplates.get(template.id))?.mains.length, 1);
+      await second.close();
+      await assert.rejects(second.jobTemplates.get(work[0]!.id), StoreUnavailableError);
+      assert.ok(await store.jobTemplates.get(work[0]!.id));
     });
 
     it('answers ping and closes twice', async () => {
