@@ -36,7 +36,7 @@ interface Connection {
 
 function connect(options: StoreOptions): Connection {
   if (options.databaseUrl) {
-    const { db } = openPostgres(options.databaseUrl, options.logger);
+    const db = openPostgres(options.databaseUrl, options.logger);
     return { dialect: 'postgres', db, release: () => db.destroy(), migrate: migratePostgres, translate: translatePostgresError };
   }
   const { db, release } = acquireSqlite(options.dataDir);

@@ -11,11 +11,11 @@ interface Logger {
  * A pool that heals by itself: pg drops a client whose connection broke when it is released or
  * errors while idle, so after the server comes back the next query opens a fresh connection.
  */
-export function openPostgres(databaseUrl: string, logger?: Logger): { db: Kysely<any>; pool: pg.Pool } {
+export function openPostgres(databaseUrl: string, logger?: Logger): Kysely<any> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 10_000 });
   // Without a listener an idle client's error (server restart) would crash the process.
   pool.on('error', (error) => logger?.warn({ err: error }, 'idle PostgreSQL connection failed'));
-  return { db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), pool };
+  return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** Arbitrary but fixed: every Oasis node takes this advisory lock while migrating. */

@@ -1,10 +1,39 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_CLUSTER_ID, openStore } from '../../src/store/index.js';
 import type { ClaimOptions, JobExecutionRecord, Store } from '../../src/store/types.js';
 import { openTestStore, testDialects, type TestDatabase } from '../support/databases.js';
 import { newCluster, newExecution } from './fixtures.js';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+
+/** Another Oasis node in its own process: claims until nothing is left and prints what it got. */
+async function claimInChildProcess(
+  databaseUrl: string | null,
+  dataDir: string,
+  options: ClaimOptions,
+  startAt: number,
+): Promise<string[]> {
+  const script = `
+    import { openStore } from ${JSON.stringify(path.join(REPO, 'src/store/index.ts'))};
+    const store = await openStore({ databaseUrl: ${JSON.stringify(databaseUrl)}, dataDir: ${JSON.stringify(dataDir)} });
+    const ids = [];
+    // Start together, so the claims really overlap.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, ${startAt} - Date.now())));
+    for (;;) {
+      const batch = await store.jobExecutions.claim(${JSON.stringify(options)});
+      if (batch.length === 0) break;
+      ids.push(...batch.map((row) => row.id));
+    }
+    await store.close();
+    process.stdout.write(JSON.stringify(ids));`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO });
+  return JSON.parse(stdout) as string[];
+}
 
 for (const dialect of testDialects()) {
   describe(`store job executions (${dialect})`, () => {
@@ -96,6 +125,20 @@ for (const dialect of testDialects()) {
       for (const [nodeId, ids] of [['node-a', a], ['node-b', b], ['node-c', c]] as const) {
         for (const id of ids) assert.equal((await store.jobExecutions.get(id))?.lease_owner, nodeId);
       }
+    });
+
+    it('never gives one execution to two node processes claiming at once', async () => {
+      const created = new Set<string>();
+      for (let i = 0; i < 600; i++) created.add((await store.jobExecutions.insert(newExecution('procs', { status: 'SUSPENDED' }))).id);
+      const startAt = Date.now() + 3000;
+      const claims = await Promise.all(
+        ['p1', 'p2', 'p3'].map((nodeId) =>
+          claimInChildProcess(database.url, database.dataDir, { nodeId, statuses: ['SUSPENDED'], engines: ['local'], limit: 2, leaseMs: 60_000 }, startAt),
+        ),
+      );
+      const all = claims.flat();
+      assert.equal(new Set(all).size, all.length, 'an execution was claimed twice');
+      assert.deepEqual(new Set(all), created);
     });
 
     it('lets another node claim an execution once its lease has expired', async () => {
