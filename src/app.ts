@@ -78,8 +78,9 @@ export function tenantOf(request: FastifyRequest): string {
  * Call `markClosing()` at shutdown to answer 503 while in-flight requests finish.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markClosing(): void }> {
+  const logging = typeof deps.logger === 'object' ? { loggerInstance: deps.logger } : { logger: deps.logger ?? false };
   const app = Fastify({
-    logger: deps.logger ?? false,
+    ...logging,
     bodyLimit: deps.config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: false,

@@ -18,6 +18,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** How often the reconciler polls engines for non-terminal executions. */
   pollIntervalMs: number;
+  /** How often registered clusters are checked for whether their services answer. */
+  clusterCheckIntervalMs: number;
   /** Grace time between SIGTERM and SIGKILL when a job is cancelled. */
   killGraceMs: number;
   /** A node's lease on an execution; renewed while the node lives. */
@@ -45,6 +47,7 @@ const DEFAULTS = {
   OASIS_LOCAL_CONCURRENCY: '8',
   OASIS_MAX_BODY: '5MiB',
   OASIS_POLL_INTERVAL: '2s',
+  OASIS_CLUSTER_CHECK_INTERVAL: '15s',
   OASIS_KILL_GRACE: '5s',
   OASIS_LEASE: '30s',
   OASIS_SHUTDOWN_GRACE: '10s',
@@ -80,6 +83,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     localConcurrency: parseInteger(get('OASIS_LOCAL_CONCURRENCY'), 'OASIS_LOCAL_CONCURRENCY', problems, 1, 100_000),
     bodyLimitBytes: parseSize(get('OASIS_MAX_BODY'), 'OASIS_MAX_BODY', problems),
     pollIntervalMs: parseDuration(get('OASIS_POLL_INTERVAL'), 'OASIS_POLL_INTERVAL', problems),
+    clusterCheckIntervalMs: parseDuration(get('OASIS_CLUSTER_CHECK_INTERVAL'), 'OASIS_CLUSTER_CHECK_INTERVAL', problems),
     killGraceMs: parseDuration(get('OASIS_KILL_GRACE'), 'OASIS_KILL_GRACE', problems),
     leaseMs: parseDuration(get('OASIS_LEASE'), 'OASIS_LEASE', problems),
     shutdownGraceMs: parseDuration(get('OASIS_SHUTDOWN_GRACE'), 'OASIS_SHUTDOWN_GRACE', problems),

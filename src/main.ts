@@ -5,6 +5,7 @@ import { pino, type Logger } from 'pino';
 import { buildApp } from './app.js';
 import { loadTokenAuth, noAuth } from './api/auth.js';
 import type { Config } from './config.js';
+import { ClusterMonitor } from './engines/cluster-monitor.js';
 import type { Engine, Engines } from './engines/engine.js';
 import { createLocalEngine } from './engines/local/index.js';
 import { Executions } from './executions/executions.js';
@@ -46,6 +47,12 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     leaseMs: config.leaseMs,
     logger: logger.child({ component: 'executions' }),
   });
+  const clusterMonitor = new ClusterMonitor({
+    store,
+    engines,
+    intervalMs: config.clusterCheckIntervalMs,
+    logger: logger.child({ component: 'cluster-monitor' }),
+  });
   const auth = config.auth === 'tokens' && config.tokensFile ? await loadTokenAuth(config.tokensFile) : noAuth;
   const app = await buildApp({ config, store, engines, executions, auth, logger });
 
@@ -55,6 +62,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       await app.close();
     }],
     ['executions', () => executions.stop(config.shutdownGraceMs)],
+    ['cluster-monitor', () => clusterMonitor.stop()],
     ['engines', () => Promise.all([...engines.values()].map((engine) => engine.close()))],
     ['store', () => store.close()],
   ];
@@ -76,7 +84,8 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     await shutdown();
   });
 
-  executions.start();
+  await executions.start();
+  clusterMonitor.start();
   const address = await app.listen({ host: config.host, port: config.port });
   logger.info({ url: address, node: config.nodeId, database: store.dialect }, 'Oasis is ready');
 }

@@ -1,11 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { Api, AppDeps } from '../app.js';
 import { tenantOf } from '../app.js';
-import type { ClusterRecord } from '../store/types.js';
+import { ApiError } from '../errors.js';
+import type { ClusterRecord, EngineKind } from '../store/types.js';
 import { type ListSpec, listResource } from './listing.js';
 import { ownedFields } from './render.js';
-import { AnyObject, IdParams, ListEnvelope, ListQueryString, OwnedFields, ProjectParams } from './schemas.js';
-import { getVisible } from './visibility.js';
+import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams } from './schemas.js';
+import { checkModifiable, getVisible } from './visibility.js';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 
@@ -84,9 +85,43 @@ const LIST: ListSpec = {
 
 const Envelope = Type.Object({ cluster: ClusterSchema });
 
+/** Sahara's plugin names, and the engine that runs each plugin's clusters. */
+export const ENGINE_OF_PLUGIN: Readonly<Record<string, EngineKind>> = {
+  spark: 'spark',
+  vanilla: 'yarn',
+};
+
 /**
- * v1.1 clusters, read-only: the places jobs run. The built-in `local` cluster is public, so
- * every project sees it.
+ * Sahara's cluster-create body. Oasis registers existing clusters rather than provisioning them,
+ * so the provisioning fields are accepted (clients send them) and ignored.
+ */
+const ClusterCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 80, pattern: '^[a-zA-Z0-9][a-zA-Z0-9\\-_.]*$' }),
+    plugin_name: Type.String({ minLength: 1 }),
+    hadoop_version: Type.String({ minLength: 1 }),
+    description: Type.Optional(Type.String()),
+    cluster_configs: Type.Optional(Type.Record(Type.String(), AnyObject)),
+    is_public: Type.Optional(NullableBoolean),
+    is_protected: Type.Optional(NullableBoolean),
+    cluster_template_id: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    default_image_id: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    user_keypair_id: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    neutron_management_network: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    is_transient: Type.Optional(Type.Boolean()),
+    use_autoconfig: Type.Optional(Type.Boolean()),
+    anti_affinity: Type.Optional(Type.Array(Type.String())),
+    node_groups: Type.Optional(Type.Array(AnyObject)),
+    shares: Type.Optional(Type.Array(AnyObject)),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * v1.1 clusters: the places jobs run. The built-in `local` cluster is public, so every project
+ * sees it. Spark standalone (`plugin_name: spark`) and Hadoop YARN (`plugin_name: vanilla`)
+ * clusters are registered with their connection settings in `cluster_configs.<engine>`; their
+ * status says whether the cluster's services answered when last checked.
  */
 export function registerClusterRoutes(api: Api, deps: AppDeps): void {
   const repo = deps.store.clusters;
@@ -100,4 +135,50 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
   api.get('/clusters/:id', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) => ({
     cluster: renderCluster(await getVisible(repo, request.params.id, tenantOf(request))),
   }));
+
+  api.post(
+    '/clusters',
+    { schema: { params: ProjectParams, body: ClusterCreate, response: { 202: Envelope } } },
+    async (request, reply) => {
+      const body = request.body;
+      const kind = ENGINE_OF_PLUGIN[body.plugin_name];
+      const engine = kind ? deps.engines.get(kind) : undefined;
+      if (!kind || !engine?.validateCluster) {
+        const known = Object.keys(ENGINE_OF_PLUGIN).filter((name) => deps.engines.get(ENGINE_OF_PLUGIN[name]!)?.validateCluster);
+        throw new ApiError(
+          'INVALID_REFERENCE',
+          `Plugin ${body.plugin_name} is not enabled; clusters can be registered with plugin_name ${known.join(' or ') || '(none enabled)'}`,
+        );
+      }
+      const settings = { hadoop_version: body.hadoop_version, cluster_configs: body.cluster_configs ?? {} };
+      engine.validateCluster(settings);
+      const health = await engine.checkCluster({ ...settings } as ClusterRecord);
+      const row = await repo.insert({
+        id: crypto.randomUUID(),
+        tenant_id: tenantOf(request),
+        name: body.name,
+        description: body.description ?? '',
+        plugin_name: body.plugin_name,
+        hadoop_version: body.hadoop_version,
+        engine: kind,
+        status: health.status,
+        status_description: health.description,
+        cluster_configs: settings.cluster_configs,
+        is_public: body.is_public ?? false,
+        is_protected: body.is_protected ?? false,
+      });
+      return reply.status(202).send({ cluster: renderCluster(row) });
+    },
+  );
+
+  api.delete('/clusters/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    const cluster = await getVisible(repo, request.params.id, tenantOf(request));
+    checkModifiable(cluster, tenantOf(request), 'delete', 'Cluster');
+    const running = await deps.store.clusters.activeExecutions(cluster.id);
+    if (running.length > 0) {
+      throw new ApiError('DELETION_FAILED', `Cluster ${cluster.id} still has ${running.length} unfinished job execution(s)`);
+    }
+    await repo.delete(cluster.id);
+    return reply.status(204).send();
+  });
 }

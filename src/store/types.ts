@@ -201,7 +201,12 @@ export interface JobTemplateRepository extends Repository<JobTemplateRecord> {
   executionsOf(templateId: string): Promise<string[]>;
 }
 
-export type ClusterRepository = Repository<ClusterRecord>;
+export interface ClusterRepository extends Repository<ClusterRecord> {
+  /** Ids of executions (any tenant) on this cluster that have not ended. */
+  activeExecutions(clusterId: string): Promise<string[]>;
+  /** Every registered cluster of any tenant run by one of these engines (for health checks). */
+  listByEngine(engines: readonly EngineKind[]): Promise<ClusterRecord[]>;
+}
 
 export interface ClaimOptions {
   nodeId: string;
