@@ -1,0 +1,174 @@
+import { readFile, open } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { EngineStatus } from '../engine.js';
+import { launch } from '../local/launcher.js';
+import {
+  identityOf,
+  leaderAlive,
+  liveGroupMembers,
+  signalGroup,
+  type ProcessIdentity,
+} from '../local/processes.js';
+import {
+  FILES,
+  readCancelMarker,
+  readExitCode,
+  writeAtomically,
+  writeCancelMarker,
+} from '../local/workdir.js';
+import { applicationIdIn, failureReasonIn } from './states.js';
+
+/**
+ * Client-mode jobs (Python drivers, Shell jobs) are processes on the Oasis host, supervised with
+ * the local engine's launcher: each runs in its own process group under a tiny shell that records
+ * the exit code in `<dir>/result`, so the job survives an Oasis restart and its end is still known
+ * afterwards. The working directory layout is the local engine's (see local/workdir.ts).
+ */
+export interface ClientJob {
+  dir: string;
+  identity: ProcessIdentity | undefined;
+}
+
+const CHECK_INTERVAL_MS = 100;
+/** How long cancel waits beyond the grace time for SIGKILL to take effect. */
+const KILL_SETTLE_MS = 2_000;
+/** Enough of the driver's stderr to find its application id near the start. */
+const HEAD_BYTES = 256 * 1024;
+const TAIL_BYTES = 64 * 1024;
+
+export interface StartedClientJob {
+  identity: ProcessIdentity;
+  /** Resolves when the launcher exits (only for jobs started by this Oasis process). */
+  exited: Promise<void>;
+}
+
+export async function startClientJob(
+  dir: string,
+  command: string[],
+  env: Record<string, string>,
+): Promise<StartedClientJob> {
+  const child = launch({ dir, command, env });
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  const identity = child.pid === undefined ? undefined : identityOf(child.pid);
+  if (!identity) {
+    if (child.pid !== undefined) signalGroupQuietly(child.pid);
+    throw new Error('the driver launcher did not start');
+  }
+  await writeAtomically(
+    path.join(dir, FILES.job),
+    `${JSON.stringify({ ...identity, command, startedAt: new Date().toISOString() }, null, 2)}\n`,
+  );
+  return { identity, exited };
+}
+
+function signalGroupQuietly(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+async function readSlice(file: string, from: 'start' | 'end', bytes: number): Promise<string> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      const start = from === 'start' ? 0 : Math.max(0, size - bytes);
+      const buffer = Buffer.alloc(Math.min(bytes, size - start));
+      await handle.read(buffer, 0, buffer.length, start);
+      return buffer.toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return '';
+  }
+}
+
+/** The application id the driver logged, when it has registered with the master. */
+export async function clientApplicationId(job: ClientJob): Promise<string | undefined> {
+  return applicationIdIn(await readSlice(path.join(job.dir, FILES.stderr), 'start', HEAD_BYTES));
+}
+
+/**
+ * RUNNING while the launcher (or, if it was killed from outside, any process of the group)
+ * lives; then the recorded exit code decides, the cancel marker turning any end into KILLED.
+ */
+export async function clientJobStatus(job: ClientJob, killGraceMs: number): Promise<EngineStatus> {
+  const info: Record<string, unknown> = { pid: job.identity?.pid ?? null, workdir: job.dir };
+  const marker = await readCancelMarker(job.dir);
+  const running = async (): Promise<EngineStatus> => {
+    // After an Oasis restart nobody else escalates a cancel whose grace time has passed.
+    if (marker && job.identity && Date.now() >= marker.at + killGraceMs) {
+      await signalGroup(job.identity, 'SIGKILL');
+    }
+    return { status: 'RUNNING', info };
+  };
+  if (job.identity && (await leaderAlive(job.identity))) return running();
+
+  const code = await readExitCode(job.dir);
+  if (code === undefined && job.identity && (await liveGroupMembers(job.identity)).length > 0) {
+    return running();
+  }
+  if (marker) return { status: 'KILLED', returnCode: code ?? null, info: { ...info, exit_code: code ?? null } };
+  if (code === 0) return { status: 'SUCCEEDED', returnCode: 0, info: { ...info, exit_code: 0 } };
+  if (code !== undefined) {
+    const tail = await readSlice(path.join(job.dir, FILES.stderr), 'end', TAIL_BYTES);
+    const reason = failureReasonIn(tail) ?? lastLines(tail);
+    return { status: 'DONEWITHERROR', returnCode: code, info: { ...info, exit_code: code, reason } };
+  }
+  return {
+    status: 'FAILED',
+    returnCode: null,
+    info: { ...info, reason: 'the driver ended without recording an exit code (host restarted?)' },
+  };
+}
+
+function lastLines(text: string, count = 5): string {
+  return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+
+/**
+ * SIGTERM to the whole group (spark-submit's shutdown hook then stops the SparkContext, which
+ * unregisters the application), SIGKILL after the grace time. Resolves once the group is gone,
+ * or false if it is still dying after the grace time (a later status will tell).
+ */
+export async function cancelClientJob(job: ClientJob, killGraceMs: number): Promise<boolean> {
+  if (!job.identity) return true;
+  const cancelledAt = Date.now();
+  await writeCancelMarker(job.dir, { at: cancelledAt });
+  await signalGroup(job.identity, 'SIGTERM');
+  const killAt = cancelledAt + killGraceMs;
+  while (Date.now() < killAt + KILL_SETTLE_MS) {
+    if ((await liveGroupMembers(job.identity)).length === 0) return true;
+    if (Date.now() >= killAt) await signalGroup(job.identity, 'SIGKILL');
+    await sleep(CHECK_INTERVAL_MS);
+  }
+  return false;
+}
+
+/** Kills whatever is left of the job's group (nothing, normally). */
+export async function killClientJob(job: ClientJob): Promise<void> {
+  if (!job.identity) return;
+  const deadline = Date.now() + KILL_SETTLE_MS;
+  while ((await liveGroupMembers(job.identity)).length > 0 && Date.now() < deadline) {
+    await signalGroup(job.identity, 'SIGKILL');
+    await sleep(CHECK_INTERVAL_MS);
+  }
+}
+
+/** The identity recorded in `job.json`, for refs that lack it in `extra`. */
+export async function readClientIdentity(dir: string): Promise<ProcessIdentity | undefined> {
+  try {
+    const record = JSON.parse(await readFile(path.join(dir, FILES.job), 'utf8')) as ProcessIdentity;
+    return { pid: record.pid, starttime: record.starttime, bootId: record.bootId };
+  } catch {
+    return undefined;
+  }
+}

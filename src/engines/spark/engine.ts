@@ -1,0 +1,297 @@
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { errorMessage } from '../../errors.js';
+import { isTerminal } from '../../executions/statuses.js';
+import type { ClusterRecord, JobType } from '../../store/types.js';
+import {
+  JobStartError,
+  TransientEngineError,
+  type Engine,
+  type EngineJobRef,
+  type EngineStatus,
+  type JobSpec,
+  type Submission,
+} from '../engine.js';
+import { executionDir } from '../local/workdir.js';
+import {
+  cancelClientJob,
+  clientApplicationId,
+  clientJobStatus,
+  killClientJob,
+  readClientIdentity,
+  startClientJob,
+  type ClientJob,
+} from './client-driver.js';
+import { clusterDriverStatus } from './cluster-driver.js';
+import {
+  SPARK_JOB_TYPES,
+  clientCommand,
+  clientEnvironment,
+  clusterSubmission,
+  runModeOf,
+  validateSparkJob,
+} from './job-spec.js';
+import { createSubmission, killDriver, masterState, restServerAnswers } from './master-client.js';
+import { sparkSettingsOf, validateSparkCluster, type SparkClusterSettings } from './settings.js';
+
+/** The few pino methods the engine uses, so any pino-like logger fits. */
+export interface SparkEngineLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface SparkEngineSettings {
+  workDir: string;
+  nodeId: string;
+  killGraceMs: number;
+  sparkHome: string | undefined;
+  logger: SparkEngineLogger | undefined;
+}
+
+type StatusListener = (executionId: string, status: EngineStatus) => void;
+
+/** How often cancel asks the master whether a killed driver has ended. */
+const KILL_POLL_MS = 250;
+const KILL_SETTLE_MS = 5_000;
+
+/**
+ * Extra kept with each execution, enough to find the job again after an Oasis restart:
+ * cluster mode `{ mode, staged_dir }` (the engine job id is the driver id); client mode
+ * `{ mode, workdir, pid, starttime, boot_id, node }` (the engine job id is `<pid>@<node>`).
+ */
+export class SparkEngine implements Engine {
+  readonly kind = 'spark' as const;
+  private readonly listeners: StatusListener[] = [];
+  /** Application ids already read from driver logs, by driver id. */
+  private readonly applicationIds = new Map<string, string>();
+  private closed = false;
+
+  constructor(private readonly settings: SparkEngineSettings) {}
+
+  supportedJobTypes(): readonly JobType[] {
+    return SPARK_JOB_TYPES;
+  }
+
+  validate(job: JobSpec, cluster: ClusterRecord): void {
+    validateSparkJob(job, this.clusterSettings(cluster));
+  }
+
+  validateCluster(cluster: Pick<ClusterRecord, 'hadoop_version' | 'cluster_configs'>): void {
+    validateSparkCluster(cluster);
+  }
+
+  async submit(job: JobSpec, cluster: ClusterRecord): Promise<Submission> {
+    const settings = this.clusterSettings(cluster);
+    try {
+      validateSparkJob(job, settings);
+    } catch (error) {
+      throw new JobStartError(errorMessage(error), { cause: error });
+    }
+    return runModeOf(job) === 'cluster'
+      ? this.submitToCluster(job, cluster, settings)
+      : this.startClient(job, settings);
+  }
+
+  async status(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus> {
+    if (ref.extra.mode === 'client') return this.clientStatus(await this.clientJob(ref));
+    return clusterDriverStatus(this.clusterSettings(cluster), ref.engineJobId, this.applicationIds);
+  }
+
+  async cancel(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus | undefined> {
+    if (ref.extra.mode === 'client') {
+      const job = await this.clientJob(ref);
+      const current = await this.clientStatus(job);
+      if (isTerminal(current.status)) return current;
+      const gone = await cancelClientJob(job, this.settings.killGraceMs);
+      this.settings.logger?.info({ executionId: ref.executionId }, 'spark client driver cancelled');
+      return gone ? this.clientStatus(job) : undefined;
+    }
+
+    const settings = this.clusterSettings(cluster);
+    const current = await this.status(ref, cluster);
+    if (isTerminal(current.status)) return current;
+    await killDriver(settings.restUrl, ref.engineJobId);
+    this.settings.logger?.info({ executionId: ref.executionId, driver: ref.engineJobId }, 'spark driver killed');
+    // The worker kills the driver process and reports back; wait a little for the end.
+    const deadline = Date.now() + this.settings.killGraceMs + KILL_SETTLE_MS;
+    while (Date.now() < deadline) {
+      const status = await this.status(ref, cluster);
+      if (isTerminal(status.status)) return status;
+      await sleep(KILL_POLL_MS);
+    }
+    return undefined;
+  }
+
+  async cleanup(ref: EngineJobRef): Promise<void> {
+    if (ref.extra.mode === 'client') {
+      const job = await this.clientJob(ref);
+      await killClientJob(job);
+      await rm(job.dir, { recursive: true, force: true });
+      return;
+    }
+    this.applicationIds.delete(ref.engineJobId);
+    const staged = ref.extra.staged_dir;
+    if (typeof staged === 'string' && path.basename(staged) === ref.executionId) {
+      await rm(staged, { recursive: true, force: true });
+    }
+  }
+
+  onStatusChange(listener: StatusListener): void {
+    this.listeners.push(listener);
+  }
+
+  async checkCluster(cluster: ClusterRecord): Promise<{ status: 'Active' | 'Error'; description: string }> {
+    let settings: SparkClusterSettings;
+    try {
+      settings = sparkSettingsOf(cluster);
+    } catch (error) {
+      return { status: 'Error', description: errorMessage(error) };
+    }
+    try {
+      const master = await masterState(settings.webUrl);
+      if (master.status !== 'ALIVE') {
+        return { status: 'Error', description: `Spark master ${settings.master} is ${master.status}` };
+      }
+      await restServerAnswers(settings.restUrl);
+      return {
+        status: 'Active',
+        description: `Spark master ${settings.master} is ALIVE with ${master.aliveworkers} alive worker(s)`,
+      };
+    } catch (error) {
+      return { status: 'Error', description: errorMessage(error) };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.listeners.length = 0;
+  }
+
+  private clusterSettings(cluster: ClusterRecord): SparkClusterSettings {
+    const settings = sparkSettingsOf(cluster);
+    return settings.sparkHome || !this.settings.sparkHome
+      ? settings
+      : { ...settings, sparkHome: this.settings.sparkHome };
+  }
+
+  private async submitToCluster(
+    job: JobSpec,
+    cluster: ClusterRecord,
+    settings: SparkClusterSettings,
+  ): Promise<Submission> {
+    const stagedDir = executionDir(settings.sharedDir ?? this.settings.workDir, job.executionId);
+    try {
+      // Left by an attempt that failed before the master accepted anything: start afresh.
+      await rm(stagedDir, { recursive: true, force: true });
+      await stage(job, stagedDir);
+    } catch (error) {
+      await rm(stagedDir, { recursive: true, force: true });
+      throw new JobStartError(`cannot stage the job's binaries: ${errorMessage(error)}`, { cause: error });
+    }
+    let driverId: string;
+    try {
+      const request = clusterSubmission(job, settings, cluster.hadoop_version, stagedDir);
+      driverId = await createSubmission(settings.restUrl, request);
+    } catch (error) {
+      // A transient failure is retried by the lifecycle, which stages again.
+      await rm(stagedDir, { recursive: true, force: true });
+      throw error;
+    }
+    this.settings.logger?.info({ executionId: job.executionId, driver: driverId }, 'spark driver submitted');
+    return {
+      engineJobId: driverId,
+      status: {
+        status: 'RUNNING',
+        info: { driver_id: driverId, driver_state: 'SUBMITTED', spark_master: settings.master },
+      },
+      extra: { mode: 'cluster', staged_dir: stagedDir },
+    };
+  }
+
+  private async startClient(job: JobSpec, settings: SparkClusterSettings): Promise<Submission> {
+    const dir = executionDir(this.settings.workDir, job.executionId);
+    try {
+      // A directory left by an attempt that failed before starting anything is started afresh.
+      await rm(dir, { recursive: true, force: true });
+      await stage(job, dir);
+      const command = clientCommand(job, settings, dir);
+      const started = await startClientJob(dir, command, clientEnvironment(job, settings, dir));
+      const clientJob: ClientJob = { dir, identity: started.identity };
+      void started.exited.then(() => this.reportEnd(job.executionId, clientJob));
+      this.settings.logger?.info(
+        { executionId: job.executionId, pid: started.identity.pid, command },
+        'spark client job started',
+      );
+      return {
+        engineJobId: `${started.identity.pid}@${this.settings.nodeId}`,
+        status: { status: 'RUNNING', info: { pid: started.identity.pid, workdir: dir } },
+        extra: {
+          mode: 'client',
+          workdir: dir,
+          pid: started.identity.pid,
+          starttime: started.identity.starttime,
+          boot_id: started.identity.bootId,
+          node: this.settings.nodeId,
+        },
+      };
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw new JobStartError(`the job could not start: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  private async clientStatus(job: ClientJob): Promise<EngineStatus> {
+    const status = await clientJobStatus(job, this.settings.killGraceMs);
+    const appId = await clientApplicationId(job);
+    if (appId) status.info = { ...status.info, app_id: appId };
+    return status;
+  }
+
+  /** Finds a client job again from its ref alone; only the node that started it can. */
+  private async clientJob(ref: EngineJobRef): Promise<ClientJob> {
+    const node = typeof ref.extra.node === 'string' ? ref.extra.node : '';
+    if (node !== this.settings.nodeId) {
+      throw new TransientEngineError(
+        `spark client job ${ref.engineJobId} runs on node '${node}', not '${this.settings.nodeId}'`,
+      );
+    }
+    const dir = executionDir(this.settings.workDir, ref.executionId);
+    const { pid, starttime, boot_id: bootId } = ref.extra;
+    if (typeof pid === 'number' && typeof starttime === 'string' && typeof bootId === 'string') {
+      return { dir, identity: { pid, starttime, bootId } };
+    }
+    return { dir, identity: await readClientIdentity(dir) };
+  }
+
+  private async reportEnd(executionId: string, job: ClientJob): Promise<void> {
+    if (this.closed || this.listeners.length === 0) return;
+    let status: EngineStatus;
+    try {
+      status = await this.clientStatus(job);
+    } catch (error) {
+      this.settings.logger?.warn({ err: error, executionId }, 'cannot read spark client job status');
+      return;
+    }
+    if (!isTerminal(status.status) || this.closed) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(executionId, status);
+      } catch (error) {
+        this.settings.logger?.error({ err: error, executionId }, 'status listener failed');
+      }
+    }
+  }
+}
+
+/** Writes the job's binaries under their own names, readable by workers running as other users. */
+async function stage(job: JobSpec, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  await chmod(dir, 0o755);
+  for (const file of [...job.mains, ...job.libs]) {
+    // 'wx' never follows or overwrites an existing entry, so a name cannot redirect the write.
+    await writeFile(path.join(dir, file.name), await file.read(), { mode: 0o644, flag: 'wx' });
+  }
+}
