@@ -119,8 +119,10 @@ export async function clientJobStatus(job: ClientJob, killGraceMs: number): Prom
   if (marker) return { status: 'KILLED', returnCode: code ?? null, info: { ...info, exit_code: code ?? null } };
   if (code === 0) return { status: 'SUCCEEDED', returnCode: 0, info: { ...info, exit_code: 0 } };
   if (code !== undefined) {
-    const tail = await readSlice(path.join(job.dir, FILES.stderr), 'end', TAIL_BYTES);
-    const reason = failureReasonIn(tail) ?? lastLines(tail);
+    // spark-submit merges a Python driver's stderr into its own stdout, so look at both.
+    const stderr = await readSlice(path.join(job.dir, FILES.stderr), 'end', TAIL_BYTES);
+    const stdout = await readSlice(path.join(job.dir, FILES.stdout), 'end', TAIL_BYTES);
+    const reason = failureReasonIn(stdout) ?? failureReasonIn(stderr) ?? lastLines(stderr);
     return { status: 'DONEWITHERROR', returnCode: code, info: { ...info, exit_code: code, reason } };
   }
   return {
