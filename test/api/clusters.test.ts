@@ -66,10 +66,22 @@ for (const dialect of testDialects()) {
       assertError(await call(t.app, owner, 'GET', `/clusters/${randomUUID()}`), 404, 'NOT_FOUND');
     });
 
-    test('clusters cannot be registered, changed or deleted through v1.1 yet', async () => {
+    test('registration refuses plugins no configured engine runs, and bad bodies', async () => {
       const project = newProject();
-      assert.equal((await call(t.app, project, 'POST', '/clusters', { name: 'x' })).statusCode, 405);
-      assert.equal((await call(t.app, project, 'DELETE', `/clusters/${LOCAL_CLUSTER_ID}`)).statusCode, 405);
+      const body = { name: 'sparky', plugin_name: 'spark', hadoop_version: '3.5.3', cluster_configs: { spark: {} } };
+      // This app runs only the local engine, so no plugin can be registered.
+      assertError(await call(t.app, project, 'POST', '/clusters', body), 400, 'INVALID_REFERENCE');
+      assertError(await call(t.app, project, 'POST', '/clusters', { ...body, plugin_name: 'local' }), 400, 'INVALID_REFERENCE');
+      assertError(await call(t.app, project, 'POST', '/clusters', { name: 'x' }), 400, 'VALIDATION_ERROR');
+      assertError(await call(t.app, project, 'POST', '/clusters', { ...body, surprise: 1 }), 400, 'VALIDATION_ERROR');
+      assertError(await call(t.app, project, 'POST', '/clusters', { ...body, name: 'bad name' }), 400, 'VALIDATION_ERROR');
+    });
+
+    test('the built-in local cluster cannot be deleted or changed', async () => {
+      const project = newProject();
+      assertError(await call(t.app, project, 'DELETE', `/clusters/${LOCAL_CLUSTER_ID}`), 400, 'DELETION_FAILED');
+      assertError(await call(t.app, project, 'DELETE', `/clusters/${randomUUID()}`), 404, 'NOT_FOUND');
+      assert.equal((await call(t.app, project, 'PUT', `/clusters/${LOCAL_CLUSTER_ID}`, {})).statusCode, 405);
     });
   });
 }

@@ -53,7 +53,8 @@ for (const dialect of testDialects()) {
         ['--os-auth-type', 'admin_token', '--os-endpoint', endpoint, '--os-token', TOKEN, 'dataprocessing', ...args, '-f', 'json'],
         { env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 },
       );
-      return JSON.parse(stdout);
+      // Some commands print a sentence ("Job ... has been started successfully.") before the JSON.
+      return JSON.parse(stdout.slice(stdout.search(/^[[{]/m)));
     };
 
     const saharaclient = async (scenario: string): Promise<any> => {
