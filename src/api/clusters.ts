@@ -6,7 +6,7 @@ import type { ClusterRecord, EngineKind } from '../store/types.js';
 import { type ListSpec, listResource } from './listing.js';
 import { ownedFields } from './render.js';
 import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams } from './schemas.js';
-import { checkModifiable, getVisible } from './visibility.js';
+import { checkModifiable, getVisible, newOwnedRow } from './visibility.js';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 
@@ -154,8 +154,7 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
       engine.validateCluster(settings);
       const health = await engine.checkCluster({ ...settings } as ClusterRecord);
       const row = await repo.insert({
-        id: crypto.randomUUID(),
-        tenant_id: tenantOf(request),
+        ...newOwnedRow(tenantOf(request), body),
         name: body.name,
         description: body.description ?? '',
         plugin_name: body.plugin_name,
@@ -164,8 +163,6 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
         status: health.status,
         status_description: health.description,
         cluster_configs: settings.cluster_configs,
-        is_public: body.is_public ?? false,
-        is_protected: body.is_protected ?? false,
       });
       return reply.status(202).send({ cluster: renderCluster(row) });
     },

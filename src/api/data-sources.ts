@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { Api, AppDeps } from '../app.js';
 import { tenantOf } from '../app.js';
@@ -8,7 +7,7 @@ import { checkDataSource } from './data-source-urls.js';
 import { type ListSpec, listResource } from './listing.js';
 import { ownedFields } from './render.js';
 import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
-import { checkModifiable, getVisible } from './visibility.js';
+import { checkModifiable, getVisible, newOwnedRow } from './visibility.js';
 
 const KIND = 'DataSource';
 
@@ -93,15 +92,12 @@ export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
       await checkUniqueName(store, tenant, body.name);
       checkDataSource({ type: body.type, url: body.url, credentials: body.credentials });
       const row = await repo.insert({
-        id: randomUUID(),
-        tenant_id: tenant,
+        ...newOwnedRow(tenant, body),
         name: body.name,
         description: body.description ?? '',
         type: body.type,
         url: body.url,
         credentials: body.credentials ?? {},
-        is_public: body.is_public === undefined ? false : body.is_public,
-        is_protected: body.is_protected === undefined ? false : body.is_protected,
       });
       return reply.status(202).send({ data_source: renderDataSource(row) });
     },

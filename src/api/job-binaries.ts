@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { Api, AppDeps } from '../app.js';
 import { tenantOf } from '../app.js';
@@ -8,7 +7,7 @@ import { checkJobBinaryExtra, internalId, jobBinaryKind } from './job-binary-url
 import { type ListSpec, listResource } from './listing.js';
 import { ownedFields } from './render.js';
 import { IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, SimpleConfig, ValidName } from './schemas.js';
-import { checkModifiable, getVisible, isVisible } from './visibility.js';
+import { checkModifiable, getVisible, isVisible, newOwnedRow } from './visibility.js';
 
 const KIND = 'JobBinary';
 
@@ -95,14 +94,11 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
       checkJobBinaryExtra(kind, body.url, body.extra);
       await checkInternalReference(store, body.url, tenant);
       const row = await repo.insert({
-        id: randomUUID(),
-        tenant_id: tenant,
+        ...newOwnedRow(tenant, body),
         name: body.name,
         description: body.description ?? '',
         url: body.url,
         extra: body.extra ?? {},
-        is_public: body.is_public === undefined ? false : body.is_public,
-        is_protected: body.is_protected === undefined ? false : body.is_protected,
       });
       return reply.status(202).send({ job_binary: renderJobBinary(row) });
     },

@@ -10,7 +10,7 @@ import { type ListSpec, listResource } from './listing.js';
 import { formatTime, ownedFields } from './render.js';
 import { IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
 import { checkInterface, checkMainsAndLibs } from './template-rules.js';
-import { checkModifiable, getVisible, isVisible } from './visibility.js';
+import { checkModifiable, getVisible, isVisible, newOwnedRow } from './visibility.js';
 
 /** Sahara's model name for job templates, used in its messages. */
 const KIND = 'Job';
@@ -178,16 +178,13 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
         return source !== undefined && isVisible(source, tenant);
       });
       const row = await repo.insert({
-        id: randomUUID(),
-        tenant_id: tenant,
+        ...newOwnedRow(tenant, body),
         name: body.name,
         description: body.description ?? '',
         type: body.type,
         mains,
         libs,
         interface: args.map((arg) => ({ id: randomUUID(), ...arg })),
-        is_public: body.is_public === undefined ? false : body.is_public,
-        is_protected: body.is_protected === undefined ? false : body.is_protected,
       });
       return reply.status(202).send({ job: await renderTemplate(row, binaryLoader(store)) });
     },

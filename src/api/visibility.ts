@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ApiError, type ErrorName, notFound } from '../errors.js';
 import type { Owned } from '../store/types.js';
 
@@ -53,4 +54,17 @@ export function checkModifiable(
   }
   const verb = action === 'cancel' ? 'cannot be canceled' : `could not be ${VERB[action]}`;
   throw new ApiError(FAILURE[action], `${kind} with id '${row.id}' ${verb} because it's marked as protected`);
+}
+
+/**
+ * Identity and visibility of a new row: a fresh id, the caller's tenant, and the requested flags.
+ * An absent flag is false; an explicit null is kept, as Sahara stores and renders it.
+ */
+export function newOwnedRow(tenantId: string, body: { is_public?: boolean | null; is_protected?: boolean | null }) {
+  return {
+    id: randomUUID(),
+    tenant_id: tenantId,
+    is_public: body.is_public === undefined ? false : body.is_public,
+    is_protected: body.is_protected === undefined ? false : body.is_protected,
+  };
 }
