@@ -28,6 +28,11 @@ export interface Engine {
    * Starts the job. Resolves once the engine has accepted it, with the id under which it can be
    * found again, even by a restarted Oasis. Throws JobStartError when the job cannot start
    * (becomes FAILED) and TransientEngineError when the engine cannot be reached (retried later).
+   *
+   * Idempotent per `job.executionId`: Oasis may die after the engine started a job but before
+   * the execution row recorded it, and a restarted Oasis then submits the same execution again.
+   * An engine that finds a job it already started for that execution adopts it (returns its id
+   * and current status, possibly terminal) instead of starting a second one.
    */
   submit(job: JobSpec, cluster: ClusterRecord): Promise<Submission>;
 

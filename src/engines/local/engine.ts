@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +19,7 @@ import type { JobType } from '../../store/types.js';
 import { LOCAL_JOB_TYPES, commandOf, environmentOf, validateLocalJob } from './job-spec.js';
 import { launch } from './launcher.js';
 import {
+  currentBootId,
   identityOf,
   leaderAlive,
   liveGroupMembers,
@@ -30,6 +32,7 @@ import {
   readCancelMarker,
   readExitCode,
   readJobRecord,
+  readLaunchedPid,
   writeAtomically,
   writeCancelMarker,
   type JobRecord,
@@ -56,6 +59,21 @@ interface LocalJob {
   executionId: string;
   dir: string;
   identity: ProcessIdentity | undefined;
+}
+
+/**
+ * The identity of a launcher known only by the pid it wrote: read from /proc while it runs in
+ * `dir`; once it is gone, a start time that matches no process, so a recycled pid is never taken
+ * for it while its process group (if any member lives on) is still found by pid.
+ */
+function launcherIdentity(pid: number, dir: string): ProcessIdentity {
+  try {
+    const live = identityOf(pid);
+    if (live && readlinkSync(`/proc/${pid}/cwd`) === dir) return live;
+  } catch {
+    // Gone, or not ours to inspect.
+  }
+  return { pid, starttime: 'ended', bootId: currentBootId() };
 }
 
 type StatusListener = (executionId: string, status: EngineStatus) => void;
@@ -90,6 +108,8 @@ export class LocalEngine implements Engine {
       throw new JobStartError(errorMessage(error), { cause: error });
     }
     const dir = executionDir(this.settings.workDir, job.executionId);
+    const adopted = await this.adopt(job, dir);
+    if (adopted) return adopted;
     await this.prepareDirectory(dir);
     let child: ChildProcess | undefined;
     try {
@@ -119,17 +139,7 @@ export class LocalEngine implements Engine {
         { executionId: job.executionId, pid: identity.pid, command },
         'local job started',
       );
-      return {
-        engineJobId: `${identity.pid}@${this.settings.nodeId}`,
-        status: { status: 'RUNNING', info: { pid: identity.pid, workdir: dir } },
-        extra: {
-          workdir: dir,
-          pid: identity.pid,
-          starttime: identity.starttime,
-          boot_id: identity.bootId,
-          node: this.settings.nodeId,
-        },
-      };
+      return this.submissionOf(identity, dir, { status: 'RUNNING', info: { pid: identity.pid, workdir: dir } });
     } catch (error) {
       if (child?.pid !== undefined) {
         try {
@@ -141,6 +151,61 @@ export class LocalEngine implements Engine {
       await rm(dir, { recursive: true, force: true });
       if (error instanceof JobStartError) throw error;
       throw new JobStartError(`the job could not start: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  /**
+   * Submit's idempotence: a job this node already started for the execution (its launcher left
+   * `launched`, and normally `job.json`) is adopted with its current status, never started again.
+   * Oasis may have died after the spawn but before the execution row recorded it.
+   */
+  private async adopt(job: JobSpec, dir: string): Promise<Submission | undefined> {
+    let record = await readJobRecord(dir);
+    if (!record) {
+      const launched = await readLaunchedPid(dir);
+      if (!launched) return undefined;
+      if (launched.pid === undefined) {
+        throw new JobStartError(`execution ${job.executionId} was started on this node, but its launcher cannot be identified`);
+      }
+      record = {
+        ...launcherIdentity(launched.pid, dir),
+        node: this.settings.nodeId,
+        command: this.commandOrNothing(job, dir),
+        startedAt: new Date().toISOString(),
+      };
+      await writeAtomically(path.join(dir, FILES.job), `${JSON.stringify(record, null, 2)}\n`);
+    }
+    const identity: ProcessIdentity = { pid: record.pid, starttime: record.starttime, bootId: record.bootId };
+    const local: LocalJob = { executionId: job.executionId, dir, identity };
+    const status = await this.statusOf(local);
+    if (!isTerminal(status.status)) this.watch(local);
+    this.settings.logger?.info(
+      { executionId: job.executionId, pid: identity.pid, status: status.status },
+      'local job already started: adopted',
+    );
+    return this.submissionOf(identity, dir, status);
+  }
+
+  private submissionOf(identity: ProcessIdentity, dir: string, status: EngineStatus): Submission {
+    return {
+      engineJobId: `${identity.pid}@${this.settings.nodeId}`,
+      status,
+      extra: {
+        workdir: dir,
+        pid: identity.pid,
+        starttime: identity.starttime,
+        boot_id: identity.bootId,
+        node: this.settings.nodeId,
+      },
+    };
+  }
+
+  /** The command job.json records; it only informs, so a job that cannot build one records none. */
+  private commandOrNothing(job: JobSpec, dir: string): string[] {
+    try {
+      return commandOf(job, dir, this.settings.javaExecutable);
+    } catch {
+      return [];
     }
   }
 
@@ -275,7 +340,8 @@ export class LocalEngine implements Engine {
     }
     // Left over by an attempt that failed before starting anything: start afresh. A job that did
     // start is never overwritten.
-    if ((await readdir(dir)).includes(FILES.job)) {
+    const entries = await readdir(dir);
+    if (entries.includes(FILES.job) || entries.includes(FILES.launched)) {
       throw new JobStartError(`execution ${path.basename(dir)} was already started on this node`);
     }
     await rm(dir, { recursive: true, force: true });

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { FILES } from './workdir.js';
 
 /**
- * Every job runs under a tiny supervisor: a fixed `/bin/sh -c` script that runs the job's argv
- * and writes its exit code to `result`. A dead Oasis cannot wait on its children, so without it
+ * Every job runs under a tiny supervisor: a fixed `/bin/sh -c` script that records its own pid in
+ * `launched` (so a job is never started twice for one execution, even when Oasis dies right after
+ * the spawn), runs the job's argv and writes its exit code to `result`. A dead Oasis cannot wait on its children, so without it
  * the exit code of a job that ends while Oasis is down would be lost.
  *
  * Nothing from the job is ever part of the script text: the job's argv reaches it only as the
@@ -21,6 +22,7 @@ import { FILES } from './workdir.js';
  */
 const LAUNCHER_SCRIPT = [
   "trap ':' TERM",
+  `printf '%s\\n' "$$" > ${FILES.launched}`,
   '"$@"',
   'code=$?',
   `printf '%s\\n' "$code" > ${FILES.resultTemp} && /bin/mv -f ${FILES.resultTemp} ${FILES.result}`,

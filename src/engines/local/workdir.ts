@@ -7,6 +7,7 @@ import type { ProcessIdentity } from './processes.js';
  * The layout of an execution's working directory, `<workDir>/<executionId>/`. Everything a
  * restarted Oasis needs to know about a job lives here, so nothing is lost when Oasis dies:
  *
+ *   launched    the launcher's pid, written by the launcher itself before it runs the job
  *   job.json    the launcher's identity and the command, written right after spawn
  *   stdout      the job's standard output (the fd is the child's own, so it outlives Oasis)
  *   stderr      the job's standard error
@@ -16,6 +17,7 @@ import type { ProcessIdentity } from './processes.js';
  */
 export const FILES = {
   job: 'job.json',
+  launched: 'launched',
   stdout: 'stdout',
   stderr: 'stderr',
   result: 'result',
@@ -81,6 +83,18 @@ export async function readJobRecord(dir: string): Promise<JobRecord | undefined>
 }
 
 /** The exit code the launcher recorded, or undefined while it has not. */
+/**
+ * Whether a launcher ever ran in `dir`, and its pid when readable. The launcher writes the file
+ * before it runs the job, so a job that started always leaves it, even if Oasis died before
+ * writing job.json.
+ */
+export async function readLaunchedPid(dir: string): Promise<{ pid: number | undefined } | undefined> {
+  const text = await readOptional(path.join(dir, FILES.launched));
+  if (text === undefined) return undefined;
+  const pid = Number.parseInt(text.trim(), 10);
+  return { pid: Number.isInteger(pid) && pid > 0 ? pid : undefined };
+}
+
 export async function readExitCode(dir: string): Promise<number | undefined> {
   const text = await readOptional(path.join(dir, FILES.result));
   const code = text === undefined ? NaN : Number.parseInt(text.trim(), 10);
