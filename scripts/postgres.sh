@@ -2,10 +2,11 @@
 # A throw-away PostgreSQL server for the tests. Source this file, then:
 #   postgres_start   # fresh cluster on 127.0.0.1:${OASIS_TEST_PG_PORT:-55432}, exports POSTGRES_URL
 #   postgres_stop
-# The cluster lives in .cache/postgres/<port> (git-ignored) and runs as the `postgres` OS user.
+# The cluster lives in /tmp/oasis-postgres/<port> (OASIS_TEST_PG_DIR overrides /tmp/oasis-postgres)
+# and runs as the `postgres` OS user, so it must be outside the checkout: the checkout's parent
+# directories may be closed to other users.
 # Installs the server with apt-get when no binaries are found (CI runs as root).
 
-OASIS_PG_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 _postgres_bin_dir() {
   local dir
@@ -14,7 +15,8 @@ _postgres_bin_dir() {
 }
 
 _postgres_port() { echo "${OASIS_TEST_PG_PORT:-55432}"; }
-_postgres_base() { echo "$OASIS_PG_REPO/.cache/postgres/$(_postgres_port)"; }
+_postgres_root() { echo "${OASIS_TEST_PG_DIR:-/tmp/oasis-postgres}"; }
+_postgres_base() { echo "$(_postgres_root)/$(_postgres_port)"; }
 
 # Runs a server binary as the postgres user from a directory it may enter (avoids cd warnings).
 _postgres_run() {
@@ -42,6 +44,7 @@ postgres_start() {
   port="$(_postgres_port)"
   base="$(_postgres_base)"
   mkdir -p "$base"
+  chmod 755 "$(_postgres_root)"
   chown postgres: "$base"
   postgres_stop
   rm -rf "$base/data"
