@@ -73,7 +73,7 @@ spark_worker() {
 spark_wait_workers() {
   local want="$1" alive
   for _ in $(seq 1 240); do
-    alive="$(curl -fsS "$SPARK_MASTER_WEB/json/" 2>/dev/null | grep -o '"state" *: *"ALIVE"' | wc -l)"
+    alive="$( (curl -fsS "$SPARK_MASTER_WEB/json/" 2>/dev/null || true) | (grep -o '"state" *: *"ALIVE"' || true) | wc -l)"
     [[ "$alive" -ge "$want" ]] && return 0
     sleep 0.5
   done
