@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, with its own set-up: PostgreSQL and the Python clients are installed and
-# started here, so `npm ci && npm test` works on a fresh machine. Every test that touches the
-# database runs on SQLite and on PostgreSQL.
+# The whole test suite, with its own set-up: PostgreSQL, a Spark standalone cluster and the Python
+# clients are installed and started here, so `npm ci && npm test` works on a fresh machine. Every
+# test that touches the database runs on SQLite and on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,9 +9,11 @@ npx tsc -p tsconfig.json
 bash scripts/python-clients.sh
 
 source scripts/postgres.sh
+source scripts/spark.sh
+trap 'spark_stop; postgres_stop' EXIT
 postgres_start
-trap postgres_stop EXIT
 export OASIS_TEST_DATABASE_URL="$POSTGRES_URL"
+spark_start
 
 if [[ $# -gt 0 ]]; then files=("$@"); else mapfile -t files < <(find test -name '*.test.ts' | sort); fi
 node --import tsx --test --test-reporter=spec "${files[@]}"

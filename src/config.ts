@@ -26,6 +26,8 @@ export interface Config {
   leaseMs: number;
   /** Time allowed to in-flight work at shutdown. */
   shutdownGraceMs: number;
+  /** A Spark installation on this host, for client-mode (Python) drivers; SPARK_HOME by default. */
+  sparkHome: string | null;
   logLevel: string;
 }
 
@@ -87,6 +89,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     killGraceMs: parseDuration(get('OASIS_KILL_GRACE'), 'OASIS_KILL_GRACE', problems),
     leaseMs: parseDuration(get('OASIS_LEASE'), 'OASIS_LEASE', problems),
     shutdownGraceMs: parseDuration(get('OASIS_SHUTDOWN_GRACE'), 'OASIS_SHUTDOWN_GRACE', problems),
+    sparkHome: env.OASIS_SPARK_HOME?.trim() || env.SPARK_HOME?.trim() || null,
     logLevel: get('OASIS_LOG_LEVEL'),
   };
   if (problems.length > 0) throw new ConfigError(problems);

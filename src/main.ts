@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { ClusterMonitor } from './engines/cluster-monitor.js';
 import type { Engine, Engines } from './engines/engine.js';
 import { createLocalEngine } from './engines/local/index.js';
+import { createSparkEngine } from './engines/spark/index.js';
 import { Executions } from './executions/executions.js';
 import { openStore } from './store/index.js';
 import type { EngineKind, Store } from './store/types.js';
@@ -37,7 +38,17 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     killGraceMs: config.killGraceMs,
     logger: logger.child({ engine: 'local' }),
   });
-  const engines: Engines = new Map<EngineKind, Engine>([['local', local]]);
+  const spark = createSparkEngine({
+    workDir: path.join(config.dataDir, 'spark'),
+    nodeId: config.nodeId,
+    killGraceMs: config.killGraceMs,
+    ...(config.sparkHome ? { sparkHome: config.sparkHome } : {}),
+    logger: logger.child({ engine: 'spark' }),
+  });
+  const engines: Engines = new Map<EngineKind, Engine>([
+    ['local', local],
+    ['spark', spark],
+  ]);
   const executions = new Executions({
     store,
     engines,
