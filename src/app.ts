@@ -12,7 +12,7 @@ import type { Config } from './config.js';
 import type { Engines } from './engines/engine.js';
 import { ApiError } from './errors.js';
 import type { AuthContext, Authenticator } from './api/auth.js';
-import { installErrorHandling, type RegExpMethods } from './api/error-handler.js';
+import { answerFrameworkError, installErrorHandling, type RegExpMethods } from './api/error-handler.js';
 import { FORMATS } from './api/schemas.js';
 import type { Store } from './store/types.js';
 import type { Executions } from './executions/executions.js';
@@ -84,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
     bodyLimit: deps.config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: false,
+    frameworkErrors: answerFrameworkError,
     ajv: {
       customOptions: {
         // Sahara rejects unknown fields and wrong types; never silently drop or coerce them.

@@ -27,6 +27,19 @@ export function installErrorHandling(app: FastifyInstance, routePatterns: () => 
   });
 }
 
+/**
+ * Fastify's router errors, raised before any route or hook runs (`frameworkErrors`): a path that
+ * is not valid percent-encoding, or a path id longer than any id Oasis hands out. Without this
+ * they would answer Fastify's own body instead of Sahara's.
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return send(reply, new ApiError('NOT_FOUND', 'The requested URL was not found on the server.'));
+  }
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  return send(reply, new ApiError(BY_STATUS[status] ?? 'BAD_REQUEST', error.message));
+}
+
 export interface RegExpMethods {
   pattern: RegExp;
   methods: string[];
