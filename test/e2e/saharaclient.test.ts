@@ -23,6 +23,7 @@ const LOCAL_CLUSTER = '00000000-0000-4000-8000-000000000001';
 
 const clientsInstalled = existsSync(path.join(VENV, 'openstack'));
 if (!clientsInstalled && process.env.CI) throw new Error('python clients missing: run scripts/python-clients.sh');
+if (!process.env.SPARK_MASTER_URL && process.env.CI) throw new Error('SPARK_MASTER_URL unset: scripts/test.sh starts the Spark cluster');
 
 for (const dialect of testDialects()) {
   describe(`openstack dataprocessing and python-saharaclient against Oasis (${dialect})`, { skip: !clientsInstalled }, () => {
@@ -118,6 +119,30 @@ for (const dialect of testDialects()) {
       assert.deepEqual(result.deleted, { code: 404, name: 'NOT_FOUND' });
       assert.equal(result.bad_template.code, 400);
       assert.equal(result.bad_template.name, 'VALIDATION_ERROR');
+    });
+
+    const sparkMaster = process.env.SPARK_MASTER_URL;
+    test('the CLI registers, lists and deletes a real Spark cluster (cluster create --json)', { skip: !sparkMaster }, async () => {
+      const file = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'spark.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          name: 'spark-e2e',
+          plugin_name: 'spark',
+          hadoop_version: '3.5.9',
+          cluster_configs: { spark: { master: sparkMaster, rest_url: process.env.SPARK_REST_URL } },
+        }),
+      );
+      const created = await openstack('cluster', 'create', '--json', file);
+      assert.equal(created.Status, 'Active');
+      assert.equal(created['Plugin name'], 'spark');
+      const listed = await openstack('cluster', 'list');
+      assert.ok(listed.some((row: any) => row.Id === created.Id && row.Status === 'Active'));
+      await run(path.join(VENV, 'openstack'), ['--os-auth-type', 'admin_token', '--os-endpoint', endpoint, '--os-token', TOKEN, 'dataprocessing', 'cluster', 'delete', created.Id], {
+        timeout: 60_000,
+      });
+      const response = await fetch(`${endpoint}/clusters/${created.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
+      assert.equal(response.status, 404);
     });
 
     test('the CLI updates and deletes an execution', async () => {
