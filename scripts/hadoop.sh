@@ -44,16 +44,23 @@ hadoop_classpath() {
   echo "$cp_file"
 }
 
+# Whether a process still runs (a zombie left for our shell to reap does not count).
+hadoop_alive() {
+  local state
+  state="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z* ]]
+}
+
 hadoop_stop() {
   local pid_file="$HADOOP_CACHE_DIR/cluster.pid"
   [[ -f "$pid_file" ]] || return 0
   local pid
   pid="$(cat "$pid_file")"
-  # Only the JVM this script started: its command line names our cluster class.
+  # Only the JVM this script started: its command line names the cluster class (no recycled pid).
   if [[ -n "$pid" ]] && grep -q OasisMiniCluster "/proc/$pid/cmdline" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 60); do
-      kill -0 "$pid" 2>/dev/null || break
+      hadoop_alive "$pid" || break
       sleep 0.5
     done
     kill -KILL "$pid" 2>/dev/null || true
@@ -100,7 +107,7 @@ hadoop_start() {
       export HADOOP_CLASSPATH_FILE="$cp_file"
       return 0
     fi
-    grep -q OasisMiniCluster "/proc/$(cat "$HADOOP_CACHE_DIR/cluster.pid")/cmdline" 2>/dev/null || break
+    hadoop_alive "$(cat "$HADOOP_CACHE_DIR/cluster.pid")" || break
     sleep 0.5
   done
   echo "hadoop.sh: the Hadoop test cluster did not come up, see $HADOOP_CACHE_DIR/cluster.log" >&2

@@ -73,6 +73,12 @@ public final class OasisMiniCluster {
     conf.setInt("mapreduce.reduce.memory.mb", 256);
     conf.set("mapreduce.map.java.opts", "-Xmx160m -XX:TieredStopAtLevel=1");
     conf.set("mapreduce.reduce.java.opts", "-Xmx160m -XX:TieredStopAtLevel=1");
+    // Tight heartbeats: a small job is mostly waiting for the next allocation round otherwise.
+    conf.setInt("yarn.resourcemanager.nodemanagers.heartbeat-interval-ms", 250);
+    conf.setInt("yarn.app.mapreduce.am.scheduler.heartbeat.interval-ms", 250);
+    // Small jobs run inside their application master's container (still a YARN application with
+    // its own AM), which keeps the test suite's JVM count, and its time on 2 cores, down.
+    conf.setBoolean("mapreduce.job.ubertask.enable", true);
     // Application masters and tasks run with the jars this JVM runs with (there is no
     // HADOOP_HOME installation to point the default classpath at).
     conf.set(YarnConfiguration.YARN_APPLICATION_CLASSPATH, containerClasspath);

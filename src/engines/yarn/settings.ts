@@ -24,8 +24,9 @@ import type { ClusterRecord } from '../../store/types.js';
  * - `properties` (optional): Hadoop properties (`{"name": value}`) applied to every submission,
  *   after `hadoop_conf_dir` and before the job's own configs.
  * - `hadoop_classpath` (optional): the Hadoop client classpath on the Oasis host (what
- *   `hadoop classpath` prints); defaults to the engine's (OASIS_HADOOP_CLASSPATH, else the
- *   output of `hadoop classpath`).
+ *   `hadoop classpath` prints); defaults to the one Oasis is configured with, else to the
+ *   output of `hadoop classpath`. A JDK (java, javac, jar) must be on the Oasis host too: the
+ *   submission client is compiled against this classpath on first use.
  * - `user` (optional): the Hadoop user jobs are submitted as (HADOOP_USER_NAME, simple
  *   authentication); defaults to the user Oasis runs as.
  */

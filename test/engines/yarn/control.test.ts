@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 
 import { TransientEngineError } from '../../../src/engines/engine.js';
@@ -53,7 +56,7 @@ describe('YARN engine control on a real cluster', { skip: !hadoop && 'no Hadoop 
     await first.close();
 
     // As after a restart: another instance, its own (empty) work directory.
-    const second = await newEngine(hadoop);
+    const second = await newEngine(hadoop, await mkdtemp(path.join(os.tmpdir(), 'oasis-yarn-restarted-')));
     const again = await second.submit(job, cluster);
     assert.equal(again.engineJobId, submission.engineJobId, 'the tagged application is adopted, not submitted twice');
     const end = await waitForEnd(second, refOf(job.executionId, submission.engineJobId), cluster);

@@ -67,9 +67,16 @@ export function clusterRecord(hadoop: HadoopTestCluster, yarn: Record<string, un
   };
 }
 
+let sharedWorkDir: Promise<string> | undefined;
+
+/**
+ * A YARN engine on the test cluster. Engines share one work directory unless told otherwise,
+ * so the submission launcher is compiled once per test file.
+ */
 export async function newEngine(hadoop: HadoopTestCluster, workDir?: string): Promise<Engine> {
+  sharedWorkDir ??= mkdtemp(path.join(os.tmpdir(), 'oasis-yarn-'));
   return createYarnEngine({
-    workDir: workDir ?? (await mkdtemp(path.join(os.tmpdir(), 'oasis-yarn-'))),
+    workDir: workDir ?? (await sharedWorkDir),
     nodeId: 'test-node',
     hadoopClasspath: hadoop.classpath,
   });
