@@ -17,7 +17,7 @@ import org.apache.hadoop.yarn.conf.YarnConfiguration;
  * tasks) are separate JVMs launched by the NodeManager, exactly as on a real cluster.
  *
  * Usage: OasisMiniCluster <base dir> <namenode port> <resourcemanager web port> <rm rpc port>
- * The client configuration is written to <base dir>/conf/core-site.xml, the JobHistoryServer's
+ * The client configuration is written to <base dir>/conf/*-site.xml, the JobHistoryServer's
  * web address to <base dir>/jobhistory, and <base dir>/ready (holding the NameNode URL) appears
  * once both services answer. Stops on SIGTERM.
  */
@@ -100,11 +100,16 @@ public final class OasisMiniCluster {
 
     File confDir = new File(base, "conf");
     confDir.mkdirs();
-    File written = new File(confDir, "core-site.xml.tmp");
-    try (OutputStream out = new FileOutputStream(written)) {
-      yarn.getConfig().writeXml(out);
+    // The same full configuration under every site name, as a HADOOP_CONF_DIR: a plain Hadoop
+    // client loads mapred-default.xml after core-site.xml, so only mapred-site.xml can keep
+    // mapreduce.framework.name=yarn from falling back to the local job runner.
+    for (String site : new String[] {"core-site.xml", "hdfs-site.xml", "mapred-site.xml", "yarn-site.xml"}) {
+      File written = new File(confDir, site + ".tmp");
+      try (OutputStream out = new FileOutputStream(written)) {
+        yarn.getConfig().writeXml(out);
+      }
+      Files.move(written.toPath(), new File(confDir, site).toPath(), StandardCopyOption.REPLACE_EXISTING);
     }
-    Files.move(written.toPath(), new File(confDir, "core-site.xml").toPath(), StandardCopyOption.REPLACE_EXISTING);
     String jobHistory = "http://" + yarn.getConfig().get("mapreduce.jobhistory.webapp.address").replace("localhost", "127.0.0.1");
     Files.write(new File(base, "jobhistory").toPath(), jobHistory.getBytes(StandardCharsets.UTF_8));
     Files.write(new File(base, "ready").toPath(), conf.get("fs.defaultFS").getBytes(StandardCharsets.UTF_8));

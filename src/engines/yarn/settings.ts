@@ -19,7 +19,8 @@ import type { ClusterRecord } from '../../store/types.js';
  *   When given, a failed job's `info.diagnostics` also carries the error of its failed task
  *   (the exception a mapper, reducer or Java main class threw), not only YARN's summary.
  * - `hadoop_conf_dir` (optional): an absolute directory on the Oasis host holding the cluster's
- *   client configuration (`*-site.xml`), loaded by every submission. Needed when the cluster's
+ *   client configuration (a HADOOP_CONF_DIR: its core-, hdfs-, mapred- and yarn-site.xml are
+ *   loaded by every submission). Needed when the cluster's
  *   containers need settings the client must pass on, e.g. `yarn.application.classpath`.
  * - `properties` (optional): Hadoop properties (`{"name": value}`) applied to every submission,
  *   after `hadoop_conf_dir` and before the job's own configs.

@@ -47,9 +47,10 @@ public final class OasisYarnSubmit {
   public static void main(String[] args) throws Exception {
     Configuration conf = new Configuration();
     if (args.length > 1) {
-      File[] sites = new File(args[1]).listFiles((dir, name) -> name.endsWith(".xml"));
-      if (sites != null) {
-        for (File site : sites) conf.addResource(new Path(site.getAbsolutePath()));
+      // A HADOOP_CONF_DIR's client files; added resources outrank every *-default.xml.
+      for (String name : new String[] {"core-site.xml", "hdfs-site.xml", "mapred-site.xml", "yarn-site.xml"}) {
+        File site = new File(args[1], name);
+        if (site.isFile()) conf.addResource(new Path(site.getAbsolutePath()));
       }
     }
     conf.addResource(new Path(new File(args[0]).getAbsolutePath()));
