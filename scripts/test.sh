@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, with its own set-up: PostgreSQL, a Spark standalone cluster and the Python
-# clients are installed and started here, so `npm ci && npm test` works on a fresh machine. Every
-# test that touches the database runs on SQLite and on PostgreSQL.
+# The whole test suite, with its own set-up: PostgreSQL, a Spark standalone cluster, a Hadoop
+# YARN/HDFS cluster and the Python clients are installed and started here, so that
+# `npm ci && npm test` works on a fresh machine. Every test that touches the database runs on
+# SQLite and on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,10 +11,12 @@ bash scripts/python-clients.sh
 
 source scripts/postgres.sh
 source scripts/spark.sh
-trap 'spark_stop; postgres_stop' EXIT
+source scripts/hadoop.sh
+trap 'hadoop_stop; spark_stop; postgres_stop' EXIT
 postgres_start
 export OASIS_TEST_DATABASE_URL="$POSTGRES_URL"
 spark_start
+hadoop_start
 
 if [[ $# -gt 0 ]]; then files=("$@"); else mapfile -t files < <(find test -name '*.test.ts' | sort); fi
 node --import tsx --test --test-reporter=spec "${files[@]}"

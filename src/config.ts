@@ -28,6 +28,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** A Spark installation on this host, for client-mode (Python) drivers; SPARK_HOME by default. */
   sparkHome: string | null;
+  /** The Hadoop client classpath on this host, for YARN submissions (else `hadoop classpath`). */
+  hadoopClasspath: string | null;
   logLevel: string;
 }
 
@@ -90,6 +92,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     leaseMs: parseDuration(get('OASIS_LEASE'), 'OASIS_LEASE', problems),
     shutdownGraceMs: parseDuration(get('OASIS_SHUTDOWN_GRACE'), 'OASIS_SHUTDOWN_GRACE', problems),
     sparkHome: env.OASIS_SPARK_HOME?.trim() || env.SPARK_HOME?.trim() || null,
+    hadoopClasspath: env.OASIS_HADOOP_CLASSPATH?.trim() || null,
     logLevel: get('OASIS_LOG_LEVEL'),
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -9,6 +9,7 @@ import { ClusterMonitor } from './engines/cluster-monitor.js';
 import type { Engine, Engines } from './engines/engine.js';
 import { createLocalEngine } from './engines/local/index.js';
 import { createSparkEngine } from './engines/spark/index.js';
+import { createYarnEngine } from './engines/yarn/index.js';
 import { Executions } from './executions/executions.js';
 import { openStore } from './store/index.js';
 import type { EngineKind, Store } from './store/types.js';
@@ -45,9 +46,16 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     ...(config.sparkHome ? { sparkHome: config.sparkHome } : {}),
     logger: logger.child({ engine: 'spark' }),
   });
+  const yarn = createYarnEngine({
+    workDir: path.join(config.dataDir, 'yarn'),
+    nodeId: config.nodeId,
+    ...(config.hadoopClasspath ? { hadoopClasspath: config.hadoopClasspath } : {}),
+    logger: logger.child({ engine: 'yarn' }),
+  });
   const engines: Engines = new Map<EngineKind, Engine>([
     ['local', local],
     ['spark', spark],
+    ['yarn', yarn],
   ]);
   const executions = new Executions({
     store,
