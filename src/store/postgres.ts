@@ -14,8 +14,19 @@ interface Logger {
 export function openPostgres(databaseUrl: string, logger?: Logger): Kysely<any> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 10_000 });
   // Without a listener an idle client's error (server restart) would crash the process.
-  pool.on('error', (error) => logger?.warn({ err: error }, 'idle PostgreSQL connection failed'));
+  pool.on('error', (error) => logger?.warn({ err: summary(error) }, 'idle PostgreSQL connection failed'));
+  // The pool listens only to idle clients: a checked-out one (between the statements of a
+  // transaction, or between acquire and query) whose socket breaks would emit an unhandled
+  // 'error' and crash Oasis. Its next statement fails instead, and the pool discards it.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger?.warn({ err: summary(error) }, 'PostgreSQL connection failed while in use'));
+  });
   return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** What a connection error says, without the client object pg attaches (it holds the credentials). */
+function summary(error: Error): { message: string; code?: unknown } {
+  return { message: error.message, code: (error as { code?: unknown }).code };
 }
 
 /** Arbitrary but fixed: every Oasis node takes this advisory lock while migrating. */
