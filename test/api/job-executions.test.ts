@@ -3,29 +3,42 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type TestApp, createTestApp } from '../support/app.js';
 import { testDialects } from '../support/databases.js';
-import { Client, LOCAL_CLUSTER_ID, insertCluster, insertExecution, unreachableYarn } from '../executions/fixtures.js';
+import { type ClusterEngines, clusterEngines } from '../support/engines.js';
+import { Client, LOCAL_CLUSTER_ID, insertCluster, insertExecution, insertSparkCluster } from '../executions/fixtures.js';
 
 const SLEEPER = 'sleep 30\n';
 
 for (const dialect of testDialects()) {
   describe(`v1.1 job executions (${dialect})`, () => {
     let t: TestApp;
+    let clusters: ClusterEngines;
     let a: Client;
     let o: Client;
-    /** A yarn cluster that never becomes Active: executions on it stay PENDING. */
+    /** A Hadoop cluster (the real YARN engine) that is not Active: the launcher leaves its jobs PENDING. */
     let spawning: string;
+    /** An Active Hadoop cluster where nothing listens: the real engine's submit is retried, jobs stay PENDING. */
+    let unreachable: string;
+    /** An Active Spark cluster where nothing listens (the real Spark engine). */
+    let spark: string;
     let shell: string;
 
     before(async () => {
-      t = await createTestApp({ dialect, engines: new Map([['yarn', unreachableYarn()]]) });
+      clusters = await clusterEngines();
+      t = await createTestApp({ dialect, engines: clusters.engines });
       a = new Client(t.app, 'tenant-a');
       o = new Client(t.app, 'tenant-o');
       spawning = (await insertCluster(t.store, { status: 'Spawning' })).id;
+      unreachable = (await insertCluster(t.store)).id;
+      spark = (await insertSparkCluster(t.store)).id;
       shell = await a.shellTemplate('exit 0\n');
     });
-    after(() => t.close());
+    after(async () => {
+      await t.close();
+      await clusters.remove();
+    });
 
-    const yarnTemplate = async (type: string, extra: Record<string, unknown> = {}) => {
+    /** A template of `type` with the binaries §7.1 asks for: libs only, none, or mains. */
+    const template = async (type: string, extra: Record<string, unknown> = {}) => {
       const needsLibs = type === 'Java' || type === 'MapReduce';
       const noMains = needsLibs || type === 'MapReduce.Streaming';
       const binary = noMains && !needsLibs ? [] : [await a.binary(`b-${randomUUID().slice(0, 8)}.jar`, 'x')];
@@ -38,19 +51,19 @@ for (const dialect of testDialects()) {
 
     describe('execute', () => {
       test('1, 2, 5-10: the JE_CREATE schema', async () => {
-        const pig = await yarnTemplate('Pig');
-        const v1 = await a.execute(pig, {});
+        const mapReduce = await template('MapReduce');
+        const v1 = await a.execute(mapReduce, {});
         expectError(v1, 400, 'VALIDATION_ERROR');
         assert.match(v1.json.error_message, /'cluster_id' is a required property/);
-        const v2 = await a.execute(pig, { cluster_id: 'abc' });
+        const v2 = await a.execute(mapReduce, { cluster_id: 'abc' });
         expectError(v2, 400, 'VALIDATION_ERROR');
         assert.match(v2.json.error_message, /is not a 'uuid'/);
-        expectError(await a.execute(pig, { cluster_id: spawning, foo: 1 }), 400, 'VALIDATION_ERROR');
-        expectError(await a.execute(pig, { cluster_id: spawning, job_configs: { configs: { x: 1.5 } } }), 400, 'VALIDATION_ERROR');
-        expectError(await a.execute(pig, { cluster_id: spawning, job_configs: { args: 'a' } }), 400, 'VALIDATION_ERROR');
-        expectError(await a.execute(pig, { cluster_id: spawning, job_configs: { bogus: {} } }), 400, 'VALIDATION_ERROR');
-        expectError(await a.execute(pig, { cluster_id: spawning, job_execution_info: {} }), 400, 'VALIDATION_ERROR');
-        expectError(await a.execute(pig, { cluster_id: spawning, input_id: null }), 400, 'VALIDATION_ERROR');
+        expectError(await a.execute(mapReduce, { cluster_id: spawning, foo: 1 }), 400, 'VALIDATION_ERROR');
+        expectError(await a.execute(mapReduce, { cluster_id: spawning, job_configs: { configs: { x: 1.5 } } }), 400, 'VALIDATION_ERROR');
+        expectError(await a.execute(mapReduce, { cluster_id: spawning, job_configs: { args: 'a' } }), 400, 'VALIDATION_ERROR');
+        expectError(await a.execute(mapReduce, { cluster_id: spawning, job_configs: { bogus: {} } }), 400, 'VALIDATION_ERROR');
+        expectError(await a.execute(mapReduce, { cluster_id: spawning, job_execution_info: {} }), 400, 'VALIDATION_ERROR');
+        expectError(await a.execute(mapReduce, { cluster_id: spawning, input_id: null }), 400, 'VALIDATION_ERROR');
       });
 
       test('3, 23: unknown or private foreign cluster is INVALID_REFERENCE', async () => {
@@ -65,25 +78,29 @@ for (const dialect of testDialects()) {
       });
 
       test('11-14: main class for Java and Spark', async () => {
-        const java = await yarnTemplate('Java');
+        const java = await template('Java');
         expectError(await a.execute(java, { cluster_id: spawning }), 400, 'INVALID_DATA');
         expectError(await a.execute(java, { cluster_id: spawning, job_configs: { configs: { 'edp.java.main_class': '' } } }), 400, 'INVALID_DATA');
         const ok = await a.execute(java, { cluster_id: spawning, job_configs: { configs: { 'edp.java.main_class': 'org.Main' } } });
         assert.equal(ok.status, 202);
         assert.equal(ok.json.job_execution.info.status, 'PENDING');
-        const spark = await yarnTemplate('Spark');
-        expectError(await a.execute(spark, { cluster_id: spawning }), 400, 'INVALID_DATA');
+        const sparkApp = await template('Spark');
+        expectError(await a.execute(sparkApp, { cluster_id: spark }), 400, 'INVALID_DATA');
+        expectError(await a.execute(sparkApp, { cluster_id: spark, job_configs: { configs: { 'edp.java.main_class': ' ' } } }), 400, 'INVALID_DATA');
+        const accepted = await a.execute(sparkApp, { cluster_id: spark, job_configs: { configs: { 'edp.java.main_class': 'org.Main' } } });
+        assert.equal(accepted.status, 202, JSON.stringify(accepted.json));
+        assert.equal(accepted.json.job_execution.info.status, 'PENDING');
       });
 
-      test('15-17: data sources of Pig', async () => {
-        const pig = await yarnTemplate('Pig');
-        expectError(await a.execute(pig, { cluster_id: spawning }), 400, 'INVALID_DATA');
+      test('15-17: data sources of MapReduce', async () => {
+        const mapReduce = await template('MapReduce');
+        expectError(await a.execute(mapReduce, { cluster_id: spawning }), 400, 'INVALID_DATA');
         const output = await a.dataSource();
-        expectError(await a.execute(pig, { cluster_id: spawning, input_id: randomUUID(), output_id: output }), 400, 'INVALID_REFERENCE');
+        expectError(await a.execute(mapReduce, { cluster_id: spawning, input_id: randomUUID(), output_id: output }), 400, 'INVALID_REFERENCE');
         const url = 'hdfs://namenode/same';
         const input = await a.dataSource({ url });
         const sameOutput = await a.dataSource({ url });
-        const same = await a.execute(pig, { cluster_id: spawning, input_id: input, output_id: sameOutput });
+        const same = await a.execute(mapReduce, { cluster_id: spawning, input_id: input, output_id: sameOutput });
         expectError(same, 400, 'INVALID_DATA');
         assert.match(same.json.error_message, /reference the same location: hdfs:\/\/namenode\/same/);
       });
@@ -118,8 +135,8 @@ for (const dialect of testDialects()) {
       });
 
       test('21: a cluster that is not Active keeps the execution PENDING', async () => {
-        const pig = await yarnTemplate('Pig');
-        const response = await a.execute(pig, { cluster_id: spawning, input_id: await a.dataSource(), output_id: await a.dataSource() });
+        const mapReduce = await template('MapReduce');
+        const response = await a.execute(mapReduce, { cluster_id: spawning, input_id: await a.dataSource(), output_id: await a.dataSource() });
         assert.equal(response.status, 202);
         await t.executions.wake();
         const row = await a.execution(response.json.job_execution.id);
@@ -127,10 +144,54 @@ for (const dialect of testDialects()) {
         assert.equal(row.start_time, null);
       });
 
+      test('21 (Oasis): an Active cluster that does not answer keeps the execution PENDING', async () => {
+        const mapReduce = await template('MapReduce');
+        const onYarn = await a.execute(mapReduce, { cluster_id: unreachable, input_id: await a.dataSource(), output_id: await a.dataSource() });
+        assert.equal(onYarn.status, 202, JSON.stringify(onYarn.json));
+        const sparkApp = await template('Spark');
+        const onSpark = await a.execute(sparkApp, { cluster_id: spark, job_configs: { configs: { 'edp.java.main_class': 'org.Main' } } });
+        assert.equal(onSpark.status, 202, JSON.stringify(onSpark.json));
+        // A launcher pass starts local jobs, then tries the remote ones (the real engines, which
+        // cannot reach their clusters). A local job created after another one ended is started by
+        // a later pass, so once it has run, a whole pass over the remote executions has finished.
+        for (let pass = 0; pass < 2; pass += 1) await a.waitForStatus(await a.run(shell), 'SUCCEEDED');
+        for (const id of [onYarn.json.job_execution.id, onSpark.json.job_execution.id]) {
+          const row = await a.execution(id);
+          assert.equal(row.info.status, 'PENDING', JSON.stringify(row));
+          assert.equal(row.start_time, null);
+          assert.equal(row.engine_job_id, null);
+        }
+      });
+
       test('22: an engine without the job type is INVALID_REFERENCE', async () => {
-        const pig = await yarnTemplate('Pig');
-        const response = await a.execute(pig, { cluster_id: LOCAL_CLUSTER_ID, input_id: await a.dataSource(), output_id: await a.dataSource() });
+        const mapReduce = await template('MapReduce');
+        const response = await a.execute(mapReduce, { cluster_id: LOCAL_CLUSTER_ID, input_id: await a.dataSource(), output_id: await a.dataSource() });
         expectError(response, 400, 'INVALID_REFERENCE');
+        assert.match(response.json.error_message, /doesn't support job type 'MapReduce'/);
+        const java = await template('Java');
+        const onSpark = await a.execute(java, { cluster_id: spark, job_configs: { configs: { 'edp.java.main_class': 'org.Main' } } });
+        expectError(onSpark, 400, 'INVALID_REFERENCE');
+        const sparkApp = await template('Spark');
+        const onYarn = await a.execute(sparkApp, { cluster_id: unreachable, job_configs: { configs: { 'edp.java.main_class': 'org.Main' } } });
+        expectError(onYarn, 400, 'INVALID_REFERENCE');
+      });
+
+      test('22 (Oasis): no engine runs Pig, Hive or Storm: a clear 400 on every cluster', async () => {
+        const input = await a.dataSource();
+        const output = await a.dataSource();
+        for (const type of ['Pig', 'Hive', 'Storm', 'Storm.Pyleus']) {
+          const tmpl = await template(type);
+          for (const cluster of [LOCAL_CLUSTER_ID, spawning, unreachable, spark]) {
+            const response = await a.execute(tmpl, {
+              cluster_id: cluster,
+              input_id: input,
+              output_id: output,
+              job_configs: { configs: { 'edp.java.main_class': 'org.Main' } },
+            });
+            expectError(response, 400, 'INVALID_REFERENCE');
+            assert.match(response.json.error_message, new RegExp(`doesn't support job type '${type.replace('.', '\\.')}'`));
+          }
+        }
       });
 
       test("24: another tenant's public cluster may be used", async () => {
@@ -142,7 +203,10 @@ for (const dialect of testDialects()) {
 
       test('26-32: interface checks and the merge of §6.7', async () => {
         const source = await a.dataSource();
-        const tmpl = await yarnTemplate('Pig', {
+        // Shell maps interface arguments to configs, params and args alike; on a Spark cluster
+        // that is not Active, the real Spark engine validates it and nothing runs.
+        const sparkSpawning = await insertSparkCluster(t.store, { status: 'Spawning' });
+        const tmpl = await a.shellTemplate('exit 0\n', {
           interface: [
             { name: 'Reducer Count', mapping_type: 'configs', location: 'mapred.reduce.tasks', value_type: 'number', required: false, default: '1' },
             { name: 'Input Path', mapping_type: 'params', location: 'INPUT', value_type: 'data_source', required: false, default: 'hdfs://path' },
@@ -151,7 +215,7 @@ for (const dialect of testDialects()) {
             { name: 'Needed', mapping_type: 'params', location: 'NEEDED', value_type: 'string', required: true },
           ],
         });
-        const base = { cluster_id: spawning, input_id: await a.dataSource(), output_id: await a.dataSource() };
+        const base = { cluster_id: sparkSpawning.id };
         expectError(await a.execute(tmpl, base), 400, 'INVALID_DATA');
         expectError(await a.execute(tmpl, { ...base, interface: { Fish: 'x', Needed: 'y' } }), 400, 'INVALID_DATA');
         expectError(await a.execute(tmpl, { ...base, interface: {} }), 400, 'INVALID_DATA');

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { TransientEngineError, type Engine } from '../../src/engines/engine.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
-import { JOB_TYPES, type ClusterRecord, type JobExecutionRecord, type Store } from '../../src/store/types.js';
+import { UNREACHABLE_SPARK, UNREACHABLE_YARN } from '../support/engines.js';
+import type { ClusterRecord, JobExecutionRecord, Store } from '../../src/store/types.js';
 
 export { LOCAL_CLUSTER_ID };
 
@@ -118,7 +118,11 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Registers a cluster directly in the store (clusters have no create route in the EDP API). */
+/**
+ * Registers a cluster directly in the store, bypassing the registration check: by default a
+ * Hadoop (`vanilla`, engine `yarn`) cluster whose ResourceManager and NameNode are at an address
+ * where nothing listens, so the real YARN engine validates jobs on it but can never start them.
+ */
 export async function insertCluster(store: Store, fields: Partial<ClusterRecord> = {}): Promise<ClusterRecord> {
   return store.clusters.insert({
     id: randomUUID(),
@@ -128,11 +132,22 @@ export async function insertCluster(store: Store, fields: Partial<ClusterRecord>
     name: `cluster-${randomUUID().slice(0, 8)}`,
     description: '',
     plugin_name: 'vanilla',
-    hadoop_version: '2.8.2',
+    hadoop_version: '3.5.0',
     engine: 'yarn',
     status: 'Active',
     status_description: '',
-    cluster_configs: {},
+    cluster_configs: { yarn: { ...UNREACHABLE_YARN } },
+    ...fields,
+  });
+}
+
+/** A Spark standalone cluster whose master is at an address where nothing listens. */
+export function insertSparkCluster(store: Store, fields: Partial<ClusterRecord> = {}): Promise<ClusterRecord> {
+  return insertCluster(store, {
+    plugin_name: 'spark',
+    hadoop_version: '3.5.9',
+    engine: 'spark',
+    cluster_configs: { spark: { ...UNREACHABLE_SPARK } },
     ...fields,
   });
 }
@@ -163,24 +178,4 @@ export async function insertExecution(store: Store, fields: Partial<JobExecution
     delete_requested: false,
     ...fields,
   });
-}
-
-/**
- * An engine of kind `yarn` that accepts every job type but is never reachable. No YARN runs in
- * the test environment; clusters using it are kept out of `Active` (or the launch is retried as
- * transient), so it serves execute-time validation of job types the local engine does not run.
- */
-export function unreachableYarn(): Engine {
-  const unreachable = () => Promise.reject(new TransientEngineError('no YARN cluster in the test environment'));
-  return {
-    kind: 'yarn',
-    supportedJobTypes: () => JOB_TYPES,
-    validate: () => undefined,
-    submit: unreachable,
-    status: unreachable,
-    cancel: unreachable,
-    cleanup: () => Promise.resolve(),
-    checkCluster: () => Promise.resolve({ status: 'Error', description: 'unreachable' }),
-    close: () => Promise.resolve(),
-  };
 }
