@@ -43,6 +43,36 @@ export function validateLocalJob(job: JobSpec): void {
       throw invalid(`param '${name}' is not a valid environment variable name`);
     }
   }
+  checkExecLimits(job, invalid);
+}
+
+/**
+ * Linux refuses to exec a string longer than MAX_ARG_STRLEN (32 pages) and an argv plus
+ * environment beyond ARG_MAX; C strings cannot hold a NUL. Checked at execute, so such a job is a
+ * 400 instead of a launch that fails later.
+ */
+/** Including the terminating NUL. */
+const MAX_ARG_BYTES = 128 * 1024;
+const MAX_TOTAL_BYTES = 1024 * 1024;
+
+function checkExecLimits(job: JobSpec, invalid: (message: string) => ApiError): void {
+  const strings: [string, string][] = [
+    ...job.args.map((arg, index): [string, string] => [`args[${index}]`, arg]),
+    ...Object.entries(job.params).map(([name, value]): [string, string] => [`param '${name}'`, `${name}=${String(value)}`]),
+  ];
+  if (job.jobType === 'Java') {
+    strings.push(['edp.java.java_opts', String(job.configs[JAVA_OPTS] ?? '')], [MAIN_CLASS, String(job.configs[MAIN_CLASS] ?? '')]);
+  }
+  let total = 0;
+  for (const [what, value] of strings) {
+    if (value.includes('\0')) throw invalid(`${what} contains a NUL character, which a process argument or environment cannot hold`);
+    const bytes = Buffer.byteLength(value) + 1;
+    if (bytes > MAX_ARG_BYTES) {
+      throw invalid(`${what} is ${bytes - 1} bytes long; a local job's arguments and params are limited to ${MAX_ARG_BYTES - 1} bytes each`);
+    }
+    total += bytes;
+  }
+  if (total > MAX_TOTAL_BYTES) throw invalid(`the job's arguments and params add up to ${total} bytes; the limit is ${MAX_TOTAL_BYTES}`);
 }
 
 /** The job's own command, as an argv; `dir` is the staged working directory. */
