@@ -8,7 +8,10 @@ import { ApiError, DuplicateEntryError, type ErrorName, StoreUnavailableError } 
 export function installErrorHandling(app: FastifyInstance, routePatterns: () => RegExpMethods[]): void {
   app.setErrorHandler((thrown: unknown, request, reply) => {
     const error = toApiError(thrown, request);
-    if (error.status >= 500) {
+    if (thrown instanceof StoreUnavailableError) {
+      // An outage fails every request alike: one line each, no stack, is enough to see it.
+      request.log.warn({ reason: thrown.message }, 'database unavailable');
+    } else if (error.status >= 500) {
       request.log.error({ err: thrown }, 'request failed');
     }
     return send(reply, error);
