@@ -57,6 +57,8 @@ function openSqlite(file: string): Kysely<any> {
   return new Kysely<any>({ dialect: new SqliteDialect({ database: withBooleanParameters(raw) }) });
 }
 
+const MAX_CACHED_STATEMENTS = 500;
+
 /**
  * better-sqlite3 refuses JavaScript booleans as parameters; SQLite stores them as 0/1, so they
  * are converted here and the repositories pass booleans on both dialects.
@@ -64,10 +66,25 @@ function openSqlite(file: string): Kysely<any> {
 function withBooleanParameters(raw: Database.Database): SqliteDatabase {
   const convert = (parameters: ReadonlyArray<unknown>) =>
     parameters.map((value) => (typeof value === 'boolean' ? Number(value) : value));
+  // Kysely prepares every query afresh, and preparing costs as much as running a primary-key
+  // lookup: it was a quarter of the CPU of GET /job-executions/{id}. The SQL texts come from a
+  // fixed set of query builders, so keeping statements by text hits almost always; the bound only
+  // guards against texts that vary (IN lists of varying length). Queries run one at a time on
+  // this connection, so a statement is never in use twice at once.
+  const statements = new Map<string, Database.Statement>();
+  const prepared = (query: string): Database.Statement => {
+    let statement = statements.get(query);
+    if (!statement) {
+      statement = raw.prepare(query);
+      if (statements.size >= MAX_CACHED_STATEMENTS) statements.delete(statements.keys().next().value!);
+      statements.set(query, statement);
+    }
+    return statement;
+  };
   return {
     close: () => raw.close(),
     prepare(query) {
-      const statement = raw.prepare(query);
+      const statement = prepared(query);
       return {
         reader: statement.reader,
         all: (parameters) => statement.all(convert(parameters)),
