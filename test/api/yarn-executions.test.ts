@@ -7,7 +7,16 @@ import { after, before, describe, test } from 'node:test';
 import { type TestApp, createTestApp } from '../support/app.js';
 import { testDialects } from '../support/databases.js';
 import { Client } from '../executions/fixtures.js';
-import { type HadoopTestCluster, hadoopCluster, hdfsCat, hdfsPath, hdfsPut, newEngine, yarnApplication } from '../engines/yarn/support.js';
+import {
+  type HadoopTestCluster,
+  fixturesJar,
+  hadoopCluster,
+  hdfsCat,
+  hdfsPath,
+  hdfsPut,
+  newEngine,
+  yarnApplication,
+} from '../engines/yarn/support.js';
 
 const hadoop = await hadoopCluster();
 const SKIP = !hadoop && 'no Hadoop test cluster (source scripts/hadoop.sh && hadoop_start)';
@@ -117,6 +126,39 @@ for (const dialect of testDialects()) {
       const app = await yarnApplication(hadoop!, done.engine_job_id);
       assert.equal(app.state, 'FINISHED');
       assert.equal(app.applicationTags, `oasis-${started.id}`);
+    });
+
+    test('a MapReduce job runs its libs jar over the input and output data sources', async () => {
+      const input = hdfsPath(hadoop!, 'words.txt');
+      const output = hdfsPath(hadoop!, 'counts');
+      await hdfsPut(hadoop!, input, 'apple banana apple\ncherry apple banana\n');
+      const jar = await a.binary('wordcount.jar', await fixturesJar(hadoop!));
+      const template = await a.template({ type: 'MapReduce', libs: [jar] });
+      const started = await a.execute(template, {
+        cluster_id: clusterId,
+        input_id: await hdfsSource(input),
+        output_id: await hdfsSource(output),
+        job_configs: {
+          configs: {
+            'mapreduce.job.map.class': 'oasis.fixtures.WordCount$TokenMapper',
+            'mapreduce.job.reduce.class': 'oasis.fixtures.WordCount$SumReducer',
+            'mapreduce.job.output.key.class': 'org.apache.hadoop.io.Text',
+            'mapreduce.job.output.value.class': 'org.apache.hadoop.io.IntWritable',
+          },
+        },
+      });
+      assert.equal(started.status, 202, JSON.stringify(started.json));
+      const id = started.json.job_execution.id as string;
+      const done = await a.waitFor(id, (row) => TERMINAL.includes(row.info.status), JOB_DEADLINE_MS);
+      assert.equal(done.info.status, 'SUCCEEDED', JSON.stringify(done.info));
+      assert.match(done.engine_job_id, /^application_\d+_\d+$/);
+      const counts = Object.fromEntries(
+        (await hdfsCat(hadoop!, output, 'part-r-'))
+          .trim()
+          .split('\n')
+          .map((line) => line.split('\t')),
+      );
+      assert.deepEqual(counts, { apple: '3', banana: '2', cherry: '1' });
     });
 
     test('cancel kills a long-running job: KILLED in Oasis and on YARN', async () => {
