@@ -62,7 +62,13 @@ function beyond(key: RawBuilder<unknown>, position: Position, descending: boolea
     : sql<boolean>`(${key} > ${position.key} or (${key} = ${position.key} and ${idBeyond}))`;
 }
 
-function ordered(query: Query, key: RawBuilder<unknown>, descending: boolean): Query {
+/**
+ * `id` is the primary key and never NULL, so it is ordered without a NULLS clause: PostgreSQL's
+ * index is ASC NULLS LAST, and `id ASC NULLS FIRST` made it sort the whole table for every page
+ * (17 ms at 100k executions against 2.5 ms at 1k) instead of reading a page off the index.
+ */
+function ordered(query: Query, key: RawBuilder<unknown>, descending: boolean, byId: boolean): Query {
+  if (byId) return query.orderBy('t.id', descending ? 'desc' : 'asc');
   return descending
     ? query.orderBy(key, (o) => o.desc().nullsLast()).orderBy('t.id', 'desc')
     : query.orderBy(key, (o) => o.asc().nullsFirst()).orderBy('t.id', 'asc');
@@ -81,6 +87,7 @@ function ordered(query: Query, key: RawBuilder<unknown>, descending: boolean): Q
 export async function listPage(db: Kysely<any>, source: ListSource, query: ListQuery): Promise<Page<Row>> {
   const key = expressionOf(source, query.sort.field);
   const descending = query.sort.descending;
+  const byId = query.sort.field === 'id' && !source.joined?.id;
   const { limit } = query;
 
   const filtered = (): Query => {
@@ -89,13 +96,13 @@ export async function listPage(db: Kysely<any>, source: ListSource, query: ListQ
     return q;
   };
   const fetch = async (q: Query, count: number | undefined): Promise<Row[]> => {
-    let page = ordered(q, key, descending).selectAll('t');
+    let page = ordered(q, key, descending, byId).selectAll('t');
     if (count !== undefined) page = page.limit(count);
     return (await page.execute()) as Row[];
   };
   /** L[pos(marker) - limit]: counting back from the marker in reverse order. */
   const itemBefore = async (marker: Position, distance: number): Promise<string | null> => {
-    const row = await ordered(filtered().where(beyond(key, marker, !descending, false)), key, !descending)
+    const row = await ordered(filtered().where(beyond(key, marker, !descending, false)), key, !descending, byId)
       .select('t.id')
       .offset(distance - 1)
       .limit(1)
