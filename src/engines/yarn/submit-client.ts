@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -90,7 +90,8 @@ export class LauncherBuilder {
     const jar = path.join(home, 'oasis-yarn-submit.jar');
     if (existsSync(jar)) return jar;
 
-    const staging = `${home}.${process.pid}.${Date.now()}`;
+    // Unique per build: two engines (or two processes) may build the same jar in the same instant.
+    const staging = `${home}.${process.pid}.${randomUUID()}`;
     const classes = path.join(staging, 'classes');
     await mkdir(classes, { recursive: true });
     try {
