@@ -129,6 +129,14 @@ export class JobStartError extends Error {
   }
 }
 
+/** The few pino methods engines use, so any pino-like logger fits. */
+export interface EngineLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
 /** The engines by kind, as wired in main.ts. */
 export type Engines = ReadonlyMap<EngineKind, Engine>;
 

@@ -14,6 +14,7 @@ import {
   type EngineStatus,
   type JobSpec,
   type Submission,
+  type EngineLogger,
 } from '../engine.js';
 import type { JobType } from '../../store/types.js';
 import { LOCAL_JOB_TYPES, commandOf, environmentOf, validateLocalJob } from './job-spec.js';
@@ -38,13 +39,7 @@ import {
   type JobRecord,
 } from './workdir.js';
 
-/** The few pino methods the engine uses, so any pino-like logger fits. */
-export interface LocalEngineLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type LocalEngineLogger = EngineLogger;
 
 export interface LocalEngineSettings {
   workDir: string;

@@ -13,6 +13,7 @@ import {
   type EngineStatus,
   type JobSpec,
   type Submission,
+  type EngineLogger,
 } from '../engine.js';
 import { executionDir } from '../local/workdir.js';
 import {
@@ -36,12 +37,7 @@ import {
 import { createSubmission, killDriver, masterState, restServerAnswers } from './master-client.js';
 import { sparkSettingsOf, validateSparkCluster, type SparkClusterSettings } from './settings.js';
 
-/** The few pino methods the engine uses, so any pino-like logger fits. */
-export interface SparkEngineLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type SparkEngineLogger = EngineLogger;
 
 export interface SparkEngineSettings {
   workDir: string;

@@ -14,6 +14,7 @@ import {
   type EngineStatus,
   type JobSpec,
   type Submission,
+  type EngineLogger,
 } from '../engine.js';
 import { failedTaskDiagnostics } from './job-history.js';
 import { YARN_JOB_TYPES, configurationXml, hadoopPropertiesOf, tagOf, validateYarnJob } from './job-spec.js';
@@ -22,12 +23,7 @@ import { validateYarnCluster, yarnSettingsOf, type YarnClusterSettings } from '.
 import { engineStatusOf } from './states.js';
 import { HADOOP_JAVA_OPENS, LauncherBuilder, failureOf, run } from './submit-client.js';
 
-/** The few pino methods the engine uses, so any pino-like logger fits. */
-export interface YarnEngineLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type YarnEngineLogger = EngineLogger;
 
 export interface YarnEngineSettings {
   workDir: string;
