@@ -7,7 +7,7 @@ import { createExecution, type ExecuteRequest } from '../executions/execute.js';
 import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
 import type { JobExecutionRecord } from '../store/types.js';
 import { type ListSpec, listResource } from './listing.js';
-import { formatTime } from './render.js';
+import { formatTime, ownedFields } from './render.js';
 import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, SimpleConfig, Uuid } from './schemas.js';
 import { checkModifiable, getVisible } from './visibility.js';
 
@@ -34,12 +34,7 @@ export const JobExecutionSchema = Type.Object({
 /** The v1.1 rendering: secrets blanked, no `extra`, no lease bookkeeping. */
 export function renderJobExecution(row: JobExecutionRecord): Static<typeof JobExecutionSchema> {
   return {
-    id: row.id,
-    tenant_id: row.tenant_id,
-    is_public: row.is_public,
-    is_protected: row.is_protected,
-    created_at: formatTime(row.created_at),
-    updated_at: formatTime(row.updated_at),
+    ...ownedFields(row),
     job_id: row.job_id,
     cluster_id: row.cluster_id,
     input_id: row.input_id,
