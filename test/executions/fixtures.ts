@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
+import { executionRow } from '../support/rows.js';
 import { UNREACHABLE_SPARK, UNREACHABLE_YARN } from '../support/engines.js';
 import type { ClusterRecord, JobExecutionRecord, Store } from '../../src/store/types.js';
 
@@ -154,28 +155,5 @@ export function insertSparkCluster(store: Store, fields: Partial<ClusterRecord> 
 
 /** Inserts an execution row directly, for list and state tests that need given statuses. */
 export async function insertExecution(store: Store, fields: Partial<JobExecutionRecord> & { job_id: string }) {
-  const status = fields.status ?? 'SUCCEEDED';
-  return store.jobExecutions.insert({
-    id: randomUUID(),
-    tenant_id: 'tenant-a',
-    is_public: false,
-    is_protected: false,
-    cluster_id: LOCAL_CLUSTER_ID,
-    input_id: null,
-    output_id: null,
-    status,
-    info: { status },
-    engine_job_id: null,
-    return_code: null,
-    job_configs: { job_execution_info: {} },
-    extra: {},
-    data_source_urls: null,
-    start_time: null,
-    end_time: null,
-    lease_owner: null,
-    lease_expires_at: null,
-    cancel_requested: false,
-    delete_requested: false,
-    ...fields,
-  });
+  return store.jobExecutions.insert(executionRow({ tenant_id: 'tenant-a', status: 'SUCCEEDED', ...fields }));
 }

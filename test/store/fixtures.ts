@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { executionRow } from '../support/rows.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import type {
   ClusterRecord,
@@ -59,24 +60,4 @@ export const newCluster = (tenant: string, over: Partial<NewRow<ClusterRecord>> 
 export const newExecution = (
   tenant: string,
   over: Partial<NewRow<JobExecutionRecord>> = {},
-): NewRow<JobExecutionRecord> => ({
-  ...owned(tenant),
-  job_id: randomUUID(),
-  cluster_id: LOCAL_CLUSTER_ID,
-  input_id: null,
-  output_id: null,
-  status: 'PENDING',
-  info: { status: over.status ?? 'PENDING' },
-  engine_job_id: null,
-  return_code: null,
-  job_configs: { configs: {}, params: {}, args: [] },
-  extra: {},
-  data_source_urls: null,
-  start_time: null,
-  end_time: null,
-  lease_owner: null,
-  lease_expires_at: null,
-  cancel_requested: false,
-  delete_requested: false,
-  ...over,
-});
+): NewRow<JobExecutionRecord> => executionRow({ tenant_id: tenant, ...over });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { ClusterRecord, JobExecutionRecord, Store } from '../../src/store/types.js';
+import { executionRow } from './rows.js';
 
 /** A fresh project id, so that tests sharing one app never see each other's rows. */
 export function newProject(): string {
@@ -90,26 +91,5 @@ export async function insertPendingExecution(
   project: string,
   fields: Partial<JobExecutionRecord> & { job_id: string; cluster_id: string },
 ): Promise<JobExecutionRecord> {
-  return store.jobExecutions.insert({
-    id: randomUUID(),
-    tenant_id: project,
-    is_public: false,
-    is_protected: false,
-    input_id: null,
-    output_id: null,
-    status: 'PENDING',
-    info: { status: 'PENDING' },
-    engine_job_id: null,
-    return_code: null,
-    job_configs: { job_execution_info: {} },
-    extra: {},
-    data_source_urls: null,
-    start_time: null,
-    end_time: null,
-    lease_owner: null,
-    lease_expires_at: null,
-    cancel_requested: false,
-    delete_requested: false,
-    ...fields,
-  });
+  return store.jobExecutions.insert(executionRow({ tenant_id: project, ...fields }));
 }
