@@ -23,7 +23,9 @@ const LOCAL_CLUSTER = '00000000-0000-4000-8000-000000000001';
 
 const clientsInstalled = existsSync(path.join(VENV, 'openstack'));
 if (!clientsInstalled && process.env.CI) throw new Error('python clients missing: run scripts/python-clients.sh');
-if (!process.env.SPARK_MASTER_URL && process.env.CI) throw new Error('SPARK_MASTER_URL unset: scripts/test.sh starts the Spark cluster');
+if ((!process.env.SPARK_MASTER_URL || !process.env.HADOOP_RM_URL) && process.env.CI) {
+  throw new Error('SPARK_MASTER_URL or HADOOP_RM_URL unset: scripts/test.sh starts the Spark and Hadoop clusters');
+}
 
 for (const dialect of testDialects()) {
   describe(`openstack dataprocessing and python-saharaclient against Oasis (${dialect})`, { skip: !clientsInstalled }, () => {
@@ -121,21 +123,13 @@ for (const dialect of testDialects()) {
       assert.equal(result.bad_template.name, 'VALIDATION_ERROR');
     });
 
-    const sparkMaster = process.env.SPARK_MASTER_URL;
-    test('the CLI registers, lists and deletes a real Spark cluster (cluster create --json)', { skip: !sparkMaster }, async () => {
-      const file = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'spark.json');
-      await writeFile(
-        file,
-        JSON.stringify({
-          name: 'spark-e2e',
-          plugin_name: 'spark',
-          hadoop_version: '3.5.9',
-          cluster_configs: { spark: { master: sparkMaster, rest_url: process.env.SPARK_REST_URL } },
-        }),
-      );
+    /** Registers a cluster with `cluster create --json`, checks it is listed Active, deletes it. */
+    const registerThroughCli = async (body: Record<string, unknown>) => {
+      const file = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'cluster.json');
+      await writeFile(file, JSON.stringify(body));
       const created = await openstack('cluster', 'create', '--json', file);
       assert.equal(created.Status, 'Active');
-      assert.equal(created['Plugin name'], 'spark');
+      assert.equal(created['Plugin name'], body.plugin_name);
       const listed = await openstack('cluster', 'list');
       assert.ok(listed.some((row: any) => row.Id === created.Id && row.Status === 'Active'));
       await run(path.join(VENV, 'openstack'), ['--os-auth-type', 'admin_token', '--os-endpoint', endpoint, '--os-token', TOKEN, 'dataprocessing', 'cluster', 'delete', created.Id], {
@@ -143,6 +137,26 @@ for (const dialect of testDialects()) {
       });
       const response = await fetch(`${endpoint}/clusters/${created.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
       assert.equal(response.status, 404);
+    };
+
+    const sparkMaster = process.env.SPARK_MASTER_URL;
+    test('the CLI registers, lists and deletes a real Spark cluster (cluster create --json)', { skip: !sparkMaster }, async () => {
+      await registerThroughCli({
+        name: 'spark-e2e',
+        plugin_name: 'spark',
+        hadoop_version: '3.5.9',
+        cluster_configs: { spark: { master: sparkMaster, rest_url: process.env.SPARK_REST_URL } },
+      });
+    });
+
+    const resourceManager = process.env.HADOOP_RM_URL;
+    test('the CLI registers, lists and deletes a real Hadoop cluster (cluster create --json)', { skip: !resourceManager }, async () => {
+      await registerThroughCli({
+        name: 'hadoop-e2e',
+        plugin_name: 'vanilla',
+        hadoop_version: '3.5.0',
+        cluster_configs: { yarn: { resourcemanager: resourceManager, namenode: process.env.HADOOP_NAMENODE } },
+      });
     });
 
     test('the CLI updates and deletes an execution', async () => {
