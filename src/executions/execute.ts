@@ -28,7 +28,11 @@ export interface ExecuteRequest {
 }
 
 const NEEDS_DATA_SOURCES: ReadonlySet<JobType> = new Set(['MapReduce', 'MapReduce.Streaming', 'Pig', 'Hive']);
-const NEEDS_MAIN_CLASS: ReadonlySet<JobType> = new Set(['Java', 'Spark', 'Storm', 'Storm.Pyleus']);
+/**
+ * Spark is not here: a Spark job needs a main class only when its main is a JVM application (a
+ * `.py` main needs none), which the Spark engine decides in its own validate().
+ */
+const NEEDS_MAIN_CLASS: ReadonlySet<JobType> = new Set(['Java', 'Storm', 'Storm.Pyleus']);
 
 /**
  * The synchronous part of execute (reference §6.2), after the template lookup and the schema:
