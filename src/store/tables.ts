@@ -111,15 +111,38 @@ export function encodeRow(spec: TableSpec, record: Row): Row {
 /** Column values → a record: JSON parsed, 0/1 turned into booleans, pg's numeric strings into numbers. */
 export function decodeRow<T>(spec: TableSpec, row: Row): T {
   const record: Row = {};
-  for (const column of spec.columns) {
+  for (const [column, kind] of columnKinds(spec)) {
     const value = row[column];
     if (value === null || value === undefined) record[column] = null;
-    else if (spec.json.includes(column)) record[column] = JSON.parse(value as string);
-    else if (spec.booleans.includes(column)) record[column] = Boolean(value);
-    else if (spec.numbers.includes(column)) record[column] = Number(value);
+    else if (kind === 'json') record[column] = JSON.parse(value as string);
+    else if (kind === 'boolean') record[column] = Boolean(value);
+    else if (kind === 'number') record[column] = Number(value);
     else record[column] = value;
   }
   return record as T;
 }
+
+type ColumnKind = 'json' | 'boolean' | 'number' | 'text';
+
+/** Each column with how it decodes, worked out once per table rather than for every row read. */
+function columnKinds(spec: TableSpec): readonly (readonly [string, ColumnKind])[] {
+  let kinds = KINDS.get(spec);
+  if (!kinds) {
+    kinds = spec.columns.map((column) => {
+      const kind: ColumnKind = spec.json.includes(column)
+        ? 'json'
+        : spec.booleans.includes(column)
+          ? 'boolean'
+          : spec.numbers.includes(column)
+            ? 'number'
+            : 'text';
+      return [column, kind] as const;
+    });
+    KINDS.set(spec, kinds);
+  }
+  return kinds;
+}
+
+const KINDS = new WeakMap<TableSpec, readonly (readonly [string, ColumnKind])[]>();
 
 export const nowIso = (): string => new Date().toISOString();

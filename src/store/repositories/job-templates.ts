@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { JOB_TEMPLATES } from '../tables.js';
 import type { JobTemplateRecord, JobTemplateRepository, ListQuery, NewRow, RowPatch } from '../types.js';
-import { deleteRow, findRowsByName, getRow, insertRow, listRows, plainSource, updateRow } from './rows.js';
+import { deleteRow, findRowsByName, insertRow, listRows, plainSource, rowGetter, updateRow } from './rows.js';
 
 const LINKS = 'job_template_binaries';
 type Role = 'mains' | 'libs';
@@ -14,10 +14,11 @@ type Stored = Omit<JobTemplateRecord, Role>;
  */
 export function jobTemplates(db: Kysely<any>): JobTemplateRepository {
   const source = plainSource(JOB_TEMPLATES);
+  const getStored = rowGetter<Stored>(db, JOB_TEMPLATES);
   return {
     insert: (row) => insertTemplate(db, row),
     get: async (id) => {
-      const row = await getRow<Stored>(db, JOB_TEMPLATES, id);
+      const row = await getStored(id);
       return row ? (await withBinaries(db, [row]))[0] : undefined;
     },
     list: async (query: ListQuery) => {

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { listPage, type ListSource } from '../listing.js';
 import { decodeRow, encodeRow, nowIso, type TableSpec } from '../tables.js';
 import type { ListQuery, Owned, Page } from '../types.js';
@@ -16,9 +16,17 @@ export async function insertRow<T>(db: Kysely<any>, spec: TableSpec, record: obj
   return decodeRow<T>(spec, inserted);
 }
 
-export async function getRow<T>(db: Kysely<any>, spec: TableSpec, id: string): Promise<T | undefined> {
-  const row = await db.selectFrom(spec.table).selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? decodeRow<T>(spec, row) : undefined;
+/**
+ * The lookup by primary key, the most frequent query, compiled once per handle: building and
+ * compiling it through the query builder cost as much as running it. The SQL text is the
+ * dialect's own (`?` or `$1`), and the query still runs through the handle's driver.
+ */
+export function rowGetter<T>(db: Kysely<any>, spec: TableSpec): (id: string) => Promise<T | undefined> {
+  const { sql } = db.selectFrom(spec.table).selectAll().where('id', '=', '').compile();
+  return async (id) => {
+    const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(sql, [id]));
+    return rows[0] ? decodeRow<T>(spec, rows[0]) : undefined;
+  };
 }
 
 export async function updateRow<T>(db: Kysely<any>, spec: TableSpec, id: string, patch: object): Promise<T | undefined> {
@@ -62,7 +70,7 @@ export function tableRepository<T extends Owned>(db: Kysely<any>, spec: TableSpe
   const source = plainSource(spec);
   return {
     insert: (row: object) => insertRow<T>(db, spec, row),
-    get: (id: string) => getRow<T>(db, spec, id),
+    get: rowGetter<T>(db, spec),
     list: (query: ListQuery) => listRows<T>(db, source, query),
     update: (id: string, patch: object) => updateRow<T>(db, spec, id, patch),
     delete: (id: string) => deleteRow(db, spec, id),
