@@ -1,8 +1,10 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   type RawReplyDefaultExpression,
   type RawRequestDefaultExpression,
@@ -81,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
   const logging = typeof deps.logger === 'object' ? { loggerInstance: deps.logger } : { logger: deps.logger ?? false };
   const app = Fastify({
     ...logging,
+    logController: new AccessLog(),
     bodyLimit: deps.config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: false,
@@ -110,8 +113,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
   installErrorHandling(app, () => routes);
   installBodyParsing(app);
 
-  app.addHook('onRequest', async () => {
-    if (closing) throw new ApiError('SERVICE_UNAVAILABLE', 'Oasis is shutting down; retry shortly');
+  // Hooks on the path of every request take `done` rather than returning a promise: an async
+  // hook costs a promise and a microtask turn even when it has nothing to do.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    done(closing ? new ApiError('SERVICE_UNAVAILABLE', 'Oasis is shutting down; retry shortly') : undefined);
   });
 
   await app.register(swagger, {
@@ -130,9 +135,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
   await app.register(
     async (api) => {
       api.decorateRequest('auth', null as unknown as AuthContext);
-      api.addHook('onRequest', async (request) => {
+      api.addHook('onRequest', (request, _reply, done) => {
         const { project_id: project } = request.params as { project_id: string };
-        request.auth = deps.auth.authenticate(request.headers, project);
+        try {
+          request.auth = deps.auth.authenticate(request.headers, project);
+        } catch (error) {
+          done(error as Error);
+          return;
+        }
+        done();
       });
       for (const register of ROUTE_MODULES) register(api as unknown as Api, deps);
     },
@@ -157,25 +168,57 @@ function installBodyParsing(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.addHook('preValidation', async (request) => {
-    if (!BODY_METHODS.has(request.method)) return;
-    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    if (request.routeOptions.config.rawBody) {
-      request.body = raw;
+  app.addHook('preValidation', (request, _reply, done) => {
+    if (!BODY_METHODS.has(request.method)) {
+      done();
       return;
-    }
-    if (raw.length === 0) {
-      request.body = {};
-      return;
-    }
-    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== '' && type !== 'application/json') {
-      throw new ApiError('INVALID_DATA', `Content type '${type}' isn't supported`);
     }
     try {
-      request.body = JSON.parse(raw.toString('utf8'));
+      parseBody(request);
     } catch (error) {
-      throw new ApiError('MALFORMED_REQUEST_BODY', `Malformed message body: ${(error as Error).message}`);
+      done(error as Error);
+      return;
     }
+    done();
   });
+}
+
+/** Parses a POST, PUT or PATCH body by Sahara's rules above. */
+function parseBody(request: FastifyRequest): void {
+  const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  if (request.routeOptions.config.rawBody) {
+    request.body = raw;
+    return;
+  }
+  if (raw.length === 0) {
+    request.body = {};
+    return;
+  }
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== '' && type !== 'application/json') {
+    throw new ApiError('INVALID_DATA', `Content type '${type}' isn't supported`);
+  }
+  try {
+    request.body = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw new ApiError('MALFORMED_REQUEST_BODY', `Malformed message body: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * One access line per request once its response is sent (method, URL, status, milliseconds), in
+ * place of Fastify's two. Answers of 4xx and 5xx are logged at info; successful ones at debug
+ * (OASIS_LOG_LEVEL=debug shows every request): each line is a synchronous write to stdout, and
+ * logging every request at info cost GET /job-executions/{id} about a fifth of its throughput.
+ * Fastify's other lines (stream errors and the like) stay.
+ */
+class AccessLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else if (reply.statusCode >= 400) reply.log.info(line, 'request');
+    else reply.log.debug(line, 'request');
+  }
 }

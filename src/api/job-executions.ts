@@ -8,11 +8,22 @@ import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
 import type { JobExecutionRecord } from '../store/types.js';
 import { type ListSpec, listResource } from './listing.js';
 import { formatTime, ownedFields } from './render.js';
-import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, SimpleConfig, Uuid } from './schemas.js';
+import {
+  AnyObject,
+  IdParams,
+  ListEnvelope,
+  ListQueryString,
+  NullableBoolean,
+  NullableStringOutput,
+  nullableOutput,
+  OwnedFields,
+  SimpleConfig,
+  Uuid,
+} from './schemas.js';
 import { checkModifiable, getVisible } from './visibility.js';
 
 const KIND = 'Job execution';
-const NullableString = Type.Union([Type.String(), Type.Null()]);
+const NullableString = NullableStringOutput;
 
 /** The v1.1 job_execution object (reference §2.1): every key always present. */
 export const JobExecutionSchema = Type.Object({
@@ -25,7 +36,7 @@ export const JobExecutionSchema = Type.Object({
   end_time: NullableString,
   info: AnyObject,
   engine_job_id: NullableString,
-  oozie_job_id: Type.Union([Type.String({ description: 'Legacy alias of engine_job_id' }), Type.Null()]),
+  oozie_job_id: nullableOutput<string>('string', { description: 'Legacy alias of engine_job_id' }),
   return_code: NullableString,
   job_configs: AnyObject,
   data_source_urls: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),

@@ -37,14 +37,26 @@ export const ListQueryString = Type.Object(
   { additionalProperties: true },
 );
 
+/**
+ * A response field that may be null, written `type: [type, "null"]` rather than as a union: the
+ * serializer tells a type list apart with `typeof`, but a union (anyOf) with a validator call per
+ * field, a sixth of the time of GET /job-executions/{id}. /openapi.json reads the same for both
+ * (`nullable: true`). Request schemas keep their unions, whose validation messages match Sahara's.
+ */
+export function nullableOutput<T extends string | boolean>(type: T extends string ? 'string' : 'boolean', options: { description?: string } = {}) {
+  return Type.Unsafe<T | null>({ type: [type, 'null'], ...options });
+}
+
+export const NullableStringOutput = nullableOutput<string>('string');
+
 /** Fields every owned resource renders. */
 export const OwnedFields = {
   id: Type.String(),
   tenant_id: Type.String(),
-  is_public: NullableBoolean,
-  is_protected: NullableBoolean,
-  created_at: Type.Union([Type.String(), Type.Null()]),
-  updated_at: Type.Union([Type.String(), Type.Null()]),
+  is_public: nullableOutput<boolean>('boolean'),
+  is_protected: nullableOutput<boolean>('boolean'),
+  created_at: NullableStringOutput,
+  updated_at: NullableStringOutput,
 };
 
 export const Markers = Type.Object({
