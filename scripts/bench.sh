@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every benchmark under bench/, on SQLite and PostgreSQL, printing one table of ratios measured
-# side by side in the same run. Oasis runs compiled, as `npm start` runs it; PostgreSQL gets its
-# own throw-away server on a port the test suite never uses.
+# Every benchmark under bench/: HTTP, scale and lifecycle on SQLite and PostgreSQL (one table of
+# ratios measured side by side in the same run), then the Spark and YARN engines' overhead on the
+# real clusters the test suite uses. Oasis runs compiled, as `npm start` runs it; PostgreSQL gets
+# its own throw-away server on a port the test suite never uses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,9 +13,24 @@ npx tsc -p tsconfig.build.json --outDir "$OASIS_BENCH_DIST" || echo "bench.sh: t
 [[ -f "$OASIS_BENCH_DIST/cli/main.js" ]] || { echo "bench.sh: compiling Oasis failed" >&2; exit 1; }
 
 source scripts/postgres.sh
+source scripts/spark.sh
+source scripts/hadoop.sh
 export OASIS_TEST_PG_PORT="${OASIS_BENCH_PG_PORT:-55499}"
+trap 'hadoop_stop; spark_stop; postgres_stop' EXIT
 postgres_start
-trap postgres_stop EXIT
 export OASIS_BENCH_DATABASE_URL="$POSTGRES_URL"
 
-node --import tsx bench/run.ts
+# The HTTP, scale and lifecycle table; its exit status says whether every target was met.
+status=0
+node --import tsx bench/run.ts || status=$?
+
+# Engine overhead: a trivial job through Oasis's engine against the cluster's own client,
+# alternating runs on the real Spark and Hadoop clusters of the test suite.
+spark_start
+echo; echo "Spark: trivial JVM application, Oasis engine vs spark-submit (target ratio <= 1.10)"
+node --import tsx bench/spark-overhead.ts 5
+spark_stop
+hadoop_start
+echo; echo "YARN: trivial streaming job, Oasis engine vs the Hadoop client (target ratio <= 1.10)"
+node --import tsx bench/yarn-overhead.ts 3
+exit "$status"
