@@ -1,6 +1,6 @@
 import { type EngineStatus, refOf, TransientEngineError } from '../engines/engine.js';
 import { coerceError } from '../errors.js';
-import type { JobExecutionRecord } from '../store/types.js';
+import type { ClusterRecord, JobExecutionRecord } from '../store/types.js';
 import type { ExecutionsOptions } from './executions.js';
 import { isTerminal } from './statuses.js';
 import { applyEngineStatus, failExecution, STARTED } from './transitions.js';
@@ -48,9 +48,16 @@ export class Reconciler {
       const taken = await store.jobExecutions.claim({ nodeId, statuses: STARTED, engines: remote, limit: TAKEOVER_BATCH, leaseMs });
       for (const execution of taken) this.options.logger.info({ executionId: execution.id }, 'took over an execution whose node went away');
     }
+    // One lookup per cluster per pass, not per execution: hundreds of jobs share a few clusters.
+    const clusters = new Map<string, Promise<ClusterRecord | undefined>>();
+    const clusterOf = (id: string) => {
+      let found = clusters.get(id);
+      if (!found) clusters.set(id, (found = store.clusters.get(id)));
+      return found;
+    };
     for (const execution of await store.jobExecutions.listOwned(nodeId)) {
       if (execution.status === 'PENDING') continue;
-      await this.poll(execution);
+      await this.poll(execution, { clusterOf });
     }
   }
 
@@ -91,9 +98,11 @@ export class Reconciler {
     return updated;
   }
 
-  private async poll(execution: JobExecutionRecord, { rethrow = false } = {}): Promise<void> {
+  private async poll(
+    execution: JobExecutionRecord,
+    { rethrow = false, clusterOf = (id: string) => this.options.store.clusters.get(id) } = {},
+  ): Promise<void> {
     if (isTerminal(execution.status)) return;
-    const log = this.options.logger.child({ executionId: execution.id });
     const ref = refOf(execution);
     if (!ref) {
       if (execution.status !== 'PENDING') {
@@ -101,7 +110,7 @@ export class Reconciler {
       }
       return;
     }
-    const cluster = await this.options.store.clusters.get(execution.cluster_id);
+    const cluster = await clusterOf(execution.cluster_id);
     const engine = cluster && this.options.engines.get(cluster.engine);
     if (!cluster || !engine) return;
     try {
@@ -115,11 +124,11 @@ export class Reconciler {
       await this.store(execution, reported);
     } catch (error) {
       if (error instanceof TransientEngineError) {
-        log.warn({ err: error }, 'engine unreachable; status unchanged');
+        this.options.logger.warn({ err: error, executionId: execution.id }, 'engine unreachable; status unchanged');
         return;
       }
       if (rethrow) throw error;
-      log.error({ err: coerceError(error) }, 'polling the engine failed');
+      this.options.logger.error({ err: coerceError(error), executionId: execution.id }, 'polling the engine failed');
     }
   }
 }
