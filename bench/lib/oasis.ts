@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,8 +19,15 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
  */
 function entry(): string[] {
   const dist = process.env.OASIS_BENCH_DIST;
-  if (dist && existsSync(path.join(dist, 'cli/main.js'))) return [path.join(dist, 'cli/main.js'), 'serve'];
-  return ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve'];
+  if (dist && existsSync(path.join(dist, 'cli/main.js'))) return [...startFlags(), path.join(dist, 'cli/main.js'), 'serve'];
+  return [...startFlags(), '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve'];
+}
+
+/** The node flags of package.json's `start` script (e.g. the young-generation size), as `npm start` runs. */
+function startFlags(): string[] {
+  const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const command = scripts.start?.split('&&').pop() ?? '';
+  return command.split(/\s+/).filter((word) => /^--[a-z-]+=\S+$/.test(word));
 }
 
 export type Dialect = 'sqlite' | 'postgres';
