@@ -3,10 +3,11 @@ import type { Api, AppDeps } from '../app.js';
 import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
 import type { ClusterRecord, EngineKind } from '../store/types.js';
+import { registerDeleteRoute } from './deletion.js';
 import { type ListSpec, listResource } from './listing.js';
 import { ownedFields } from './render.js';
 import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams } from './schemas.js';
-import { checkModifiable, getVisible, newOwnedRow } from './visibility.js';
+import { getVisible, newOwnedRow } from './visibility.js';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 
@@ -168,14 +169,13 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
     },
   );
 
-  api.delete('/clusters/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    const cluster = await getVisible(repo, request.params.id, tenantOf(request));
-    checkModifiable(cluster, tenantOf(request), 'delete', 'Cluster');
-    const running = await deps.store.clusters.activeExecutions(cluster.id);
-    if (running.length > 0) {
-      throw new ApiError('DELETION_FAILED', `Cluster ${cluster.id} still has ${running.length} unfinished job execution(s)`);
-    }
-    await repo.delete(cluster.id);
-    return reply.status(204).send();
+  registerDeleteRoute(api, {
+    path: '/clusters',
+    repo,
+    kind: 'Cluster',
+    inUse: async (cluster) => {
+      const running = await deps.store.clusters.activeExecutions(cluster.id);
+      return running.length > 0 ? `Cluster ${cluster.id} still has ${running.length} unfinished job execution(s)` : undefined;
+    },
   });
 }

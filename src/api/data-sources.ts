@@ -4,6 +4,7 @@ import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
 import { DATA_SOURCE_TYPES, type DataSourceRecord, type DataSourceType, type Store } from '../store/types.js';
 import { checkDataSource } from './data-source-urls.js';
+import { registerDeleteRoute } from './deletion.js';
 import { type ListSpec, listResource } from './listing.js';
 import { ownedFields } from './render.js';
 import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
@@ -132,14 +133,13 @@ export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
     },
   );
 
-  api.delete('/data-sources/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    const tenant = tenantOf(request);
-    const row = await getVisible(repo, request.params.id, tenant);
-    checkModifiable(row, tenant, 'delete', KIND);
-    if ((await repo.executionsUsing(row.id)).length > 0) {
-      throw new ApiError('DELETION_FAILED', 'Data Source deletion failed. This data source is being used by job executions.');
-    }
-    await repo.delete(row.id);
-    return reply.status(204).send();
+  registerDeleteRoute(api, {
+    path: '/data-sources',
+    repo,
+    kind: KIND,
+    inUse: async (row) =>
+      (await repo.executionsUsing(row.id)).length > 0
+        ? 'Data Source deletion failed. This data source is being used by job executions.'
+        : undefined,
   });
 }

@@ -4,6 +4,7 @@ import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
 import type { JobBinaryRecord, Store } from '../store/types.js';
 import { checkJobBinaryExtra, internalId, jobBinaryKind } from './job-binary-urls.js';
+import { registerDeleteRoute } from './deletion.js';
 import { type ListSpec, listResource } from './listing.js';
 import { ownedFields } from './render.js';
 import { IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, SimpleConfig, ValidName } from './schemas.js';
@@ -135,15 +136,11 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
     },
   );
 
-  api.delete('/job-binaries/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    const tenant = tenantOf(request);
-    const row = await getVisible(repo, request.params.id, tenant);
-    checkModifiable(row, tenant, 'delete', KIND);
-    if ((await repo.templatesUsing(row.id)).length > 0) {
-      throw new ApiError('DELETION_FAILED', `${KIND} is referenced and cannot be deleted`);
-    }
-    await repo.delete(row.id);
-    return reply.status(204).send();
+  registerDeleteRoute(api, {
+    path: '/job-binaries',
+    repo,
+    kind: KIND,
+    inUse: async (row) => ((await repo.templatesUsing(row.id)).length > 0 ? `${KIND} is referenced and cannot be deleted` : undefined),
   });
 
   api.get('/job-binaries/:id/data', { schema: { params: IdParams } }, async (request, reply) => {

@@ -4,6 +4,7 @@ import type { Api, AppDeps } from '../app.js';
 import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
 import type { JobBinaryInternalRecord } from '../store/types.js';
+import { registerDeleteRoute } from './deletion.js';
 import { type ListSpec, listResource } from './listing.js';
 import { ownedFields } from './render.js';
 import { FORMATS, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
@@ -103,16 +104,13 @@ export function registerJobBinaryInternalRoutes(api: Api, deps: AppDeps): void {
     },
   );
 
-  api.delete('/job-binary-internals/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    const tenant = tenantOf(request);
-    const row = await getVisible(repo, request.params.id, tenant);
-    checkModifiable(row, tenant, 'delete', KIND);
+  registerDeleteRoute(api, {
+    path: '/job-binary-internals',
+    repo,
+    kind: KIND,
     // A job binary pointing at these bytes would break every template that uses it.
-    if ((await deps.store.jobBinaries.referencingInternal(row.id)).length > 0) {
-      throw new ApiError('DELETION_FAILED', `${KIND} is referenced and cannot be deleted`);
-    }
-    await repo.delete(row.id);
-    return reply.status(204).send();
+    inUse: async (row) =>
+      (await deps.store.jobBinaries.referencingInternal(row.id)).length > 0 ? `${KIND} is referenced and cannot be deleted` : undefined,
   });
 
   api.get('/job-binary-internals/:id/data', { schema: { params: IdParams } }, async (request, reply) => {

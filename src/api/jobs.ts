@@ -6,6 +6,7 @@ import { ApiError } from '../errors.js';
 import { JOB_TYPES, type JobBinaryRecord, type JobTemplateRecord, type JobType, type Store } from '../store/types.js';
 import { configHints } from './config-hints.js';
 import { JobBinarySchema, renderJobBinary } from './job-binaries.js';
+import { registerDeleteRoute } from './deletion.js';
 import { type ListSpec, listResource } from './listing.js';
 import { formatTime, ownedFields } from './render.js';
 import { IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
@@ -216,14 +217,11 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
     },
   );
 
-  api.delete('/jobs/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    const tenant = tenantOf(request);
-    const row = await getVisible(repo, request.params.id, tenant);
-    checkModifiable(row, tenant, 'delete', KIND);
-    if ((await repo.executionsOf(row.id)).length > 0) {
-      throw new ApiError('DELETION_FAILED', 'Job deletion failed. This job is being used by job executions.');
-    }
-    await repo.delete(row.id);
-    return reply.status(204).send();
+  registerDeleteRoute(api, {
+    path: '/jobs',
+    repo,
+    kind: KIND,
+    inUse: async (row) =>
+      (await repo.executionsOf(row.id)).length > 0 ? 'Job deletion failed. This job is being used by job executions.' : undefined,
   });
 }
