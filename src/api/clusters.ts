@@ -3,10 +3,10 @@ import type { Api, AppDeps } from '../app.js';
 import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
 import type { ClusterRecord, EngineKind } from '../store/types.js';
-import { registerDeleteRoute } from './deletion.js';
-import { type ListSpec, listResource } from './listing.js';
+import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
+import type { ListSpec } from './listing.js';
 import { ownedFields } from './render.js';
-import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams } from './schemas.js';
+import { AnyObject, IdParams, NullableBoolean, OwnedFields, ProjectParams } from './schemas.js';
 import { getVisible, newOwnedRow } from './visibility.js';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
@@ -127,11 +127,7 @@ const ClusterCreate = Type.Object(
 export function registerClusterRoutes(api: Api, deps: AppDeps): void {
   const repo = deps.store.clusters;
 
-  api.get(
-    '/clusters',
-    { schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope('clusters', ClusterSchema) } } },
-    async (request, reply) => reply.send(await listResource(repo, request.query, LIST, tenantOf(request), renderCluster)),
-  );
+  registerListRoute(api, { path: '/clusters', repo, spec: LIST, item: ClusterSchema, render: renderCluster });
 
   api.get('/clusters/:id', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) => ({
     cluster: renderCluster(await getVisible(repo, request.params.id, tenantOf(request))),

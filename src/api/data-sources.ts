@@ -4,10 +4,10 @@ import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
 import { DATA_SOURCE_TYPES, type DataSourceRecord, type DataSourceType, type Store } from '../store/types.js';
 import { checkDataSource } from './data-source-urls.js';
-import { registerDeleteRoute } from './deletion.js';
-import { type ListSpec, listResource } from './listing.js';
+import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
+import type { ListSpec } from './listing.js';
 import { ownedFields } from './render.js';
-import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
+import { AnyObject, IdParams, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
 import { checkModifiable, getVisible, newOwnedRow } from './visibility.js';
 
 const KIND = 'DataSource';
@@ -78,11 +78,7 @@ export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
   const { store } = deps;
   const repo = store.dataSources;
 
-  api.get(
-    '/data-sources',
-    { schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope('data_sources', DataSourceSchema) } } },
-    async (request, reply) => reply.send(await listResource(repo, request.query, LIST, tenantOf(request), renderDataSource)),
-  );
+  registerListRoute(api, { path: '/data-sources', repo, spec: LIST, item: DataSourceSchema, render: renderDataSource });
 
   api.post(
     '/data-sources',

@@ -4,10 +4,10 @@ import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
 import type { JobBinaryRecord, Store } from '../store/types.js';
 import { checkJobBinaryExtra, internalId, jobBinaryKind } from './job-binary-urls.js';
-import { registerDeleteRoute } from './deletion.js';
-import { type ListSpec, listResource } from './listing.js';
+import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
+import type { ListSpec } from './listing.js';
 import { ownedFields } from './render.js';
-import { IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, SimpleConfig, ValidName } from './schemas.js';
+import { IdParams, NullableBoolean, OwnedFields, ProjectParams, SimpleConfig, ValidName } from './schemas.js';
 import { checkModifiable, getVisible, isVisible, newOwnedRow } from './visibility.js';
 
 const KIND = 'JobBinary';
@@ -79,11 +79,7 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
   const { store } = deps;
   const repo = store.jobBinaries;
 
-  api.get(
-    '/job-binaries',
-    { schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope('binaries', JobBinarySchema) } } },
-    async (request, reply) => reply.send(await listResource(repo, request.query, LIST, tenantOf(request), renderJobBinary)),
-  );
+  registerListRoute(api, { path: '/job-binaries', repo, spec: LIST, item: JobBinarySchema, render: renderJobBinary });
 
   api.post(
     '/job-binaries',

@@ -4,10 +4,10 @@ import type { Api, AppDeps } from '../app.js';
 import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
 import type { JobBinaryInternalRecord } from '../store/types.js';
-import { registerDeleteRoute } from './deletion.js';
-import { type ListSpec, listResource } from './listing.js';
+import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
+import type { ListSpec } from './listing.js';
 import { ownedFields } from './render.js';
-import { FORMATS, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
+import { FORMATS, IdParams, NullableBoolean, OwnedFields, ValidName } from './schemas.js';
 import { checkModifiable, getVisible } from './visibility.js';
 
 /** Sahara's job_binary_max_KB default, the largest job-binary-internal accepted. */
@@ -57,11 +57,7 @@ export function registerJobBinaryInternalRoutes(api: Api, deps: AppDeps): void {
   const repo = deps.store.jobBinaryInternals;
   const maxBytes = deps.config.bodyLimitBytes || DEFAULT_MAX_JBI_BYTES;
 
-  api.get(
-    '/job-binary-internals',
-    { schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope('binaries', JobBinaryInternalSchema) } } },
-    async (request, reply) => reply.send(await listResource(repo, request.query, LIST, tenantOf(request), renderJobBinaryInternal)),
-  );
+  registerListRoute(api, { path: '/job-binary-internals', repo, spec: LIST, item: JobBinaryInternalSchema, render: renderJobBinaryInternal });
 
   api.put(
     '/job-binary-internals/:name',

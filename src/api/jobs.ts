@@ -6,7 +6,7 @@ import { ApiError } from '../errors.js';
 import { JOB_TYPES, type JobBinaryRecord, type JobTemplateRecord, type JobType, type Store } from '../store/types.js';
 import { configHints } from './config-hints.js';
 import { JobBinarySchema, renderJobBinary } from './job-binaries.js';
-import { registerDeleteRoute } from './deletion.js';
+import { registerDeleteRoute } from './resource-routes.js';
 import { type ListSpec, listResource } from './listing.js';
 import { formatTime, ownedFields } from './render.js';
 import { IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';

@@ -1,9 +1,32 @@
+import type { TSchema } from '@sinclair/typebox';
 import type { Api } from '../app.js';
 import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
-import type { Owned } from '../store/types.js';
-import { IdParams } from './schemas.js';
+import type { ListQuery, Owned, Page } from '../store/types.js';
+import { type ListSpec, listResource } from './listing.js';
+import { IdParams, ListEnvelope, ListQueryString, ProjectParams } from './schemas.js';
 import { checkModifiable, getVisible } from './visibility.js';
+
+/** The routes most resources share, written once: list and delete. */
+
+export interface ListRoute<T extends Owned> {
+  /** e.g. `/data-sources`. */
+  path: string;
+  repo: { get(id: string): Promise<T | undefined>; list(query: ListQuery): Promise<Page<T>> };
+  spec: ListSpec;
+  /** The schema of one rendered item. */
+  item: TSchema;
+  render(row: T): unknown;
+}
+
+/** GET `<path>`: filters, sorting and markers as the resource's ListSpec allows. */
+export function registerListRoute<T extends Owned>(api: Api, route: ListRoute<T>): void {
+  api.get(
+    route.path,
+    { schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope(route.spec.key, route.item) } } },
+    async (request, reply) => reply.send(await listResource(route.repo, request.query, route.spec, tenantOf(request), route.render)),
+  );
+}
 
 export interface DeleteRoute<T extends Owned> {
   /** e.g. `/data-sources`; the route is `<path>/:id`. */
