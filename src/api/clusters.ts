@@ -87,7 +87,7 @@ const LIST: ListSpec = {
 const Envelope = Type.Object({ cluster: ClusterSchema });
 
 /** Sahara's plugin names, and the engine that runs each plugin's clusters. */
-export const ENGINE_OF_PLUGIN: Readonly<Record<string, EngineKind>> = {
+const ENGINE_OF_PLUGIN: Readonly<Record<string, EngineKind>> = {
   spark: 'spark',
   vanilla: 'yarn',
 };

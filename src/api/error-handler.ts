@@ -98,7 +98,7 @@ interface ValidationIssue {
  * Renders validator errors the way Sahara's jsonschema messages read, one per line:
  * `job_configs[args][0]: 1 is not of type 'string'`, `'cluster_id' is a required property`.
  */
-export function formatValidation(issues: readonly ValidationIssue[], context?: string): string {
+function formatValidation(issues: readonly ValidationIssue[], context?: string): string {
   const lines = issues.map((issue) => {
     const path = sahararPath(issue.instancePath);
     const prefix = path ? `${path}: ` : '';

@@ -34,7 +34,3 @@ const terminal: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 export function isTerminal(status: string): boolean {
   return terminal.has(status);
 }
-
-export function isExecutionStatus(value: string): value is ExecutionStatus {
-  return (EXECUTION_STATUSES as readonly string[]).includes(value);
-}

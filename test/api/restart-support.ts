@@ -65,4 +65,3 @@ export class RestartableOasis {
   }
 }
 
-export const TERMINAL_STATUSES = ['SUCCEEDED', 'FAILED', 'KILLED', 'DONEWITHERROR'];

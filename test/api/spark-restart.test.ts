@@ -16,7 +16,8 @@ import {
   masterJson,
   sparkCluster,
 } from '../engines/spark/support.js';
-import { RestartableOasis, TERMINAL_STATUSES } from './restart-support.js';
+import { isTerminal } from '../../src/executions/statuses.js';
+import { RestartableOasis } from './restart-support.js';
 
 const cluster = sparkCluster();
 /** Drivers and executors are JVMs on a small test cluster: generous, never asserted as a speed. */
@@ -107,14 +108,14 @@ for (const dialect of testDialects()) {
         // The application id is known once the driver runs and has registered its application.
         const running = await client.waitFor(
           id,
-          (row) => typeof row.info.app_id === 'string' || TERMINAL_STATUSES.includes(row.info.status),
+          (row) => typeof row.info.app_id === 'string' || isTerminal(row.info.status),
           JOB_DEADLINE_MS,
         );
         assert.equal(running.info.status, 'RUNNING', JSON.stringify(running.info));
         assert.match(running.engine_job_id, /^driver-/);
 
         const second = await restart(oasis, client.project, id);
-        const done = await second.waitFor(id, (row) => TERMINAL_STATUSES.includes(row.info.status), JOB_DEADLINE_MS);
+        const done = await second.waitFor(id, (row) => isTerminal(row.info.status), JOB_DEADLINE_MS);
         assert.equal(done.info.status, 'SUCCEEDED', JSON.stringify(done.info));
         assert.equal(done.engine_job_id, running.engine_job_id);
         assert.equal(done.oozie_job_id, running.engine_job_id);
@@ -143,14 +144,14 @@ for (const dialect of testDialects()) {
         const id = started.json.job_execution.id as string;
         const running = await client.waitFor(
           id,
-          (row) => typeof row.info.app_id === 'string' || TERMINAL_STATUSES.includes(row.info.status),
+          (row) => typeof row.info.app_id === 'string' || isTerminal(row.info.status),
           JOB_DEADLINE_MS,
         );
         assert.equal(running.info.status, 'RUNNING', JSON.stringify(running.info));
         assert.match(running.engine_job_id, /^\d+@test-node$/);
 
         const second = await restart(oasis, client.project, id);
-        const done = await second.waitFor(id, (row) => TERMINAL_STATUSES.includes(row.info.status), JOB_DEADLINE_MS);
+        const done = await second.waitFor(id, (row) => isTerminal(row.info.status), JOB_DEADLINE_MS);
         assert.equal(done.info.status, 'SUCCEEDED', JSON.stringify(done.info));
         assert.equal(done.return_code, '0');
         // The same driver process and the same Spark application: nothing was started again.

@@ -15,7 +15,8 @@ import {
   hdfsPath,
   yarnApplication,
 } from '../engines/yarn/support.js';
-import { RestartableOasis, TERMINAL_STATUSES } from './restart-support.js';
+import { isTerminal } from '../../src/executions/statuses.js';
+import { RestartableOasis } from './restart-support.js';
 
 const hadoop = await hadoopCluster();
 const SKIP = !hadoop && 'no Hadoop test cluster (source scripts/hadoop.sh && hadoop_start)';
@@ -77,7 +78,7 @@ for (const dialect of testDialects()) {
         // Running on YARN, not only accepted: the job's container is up and the main sleeps.
         const running = await first.waitFor(
           id,
-          (row) => row.info.yarn_state === 'RUNNING' || TERMINAL_STATUSES.includes(row.info.status),
+          (row) => row.info.yarn_state === 'RUNNING' || isTerminal(row.info.status),
           JOB_DEADLINE_MS,
         );
         assert.equal(running.info.status, 'RUNNING', JSON.stringify(running.info));
@@ -89,7 +90,7 @@ for (const dialect of testDialects()) {
         assert.equal(stored?.end_time, null);
 
         const second = new Client((await oasis.start()).app, first.project);
-        const done = await second.waitFor(id, (row) => TERMINAL_STATUSES.includes(row.info.status), JOB_DEADLINE_MS);
+        const done = await second.waitFor(id, (row) => isTerminal(row.info.status), JOB_DEADLINE_MS);
         assert.equal(done.info.status, 'SUCCEEDED', JSON.stringify(done.info));
         assert.equal(done.engine_job_id, running.engine_job_id);
         assert.equal(done.oozie_job_id, running.engine_job_id);
