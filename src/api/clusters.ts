@@ -5,7 +5,7 @@ import { ApiError } from '../errors.js';
 import type { ClusterRecord, EngineKind } from '../store/types.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
-import { ownedFields } from './render.js';
+import { renderOwned } from './render.js';
 import { AnyObject, IdParams, NullableBoolean, OwnedFields, ProjectParams } from './schemas.js';
 import { getVisible, newOwnedRow } from './visibility.js';
 
@@ -41,8 +41,7 @@ export const ClusterSchema = Type.Object({
 });
 
 export function renderCluster(row: ClusterRecord) {
-  return {
-    ...ownedFields(row),
+  return renderOwned(row, {
     name: row.name,
     description: row.description,
     plugin_name: row.plugin_name,
@@ -64,7 +63,7 @@ export function renderCluster(row: ClusterRecord) {
     shares: null,
     is_transient: false,
     use_autoconfig: false,
-  };
+  });
 }
 
 const LIST: ListSpec = {

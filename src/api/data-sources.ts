@@ -6,7 +6,7 @@ import { DATA_SOURCE_TYPES, type DataSourceRecord, type DataSourceType, type Sto
 import { checkDataSource } from './data-source-urls.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
-import { ownedFields } from './render.js';
+import { renderOwned } from './render.js';
 import { AnyObject, IdParams, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
 import { checkModifiable, getVisible, newOwnedRow } from './visibility.js';
 
@@ -22,7 +22,7 @@ export const DataSourceSchema = Type.Object({
 
 /** `credentials` are never rendered. */
 export function renderDataSource(row: DataSourceRecord) {
-  return { ...ownedFields(row), name: row.name, description: row.description, type: row.type, url: row.url };
+  return renderOwned(row, { name: row.name, description: row.description, type: row.type, url: row.url });
 }
 
 const LIST: ListSpec = {

@@ -6,7 +6,7 @@ import type { JobBinaryRecord, Store } from '../store/types.js';
 import { checkJobBinaryExtra, internalId, jobBinaryKind } from './job-binary-urls.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
-import { ownedFields } from './render.js';
+import { renderOwned } from './render.js';
 import { IdParams, NullableBoolean, OwnedFields, ProjectParams, SimpleConfig, ValidName } from './schemas.js';
 import { checkModifiable, getVisible, isVisible, newOwnedRow } from './visibility.js';
 
@@ -22,7 +22,7 @@ export const JobBinarySchema = Type.Object({
 
 /** `extra` holds credentials and is never rendered. */
 export function renderJobBinary(row: JobBinaryRecord) {
-  return { ...ownedFields(row), name: row.name, description: row.description, url: row.url };
+  return renderOwned(row, { name: row.name, description: row.description, url: row.url });
 }
 
 const LIST: ListSpec = {

@@ -6,7 +6,7 @@ import { ApiError } from '../errors.js';
 import type { JobBinaryInternalRecord } from '../store/types.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
-import { ownedFields } from './render.js';
+import { renderOwned } from './render.js';
 import { FORMATS, IdParams, NullableBoolean, OwnedFields, ValidName } from './schemas.js';
 import { checkModifiable, getVisible } from './visibility.js';
 
@@ -23,7 +23,7 @@ export const JobBinaryInternalSchema = Type.Object({
 
 /** The bytes are never rendered; only their size. */
 export function renderJobBinaryInternal(row: JobBinaryInternalRecord) {
-  return { ...ownedFields(row), name: row.name, datasize: row.datasize };
+  return renderOwned(row, { name: row.name, datasize: row.datasize });
 }
 
 const LIST: ListSpec = {

@@ -7,7 +7,7 @@ import { createExecution, type ExecuteRequest } from '../executions/execute.js';
 import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
 import type { JobExecutionRecord } from '../store/types.js';
 import { type ListSpec, listResource } from './listing.js';
-import { formatTime, ownedFields } from './render.js';
+import { formatTime, renderOwned } from './render.js';
 import {
   AnyObject,
   IdParams,
@@ -44,8 +44,7 @@ export const JobExecutionSchema = Type.Object({
 
 /** The v1.1 rendering: secrets blanked, no `extra`, no lease bookkeeping. */
 export function renderJobExecution(row: JobExecutionRecord): Static<typeof JobExecutionSchema> {
-  return {
-    ...ownedFields(row),
+  return renderOwned(row, {
     job_id: row.job_id,
     cluster_id: row.cluster_id,
     input_id: row.input_id,
@@ -58,7 +57,7 @@ export function renderJobExecution(row: JobExecutionRecord): Static<typeof JobEx
     return_code: row.return_code,
     job_configs: sanitizeJobConfigs(row.job_configs),
     data_source_urls: row.data_source_urls,
-  };
+  });
 }
 
 const LIST: ListSpec = {

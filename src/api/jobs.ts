@@ -8,7 +8,7 @@ import { configHints } from './config-hints.js';
 import { JobBinarySchema, renderJobBinary } from './job-binaries.js';
 import { registerDeleteRoute } from './resource-routes.js';
 import { type ListSpec, listResource } from './listing.js';
-import { formatTime, ownedFields } from './render.js';
+import { formatTime, renderOwned } from './render.js';
 import { IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
 import { checkInterface, checkMainsAndLibs } from './template-rules.js';
 import { checkModifiable, getVisible, isVisible, newOwnedRow } from './visibility.js';
@@ -120,8 +120,7 @@ function binaryLoader(store: Store) {
 /** A template with its binaries in full (without `extra`) and every interface column. */
 async function renderTemplate(row: JobTemplateRecord, load: ReturnType<typeof binaryLoader>) {
   const [mains, libs] = await Promise.all([load(row.mains), load(row.libs)]);
-  return {
-    ...ownedFields(row),
+  return renderOwned(row, {
     name: row.name,
     description: row.description,
     type: row.type,
@@ -142,7 +141,7 @@ async function renderTemplate(row: JobTemplateRecord, load: ReturnType<typeof bi
       created_at: formatTime(row.created_at),
       updated_at: formatTime(row.updated_at),
     })),
-  };
+  });
 }
 
 /** v1.1 jobs: job templates (what to run), and the config hints of each job type. */

