@@ -9,7 +9,10 @@ import { jobBinaryInternals } from './repositories/job-binary-internals.js';
 import { jobExecutions } from './repositories/job-executions.js';
 import { jobTemplates } from './repositories/job-templates.js';
 import { acquireSqlite, migrateSqlite, translateSqliteError } from './sqlite.js';
-import type { Store } from './types.js';
+import { withRowCache } from './cached-executions.js';
+import { listenForChanges } from './postgres-changes.js';
+import { RowCache } from './row-cache.js';
+import type { JobExecutionRecord, Store } from './types.js';
 
 export { LOCAL_CLUSTER_ID, MIGRATIONS } from './migrations.js';
 export type * from './types.js';
@@ -32,15 +35,77 @@ interface Connection {
   release(): Promise<void>;
   migrate(db: Kysely<any>): Promise<number[]>;
   translate(error: unknown): unknown;
+  /** Starts keeping the cache of executions coherent with other processes' writes. */
+  executionCache(): { cache: RowCache<JobExecutionRecord>; stop(): Promise<void> };
 }
 
+/** Executions kept in memory per process: enough for every execution clients are watching. */
+const CACHED_EXECUTIONS = 2_000;
+
 function connect(options: StoreOptions): Connection {
-  if (options.databaseUrl) {
-    const db = openPostgres(options.databaseUrl, options.logger);
-    return { dialect: 'postgres', db, release: () => db.destroy(), migrate: migratePostgres, translate: translatePostgresError };
+  const { databaseUrl, logger } = options;
+  if (databaseUrl) {
+    const db = openPostgres(databaseUrl, logger);
+    return {
+      dialect: 'postgres',
+      db,
+      release: () => db.destroy(),
+      migrate: migratePostgres,
+      translate: translatePostgresError,
+      executionCache: () => {
+        const cache = new RowCache<JobExecutionRecord>(CACHED_EXECUTIONS, { suspended: true });
+        const feed = listenForChanges(
+          databaseUrl,
+          { changed: (id) => cache.invalidate(id), lost: () => cache.suspend(), listening: () => cache.resume() },
+          logger,
+        );
+        return { cache, stop: () => feed.close() };
+      },
+    };
   }
-  const { db, release } = acquireSqlite(options.dataDir);
-  return { dialect: 'sqlite', db, release, migrate: migrateSqlite, translate: translateSqliteError };
+  const { db, release, dataVersion } = acquireSqlite(options.dataDir);
+  return {
+    dialect: 'sqlite',
+    db,
+    release,
+    migrate: migrateSqlite,
+    translate: translateSqliteError,
+    executionCache: () => ({ cache: sqliteExecutionCache(db, dataVersion), stop: async () => undefined }),
+  };
+}
+
+/**
+ * Other processes' commits (an operator's sqlite3, a script) are noticed through data_version,
+ * asked at most this often: the pragma costs two lock syscalls, a fifth of a cached read when
+ * asked every time, and a write by another process may go unseen for this long.
+ */
+const EXTERNAL_CHECK_MS = 1;
+
+/**
+ * Stores opened in one process on one SQLite file share its connection, so they share its cache
+ * too: data_version does not see commits made through the same connection.
+ */
+const sqliteCaches = new WeakMap<Kysely<any>, RowCache<JobExecutionRecord>>();
+
+function sqliteExecutionCache(db: Kysely<any>, dataVersion: () => number): RowCache<JobExecutionRecord> {
+  let cache = sqliteCaches.get(db);
+  if (!cache) {
+    let seen = dataVersion();
+    let checkedAt = performance.now();
+    const checkExternalChanges = () => {
+      const now = performance.now();
+      if (now - checkedAt < EXTERNAL_CHECK_MS) return;
+      checkedAt = now;
+      const version = dataVersion();
+      if (version !== seen) {
+        seen = version;
+        cache!.clear();
+      }
+    };
+    cache = new RowCache<JobExecutionRecord>(CACHED_EXECUTIONS, { checkExternalChanges });
+    sqliteCaches.set(db, cache);
+  }
+  return cache;
 }
 
 /** Connects, brings the schema up to date and returns the store. */
@@ -69,8 +134,9 @@ export async function migrate(options: StoreOptions): Promise<number[]> {
   }
 }
 
-function createStore({ db, dialect, release, translate }: Connection): Store {
+function createStore({ db, dialect, release, translate, executionCache }: Connection): Store {
   let closing: Promise<void> | undefined;
+  const { cache, stop } = executionCache();
   // A closed store refuses work itself: its SQLite connection may live on for another store.
   const call = async <R>(work: () => Promise<R>): Promise<R> => {
     if (closing) throw new StoreUnavailableError('the store is closed');
@@ -88,9 +154,9 @@ function createStore({ db, dialect, release, translate }: Connection): Store {
     dataSources: guard(dataSources(db)),
     jobTemplates: guard(jobTemplates(db)),
     clusters: guard(clusters(db)),
-    jobExecutions: guard(jobExecutions(db, dialect)),
+    jobExecutions: guard(withRowCache(jobExecutions(db, dialect), cache)),
     ping: () => call(async () => void (await sql`select 1`.execute(db))),
-    close: () => (closing ??= release()),
+    close: () => (closing ??= stop().then(release)),
   };
 }
 

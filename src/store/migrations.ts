@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { EXECUTION_CHANGES_CHANNEL } from './postgres-changes.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -151,6 +152,25 @@ export const MIGRATIONS: readonly Migration[] = [
           cluster_configs: '{}',
         })
         .execute();
+    },
+  },
+  {
+    version: 2,
+    name: 'notify every node of execution changes (PostgreSQL)',
+    async up(db, dialect) {
+      // SQLite needs nothing: its data_version tells a process of other processes' commits.
+      if (dialect !== 'postgres') return;
+      // Notifications are sent at commit, so a node never hears of a change it cannot read yet.
+      await sql`
+        create function oasis_notify_job_execution() returns trigger language plpgsql as $$
+        begin
+          perform pg_notify(${sql.lit(EXECUTION_CHANGES_CHANNEL)}, coalesce(new.id, old.id));
+          return null;
+        end
+        $$`.execute(db);
+      await sql`
+        create trigger job_executions_notify after insert or update or delete on job_executions
+        for each row execute function oasis_notify_job_execution()`.execute(db);
     },
   },
 ];

@@ -19,11 +19,11 @@ export function sqliteFile(dataDir: string): string {
  * has to finish that transaction (a deadlock until busy_timeout). Across processes the file
  * locks and busy_timeout serialise writers.
  */
-export function acquireSqlite(dataDir: string): { db: Kysely<any>; release(): Promise<void> } {
+export function acquireSqlite(dataDir: string): SqliteHandle {
   const file = path.resolve(sqliteFile(dataDir));
   let shared = openFiles.get(file);
   if (!shared) {
-    shared = { db: openSqlite(file), users: 0 };
+    shared = { ...openSqlite(file), users: 0 };
     openFiles.set(file, shared);
   }
   shared.users += 1;
@@ -31,6 +31,7 @@ export function acquireSqlite(dataDir: string): { db: Kysely<any>; release(): Pr
   let released = false;
   return {
     db: entry.db,
+    dataVersion: entry.dataVersion,
     release: async () => {
       if (released) return;
       released = true;
@@ -42,9 +43,19 @@ export function acquireSqlite(dataDir: string): { db: Kysely<any>; release(): Pr
   };
 }
 
-const openFiles = new Map<string, { db: Kysely<any>; users: number }>();
+export interface SqliteHandle {
+  db: Kysely<any>;
+  /**
+   * SQLite's data_version: it changes when another connection (another process) commits to the
+   * database, and only then; this connection's own commits leave it alone.
+   */
+  dataVersion(): number;
+  release(): Promise<void>;
+}
 
-function openSqlite(file: string): Kysely<any> {
+const openFiles = new Map<string, Omit<SqliteHandle, 'release'> & { users: number }>();
+
+function openSqlite(file: string): Omit<SqliteHandle, 'release'> {
   mkdirSync(path.dirname(file), { recursive: true });
   const raw = new Database(file);
   raw.pragma('journal_mode = WAL');
@@ -54,7 +65,11 @@ function openSqlite(file: string): Kysely<any> {
   raw.function('strpos', { deterministic: true }, (haystack: unknown, needle: unknown) =>
     haystack === null || needle === null ? null : String(haystack).indexOf(String(needle)) + 1,
   );
-  return new Kysely<any>({ dialect: new SqliteDialect({ database: withBooleanParameters(raw) }) });
+  const dataVersion = raw.prepare('pragma data_version').pluck();
+  return {
+    db: new Kysely<any>({ dialect: new SqliteDialect({ database: withBooleanParameters(raw) }) }),
+    dataVersion: () => dataVersion.get() as number,
+  };
 }
 
 const MAX_CACHED_STATEMENTS = 500;

@@ -1,25 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { isTerminal } from '../../src/executions/statuses.js';
 import { call, createTemplate, ok, uploadJbi } from '../support/resources.js';
+import { eventually } from '../support/eventually.js';
 
-/** Polls until `read` yields a value; the deadline is generous and never asserts on speed. */
-export async function eventually<T>(
-  read: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+export { eventually };
 
 /** How many times a job ran: each run appends one line to its marker file. */
 export async function runsOf(marker: string): Promise<number> {

@@ -1,13 +1,15 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Engine, EngineJobRef, EngineStatus, JobFile, JobSpec } from '../../../src/engines/engine.js';
 import { createLocalEngine } from '../../../src/engines/local/index.js';
 import { logPaths } from '../../../src/engines/local/index.js';
 import type { ClusterRecord } from '../../../src/store/types.js';
 import { isTerminal } from '../../../src/executions/statuses.js';
+import { eventually } from '../../support/eventually.js';
+
+export { eventually };
 
 export const NODE = 'test-node';
 
@@ -92,21 +94,6 @@ export async function engineFixture(killGraceMs = 500): Promise<EngineFixture> {
       await rm(workDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls until `read` yields a value, with a generous deadline; never asserts on speed. */
-export async function eventually<T>(
-  read: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 export async function finalStatus(engine: Engine, ref: EngineJobRef): Promise<EngineStatus> {

@@ -1,0 +1,34 @@
+import type { RowCache } from './row-cache.js';
+import type { JobExecutionRecord, JobExecutionRepository } from './types.js';
+
+/**
+ * The executions repository with `get` served through the cache. Every write invalidates what it
+ * touched once it has finished, whether it succeeded or not (a failed commit may still have
+ * committed): one id, the claimed ids, or everything for the writes whose ids are not known.
+ */
+export function withRowCache(repository: JobExecutionRepository, cache: RowCache<JobExecutionRecord>): JobExecutionRepository {
+  const touching = <A extends unknown[], R>(write: (...args: A) => Promise<R>, ids: (args: A, result?: R) => string[] | 'all') =>
+    async (...args: A): Promise<R> => {
+      let result: R | undefined;
+      try {
+        result = await write(...args);
+        return result;
+      } finally {
+        const touched = ids(args, result);
+        if (touched === 'all') cache.clear();
+        else for (const id of touched) cache.invalidate(id);
+      }
+    };
+  const byId = <A extends [string, ...unknown[]]>(args: A) => [args[0]];
+  return {
+    ...repository,
+    get: (id) => cache.read(id, repository.get),
+    insert: touching(repository.insert, ([row]) => [row.id]),
+    update: touching(repository.update, byId),
+    updateIf: touching(repository.updateIf, byId),
+    delete: touching(repository.delete, byId),
+    // The rows a failed claim may have leased are unknown.
+    claim: touching(repository.claim, (_args, claimed) => claimed?.map((row) => row.id) ?? 'all'),
+    renewLeases: touching(repository.renewLeases, () => 'all'),
+  };
+}
