@@ -143,9 +143,18 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
     },
   );
 
-  api.get('/job-executions/:id', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) =>
-    respond(await getVisible(repo, request.params.id, tenantOf(request))),
-  );
+  // The store hands out one frozen object per unchanged cached row, so its body is rendered once.
+  const bodies = new WeakMap<JobExecutionRecord, string>();
+  api.get('/job-executions/:id', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request, reply) => {
+    const row = await getVisible(repo, request.params.id, tenantOf(request));
+    let body = bodies.get(row);
+    if (body === undefined) {
+      body = reply.serialize(respond(row)) as string;
+      if (Object.isFrozen(row)) bodies.set(row, body);
+    }
+    // A string is sent as it is: the response schema has already shaped it.
+    return reply.type('application/json; charset=utf-8').send(body as never);
+  });
 
   // Any tenant that can see the execution may refresh it, as in Sahara.
   api.get('/job-executions/:id/refresh-status', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) => {

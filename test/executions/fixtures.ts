@@ -5,6 +5,7 @@ import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { executionRow } from '../support/rows.js';
 import { UNREACHABLE_SPARK, UNREACHABLE_YARN } from '../support/engines.js';
 import type { ClusterRecord, JobExecutionRecord, Store } from '../../src/store/types.js';
+import { eventually as poll } from '../support/eventually.js';
 
 export { LOCAL_CLUSTER_ID };
 
@@ -100,13 +101,9 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Polls `check` until it returns true, failing after `timeoutMs`. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+/** Polls `check` until it returns true. */
+export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs?: number): Promise<void> {
+  await poll(async () => ((await check()) ? true : undefined), what, timeoutMs);
 }
 
 /** Whether a process with this pid exists (signal 0 checks without sending anything). */
