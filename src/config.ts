@@ -26,6 +26,8 @@ export interface Config {
   leaseMs: number;
   /** Time allowed to in-flight work at shutdown. */
   shutdownGraceMs: number;
+  /** Longest wait for PostgreSQL (a connection, a statement) before the request answers 503. */
+  databaseTimeoutMs: number;
   /** A Spark installation on this host, for client-mode (Python) drivers; SPARK_HOME by default. */
   sparkHome: string | null;
   /** The Hadoop client classpath on this host, for YARN submissions (else `hadoop classpath`). */
@@ -55,6 +57,7 @@ const DEFAULTS = {
   OASIS_KILL_GRACE: '5s',
   OASIS_LEASE: '30s',
   OASIS_SHUTDOWN_GRACE: '10s',
+  OASIS_DATABASE_TIMEOUT: '10s',
   OASIS_LOG_LEVEL: 'info',
 } as const;
 
@@ -91,6 +94,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     killGraceMs: parseDuration(get('OASIS_KILL_GRACE'), 'OASIS_KILL_GRACE', problems),
     leaseMs: parseDuration(get('OASIS_LEASE'), 'OASIS_LEASE', problems),
     shutdownGraceMs: parseDuration(get('OASIS_SHUTDOWN_GRACE'), 'OASIS_SHUTDOWN_GRACE', problems),
+    databaseTimeoutMs: parseDuration(get('OASIS_DATABASE_TIMEOUT'), 'OASIS_DATABASE_TIMEOUT', problems),
     sparkHome: env.OASIS_SPARK_HOME?.trim() || env.SPARK_HOME?.trim() || null,
     hadoopClasspath: env.OASIS_HADOOP_CLASSPATH?.trim() || null,
     logLevel: get('OASIS_LOG_LEVEL'),

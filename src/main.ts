@@ -21,7 +21,7 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
 /** Connects to the database and applies pending migrations, then disconnects. */
 export async function migrate(config: Config, logger: Logger): Promise<void> {
   await mkdir(config.dataDir, { recursive: true });
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs, logger });
   await store.close();
 }
 
@@ -32,7 +32,7 @@ export async function migrate(config: Config, logger: Logger): Promise<void> {
  */
 export async function serve(config: Config, logger: Logger): Promise<void> {
   await mkdir(config.dataDir, { recursive: true });
-  const store: Store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const store: Store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs, logger });
   const local = await createLocalEngine({
     workDir: path.join(config.dataDir, 'executions'),
     nodeId: config.nodeId,

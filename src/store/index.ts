@@ -26,6 +26,8 @@ export interface StoreOptions {
   /** postgres://… for PostgreSQL; null for SQLite at `<dataDir>/oasis.db`. */
   databaseUrl: string | null;
   dataDir: string;
+  /** PostgreSQL: the longest wait for a connection or a statement (10 s by default). */
+  timeoutMs?: number;
   logger?: Logger;
 }
 
@@ -45,7 +47,7 @@ const CACHED_EXECUTIONS = 2_000;
 function connect(options: StoreOptions): Connection {
   const { databaseUrl, logger } = options;
   if (databaseUrl) {
-    const db = openPostgres(databaseUrl, logger);
+    const db = openPostgres(databaseUrl, { timeoutMs: options.timeoutMs ?? 10_000, logger });
     return {
       dialect: 'postgres',
       db,

@@ -10,9 +10,21 @@ interface Logger {
 /**
  * A pool that heals by itself: pg drops a client whose connection broke when it is released or
  * errors while idle, so after the server comes back the next query opens a fresh connection.
+ *
+ * Nothing waits on the server longer than `timeoutMs`: a stopped server refuses at once, but a
+ * frozen one (a stalled disk, a paused VM, a network cut) would hold every request forever. The
+ * server cancels a statement at `timeoutMs` (which leaves the connection usable); the client gives
+ * up a little later, for a server that cannot even do that.
  */
-export function openPostgres(databaseUrl: string, logger?: Logger): Kysely<any> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 10_000 });
+export function openPostgres(databaseUrl: string, options: { timeoutMs: number; logger?: Logger }): Kysely<any> {
+  const { timeoutMs, logger } = options;
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 10,
+    connectionTimeoutMillis: timeoutMs,
+    statement_timeout: timeoutMs,
+    query_timeout: timeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+  });
   // Without a listener an idle client's error (server restart) would crash the process.
   pool.on('error', (error) => logger?.warn({ err: summary(error) }, 'idle PostgreSQL connection failed'));
   // The pool listens only to idle clients: a checked-out one (between the statements of a
@@ -29,12 +41,20 @@ function summary(error: Error): { message: string; code?: unknown } {
   return { message: error.message, code: (error as { code?: unknown }).code };
 }
 
+const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
+
 /** Arbitrary but fixed: every Oasis node takes this advisory lock while migrating. */
 const MIGRATION_LOCK_KEY = 7_353_917_401;
+const MIGRATION_LOCK_RETRY_MS = 100;
 
 export async function migratePostgres(db: Kysely<any>): Promise<number[]> {
   return db.connection().execute(async (connection) => {
-    await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
+    // Tried rather than waited for: another node's migration may outlast the statement timeout.
+    for (;;) {
+      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}) as locked`.execute(connection);
+      if (rows[0]?.locked) break;
+      await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_RETRY_MS));
+    }
     try {
       return await applyPendingMigrations(connection, 'postgres', async (work) => {
         await sql`begin`.execute(connection);
@@ -52,9 +72,10 @@ export async function migratePostgres(db: Kysely<any>): Promise<number[]> {
   });
 }
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+/** 57014: a statement cancelled, which only statement_timeout does here. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '57014']);
 const UNAVAILABLE_MESSAGES =
-  /Connection terminated|not queryable|timeout exceeded when trying to connect|Cannot use a pool after calling end|terminating connection/i;
+  /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout|Cannot use a pool after calling end|terminating connection/i;
 
 function isUnavailable(error: Error): boolean {
   const code = (error as { code?: unknown }).code;

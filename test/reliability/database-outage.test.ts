@@ -18,14 +18,18 @@ const PORT = process.env.OASIS_OUTAGE_PG_PORT ?? '55488';
  * durable commits (postgres.sh turns them off for speed), so that an immediate stop loses nothing
  * a committed transaction wrote.
  */
-async function postgres(command: 'init' | 'stop' | 'start'): Promise<string> {
+async function postgres(command: 'init' | 'stop' | 'start' | 'freeze' | 'thaw'): Promise<string> {
   const start = `_postgres_run "$(_postgres_bin_dir)/pg_ctl" -D "$(_postgres_base)/data" -l "$(_postgres_base)/server.log" -w -t 60 \
     -o "-p ${PORT} -c listen_addresses=127.0.0.1 -c unix_socket_directories=$(_postgres_base) -c max_connections=100" start >/dev/null`;
   const stop = (mode: string) => `_postgres_run "$(_postgres_bin_dir)/pg_ctl" -D "$(_postgres_base)/data" -m ${mode} -w stop >/dev/null`;
+  // The postmaster and every backend: a server that accepts TCP connections and never answers.
+  const signal = (name: string) => `pid=$(head -n 1 "$(_postgres_base)/data/postmaster.pid"); kill -${name} "$pid" $(pgrep -P "$pid")`;
   const script = {
     init: `postgres_start && ${stop('fast')} && ${start} && echo "$POSTGRES_URL"`,
     stop: stop('immediate'),
     start,
+    freeze: signal('STOP'),
+    thaw: signal('CONT'),
   }[command];
   const { stdout } = await run('bash', ['-c', `set -euo pipefail; source scripts/postgres.sh; ${script}`], {
     cwd: ROOT,
@@ -51,7 +55,9 @@ describe('database outage (PostgreSQL stopped under load)', { skip: !process.env
   let url: string;
   before(async () => {
     url = await postgres('init');
-    oasis = await startOasis({ env: { OASIS_DATABASE_URL: url, OASIS_POLL_INTERVAL: '200ms', OASIS_LOG_LEVEL: 'info' } });
+    oasis = await startOasis({
+      env: { OASIS_DATABASE_URL: url, OASIS_POLL_INTERVAL: '200ms', OASIS_DATABASE_TIMEOUT: '1s', OASIS_LOG_LEVEL: 'info' },
+    });
   });
   after(async () => {
     await oasis?.stop();
@@ -120,5 +126,37 @@ describe('database outage (PostgreSQL stopped under load)', { skip: !process.env
     const ids = new Set((listed.json.data_sources as { id: string }[]).map((d) => d.id));
     for (const id of acknowledged) assert.ok(ids.has(id), `acknowledged data source ${id} is gone`);
     assert.ok(acknowledged.length >= 41);
+  });
+
+  test('a frozen PostgreSQL gets 503s after OASIS_DATABASE_TIMEOUT instead of hanging requests', async () => {
+    const server = oasis!;
+    const project = newProject();
+    const api = (method: string, route: string, body?: unknown) => http(server.url, method, `/v1.1/${project}${route}`, body);
+    const source = (name: string) => ({ name, type: 'hdfs', url: `hdfs://namenode/${name}` });
+    const before = await api('POST', '/data-sources', source('before-freeze'));
+    assert.equal(before.status, 202, before.text);
+
+    await postgres('freeze');
+    try {
+      // More requests than the pool has connections: the ones queued for a connection time out too.
+      const answers = await Promise.all(
+        Array.from({ length: 14 }, (_, i) =>
+          i % 2 === 0 ? api('GET', '/data-sources') : api('POST', '/data-sources', source(`during-freeze-${i}`)),
+        ),
+      );
+      for (const answer of answers) {
+        assert.equal(answer.status, 503, answer.text);
+        assertSaharaError(503, answer.json, 'frozen database');
+      }
+      assert.equal(server.child.exitCode, null, 'Oasis died with its database frozen');
+    } finally {
+      await postgres('thaw');
+    }
+
+    const listed = await eventually(async () => {
+      const answer = await api('GET', '/data-sources');
+      return answer.status === 200 ? answer : undefined;
+    }, 'Oasis to serve again once the database thaws');
+    assert.ok((listed.json.data_sources as { name: string }[]).some((d) => d.name === 'before-freeze'));
   });
 });
