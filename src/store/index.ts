@@ -47,7 +47,8 @@ const CACHED_EXECUTIONS = 2_000;
 function connect(options: StoreOptions): Connection {
   const { databaseUrl, logger } = options;
   if (databaseUrl) {
-    const db = openPostgres(databaseUrl, { timeoutMs: options.timeoutMs ?? 10_000, logger });
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const db = openPostgres(databaseUrl, { timeoutMs, logger });
     return {
       dialect: 'postgres',
       db,
@@ -59,7 +60,7 @@ function connect(options: StoreOptions): Connection {
         const feed = listenForChanges(
           databaseUrl,
           { changed: (id) => cache.invalidate(id), lost: () => cache.suspend(), listening: () => cache.resume() },
-          logger,
+          { connectTimeoutMs: timeoutMs, logger },
         );
         return { cache, stop: () => feed.close() };
       },

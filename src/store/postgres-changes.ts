@@ -30,9 +30,16 @@ export interface ChangeSubscriber {
  * whenever it drops (a PostgreSQL restart, a network cut). `subscriber.lost()` is called as soon
  * as the connection fails, so nothing is trusted while notifications could be missed.
  */
-export function listenForChanges(databaseUrl: string, subscriber: ChangeSubscriber, logger?: Logger): { close(): Promise<void> } {
+export function listenForChanges(
+  databaseUrl: string,
+  subscriber: ChangeSubscriber,
+  options: { connectTimeoutMs: number; logger?: Logger },
+): { close(): Promise<void> } {
+  const { connectTimeoutMs, logger } = options;
   let client: pg.Client | undefined;
   let closed = false;
+  /** A feed that was listening has been lost: its return is worth a log line. */
+  let lostOnce = false;
   let delay = RECONNECT_MS.first;
   let timer: NodeJS.Timeout | undefined;
 
@@ -47,7 +54,7 @@ export function listenForChanges(databaseUrl: string, subscriber: ChangeSubscrib
   };
 
   const connect = async () => {
-    const next = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
+    const next = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: connectTimeoutMs });
     let failed = false;
     const fail = (error?: Error) => {
       if (failed) return;
@@ -58,7 +65,11 @@ export function listenForChanges(databaseUrl: string, subscriber: ChangeSubscrib
       next.end().catch(() => undefined);
       if (closed) return;
       if (wasListening) {
-        logger?.warn({ err: { message: error?.message ?? 'connection ended' } }, 'PostgreSQL change feed lost; executions are read from the database until it is back');
+        lostOnce = true;
+        logger?.warn(
+          { err: { message: error?.message ?? 'connection ended' } },
+          'PostgreSQL change feed lost; executions are read from the database until it is back',
+        );
       }
       retry();
     };
@@ -78,7 +89,10 @@ export function listenForChanges(databaseUrl: string, subscriber: ChangeSubscrib
       await next.end().catch(() => undefined);
       return;
     }
-    if (delay !== RECONNECT_MS.first) logger?.info({}, 'PostgreSQL change feed is back');
+    if (lostOnce) {
+      lostOnce = false;
+      logger?.info({}, 'PostgreSQL change feed is back');
+    }
     client = next;
     delay = RECONNECT_MS.first;
     subscriber.listening();
