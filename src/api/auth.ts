@@ -1,28 +1,86 @@
 import { readFile } from 'node:fs/promises';
+import type { preValidationHookHandler } from 'fastify';
 import { ApiError } from '../errors.js';
 
-/** Who is calling: the project (tenant) every query is scoped to. */
+/** Who is calling: the project (tenant) every query is scoped to, and the caller's roles in it. */
 export interface AuthContext {
   tenantId: string;
   roles: readonly string[];
 }
 
 /**
- * The pluggable authentication seam. Keystone can slot in later as another implementation.
+ * The pluggable authentication seam. Keystone can slot in later as another implementation
+ * (the project from X-Project-Id, the roles from X-Roles); the policy below stays as it is.
  * `pathProject` is the `{project_id}` segment of the URL.
  */
 export interface Authenticator {
   authenticate(headers: Record<string, string | string[] | undefined>, pathProject: string): AuthContext;
 }
 
+/** The role that may register, change and delete clusters (Keystone's conventional admin role). */
+export const ADMIN_ROLE = 'admin';
+
+/**
+ * `noauth` has no identities to tell apart: whoever reaches the port acts for any project by
+ * naming it in the path. It is meant for one trusted user on 127.0.0.1, and that user holds every
+ * role, so that registering Spark and YARN clusters works as it does for an admin.
+ */
+const TRUSTED_ROLES: readonly string[] = Object.freeze([ADMIN_ROLE]);
+
 /** Development and single-user mode: the project in the path is the caller's project. */
 export const noAuth: Authenticator = {
-  authenticate: (_headers, pathProject) => ({ tenantId: pathProject, roles: [] }),
+  authenticate: (_headers, pathProject) => ({ tenantId: pathProject, roles: TRUSTED_ROLES }),
 };
+
+/**
+ * Oasis's policy: the rules that need a role, each with the role it needs. Rules named here are
+ * Sahara's (`data-processing:clusters:*`); every rule not named allows any caller of the project,
+ * as Sahara's defaults do, and Sahara's tenant rules (src/api/visibility.ts) apply on top.
+ *
+ * Clusters are guarded because their settings reach the Oasis host: a registration makes Oasis
+ * connect to any host and port, and `spark_home`, `python`, `hadoop_classpath`, `hadoop_conf_dir`,
+ * `shared_dir` and the Hadoop `user` name programs, paths and identities on the host itself.
+ */
+const POLICY = {
+  'data-processing:clusters:create': ADMIN_ROLE,
+  'data-processing:clusters:modify': ADMIN_ROLE,
+  'data-processing:clusters:delete': ADMIN_ROLE,
+} as const satisfies Record<string, string>;
+
+export type PolicyRule = keyof typeof POLICY;
+
+/** Whether the caller may act under `rule`. */
+export function isAllowed(context: AuthContext, rule: PolicyRule): boolean {
+  return context.roles.includes(POLICY[rule]);
+}
+
+/** Throws Sahara's policy denial (403 FORBIDDEN) unless the caller may act under `rule`. */
+export function authorize(context: AuthContext, rule: PolicyRule): void {
+  if (!isAllowed(context, rule)) {
+    throw new ApiError('FORBIDDEN', `You are not authorized to complete this action (${rule} needs the ${POLICY[rule]} role)`);
+  }
+}
+
+/**
+ * `authorize` as a route's preValidation hook. Sahara checks policy after parsing the body and
+ * before looking up the path's id or validating the body (reference §0), so a denied caller
+ * learns nothing about which ids exist or which bodies would pass.
+ */
+export function requirePolicy(rule: PolicyRule): preValidationHookHandler {
+  return (request, _reply, done) => {
+    try {
+      authorize(request.auth, rule);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
+  };
+}
 
 interface TokenEntry {
   project_id: string;
-  roles?: string[];
+  roles?: unknown;
 }
 
 /** Static tokens from a JSON file: `{"<token>": {"project_id": "...", "roles": ["..."]}}`. */
@@ -36,7 +94,12 @@ export async function loadTokenAuth(file: string): Promise<Authenticator> {
     if (typeof entry?.project_id !== 'string' || entry.project_id === '') {
       throw new Error(`${file}: token entries need a non-empty "project_id"`);
     }
-    tokens.set(token, { tenantId: entry.project_id, roles: Object.freeze([...(entry.roles ?? [])]) });
+    // A string would spread into letters ("admin" → a, d, m, i, n) and silently grant nothing.
+    const roles = entry.roles ?? [];
+    if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) {
+      throw new Error(`${file}: "roles" must be a list of role names, e.g. ["${ADMIN_ROLE}"]`);
+    }
+    tokens.set(token, { tenantId: entry.project_id, roles: Object.freeze([...roles]) });
   }
   return tokenAuth(tokens);
 }

@@ -1,13 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import type { Api, AppDeps } from '../app.js';
 import { tenantOf } from '../app.js';
-import { ApiError } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
 import type { ClusterRecord, EngineKind } from '../store/types.js';
+import { requirePolicy } from './auth.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
 import { renderOwned } from './render.js';
 import { AnyObject, IdParams, NullableBoolean, OwnedFields, ProjectParams } from './schemas.js';
-import { getVisible, newOwnedRow } from './visibility.js';
+import { checkModifiable, getVisible, newOwnedRow } from './visibility.js';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 
@@ -95,9 +96,11 @@ const ENGINE_OF_PLUGIN: Readonly<Record<string, EngineKind>> = {
  * Sahara's cluster-create body. Oasis registers existing clusters rather than provisioning them,
  * so the provisioning fields are accepted (clients send them) and ignored.
  */
+const ClusterName = Type.String({ minLength: 1, maxLength: 80, pattern: '^[a-zA-Z0-9][a-zA-Z0-9\\-_.]*$' });
+
 const ClusterCreate = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 80, pattern: '^[a-zA-Z0-9][a-zA-Z0-9\\-_.]*$' }),
+    name: ClusterName,
     plugin_name: Type.String({ minLength: 1 }),
     hadoop_version: Type.String({ minLength: 1 }),
     description: Type.Optional(Type.String()),
@@ -118,10 +121,32 @@ const ClusterCreate = Type.Object(
 );
 
 /**
+ * Sahara's cluster-update body (PATCH): the name, the description and the two flags. Connection
+ * settings cannot be changed in place: an admin deletes the cluster and registers it again.
+ * `shares` (Manila shares) is accepted and ignored, as at registration.
+ */
+const ClusterUpdate = Type.Object(
+  {
+    name: Type.Optional(ClusterName),
+    description: Type.Optional(NullableString),
+    is_public: Type.Optional(NullableBoolean),
+    is_protected: Type.Optional(NullableBoolean),
+    shares: Type.Optional(Type.Union([Type.Array(AnyObject), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+const BUILT_IN = 'the built-in local cluster';
+
+/**
  * v1.1 clusters: the places jobs run. The built-in `local` cluster is public, so every project
  * sees it. Spark standalone (`plugin_name: spark`) and Hadoop YARN (`plugin_name: vanilla`)
  * clusters are registered with their connection settings in `cluster_configs.<engine>`; their
  * status says whether the cluster's services answered when last checked.
+ *
+ * Reading is Sahara's: a project sees its own clusters and the public ones, and may run jobs on
+ * them. Registering, changing and deleting need the admin role (src/api/auth.ts, docs/policy.md),
+ * because a cluster's settings make Oasis connect to hosts and run programs on its own host.
  */
 export function registerClusterRoutes(api: Api, deps: AppDeps): void {
   const repo = deps.store.clusters;
@@ -134,7 +159,10 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
 
   api.post(
     '/clusters',
-    { schema: { params: ProjectParams, body: ClusterCreate, response: { 202: Envelope } } },
+    {
+      preValidation: requirePolicy('data-processing:clusters:create'),
+      schema: { params: ProjectParams, body: ClusterCreate, response: { 202: Envelope } },
+    },
     async (request, reply) => {
       const body = request.body;
       const kind = ENGINE_OF_PLUGIN[body.plugin_name];
@@ -164,13 +192,39 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
     },
   );
 
-  registerDeleteRoute(api, {
-    path: '/clusters',
-    repo,
-    kind: 'Cluster',
-    inUse: async (cluster) => {
-      const running = await deps.store.clusters.activeExecutions(cluster.id);
-      return running.length > 0 ? `Cluster ${cluster.id} still has ${running.length} unfinished job execution(s)` : undefined;
+  api.patch(
+    '/clusters/:id',
+    {
+      preValidation: requirePolicy('data-processing:clusters:modify'),
+      schema: { params: IdParams, body: ClusterUpdate, response: { 202: Envelope } },
     },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const row = await getVisible(repo, request.params.id, tenant);
+      const { shares: _ignored, description, ...rest } = request.body;
+      // The description column holds text; Sahara's null description renders as the empty one.
+      const changes = description === undefined ? rest : { ...rest, description: description ?? '' };
+      checkModifiable(row, tenant, 'update', 'Cluster', changes);
+      // Its owner (project `oasis`) could otherwise unprotect it, hide it from every project or rename it.
+      if (row.engine === 'local') throw new ApiError('UPDATE_FAILED', `Cluster with id '${row.id}' is ${BUILT_IN} and cannot be changed`);
+      const updated = await repo.update(row.id, changes);
+      if (!updated) throw notFound(row.id);
+      return reply.status(202).send({ cluster: renderCluster(updated) });
+    },
+  );
+
+  // The shared DELETE route, in a scope of its own whose hook applies the delete rule first.
+  void api.register(async (scope) => {
+    scope.addHook('preValidation', requirePolicy('data-processing:clusters:delete'));
+    registerDeleteRoute(scope as unknown as Api, {
+      path: '/clusters',
+      repo,
+      kind: 'Cluster',
+      inUse: async (cluster) => {
+        if (cluster.engine === 'local') return `Cluster with id '${cluster.id}' is ${BUILT_IN} and cannot be deleted`;
+        const running = await deps.store.clusters.activeExecutions(cluster.id);
+        return running.length > 0 ? `Cluster ${cluster.id} still has ${running.length} unfinished job execution(s)` : undefined;
+      },
+    });
   });
 }

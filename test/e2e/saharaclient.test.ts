@@ -40,7 +40,8 @@ for (const dialect of testDialects()) {
       oasis = await startOasis({
         dataDir: database.dataDir,
         env: database.url ? { OASIS_DATABASE_URL: database.url } : {},
-        tokens: { [TOKEN]: { project_id: PROJECT } },
+        // The CLI registers and deletes clusters, which needs the admin role (docs/policy.md).
+        tokens: { [TOKEN]: { project_id: PROJECT, roles: ['admin'] } },
       });
       endpoint = `${oasis.url}/v1.1/${PROJECT}`;
     });

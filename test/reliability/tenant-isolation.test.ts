@@ -5,8 +5,12 @@ import type { LightMyRequestResponse } from 'fastify';
 import { tokenAuth } from '../../src/api/auth.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { createIdleCluster, insertPendingExecution, newProject } from '../support/resources.js';
+import { type ClusterEngines, clusterEngines, UNREACHABLE_SPARK } from '../support/engines.js';
+import { insertPendingExecution, newProject } from '../support/resources.js';
 import { assertSaharaError } from './support.js';
+
+/** A Spark master whose every address (the web UI's too) is a port nothing listens on. */
+const NEVER_ANSWERS = { ...UNREACHABLE_SPARK, web_url: 'http://127.0.0.1:9' };
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type Variant = 'own' | 'ownProtected' | 'otherPrivate' | 'otherPublic' | 'otherPublicProtected';
@@ -16,8 +20,13 @@ interface Action {
   kind: ActionKind;
   method: Method;
   path: (id: string) => string;
+  /** A fixed body, or one made for the row's id. */
   body?: unknown;
+  /** The action needs the admin role (docs/policy.md): the matrix sends it with an admin token. */
+  admin?: true;
 }
+
+type Role = 'member' | 'admin';
 
 interface Resource {
   /** The list route, also the prefix of the row routes. */
@@ -28,7 +37,16 @@ interface Resource {
 
 const A = newProject();
 const B = newProject();
-const TOKENS = { [A]: `token-${A}`, [B]: `token-${B}` };
+/** Each project has a member token (no roles) and an admin token. */
+const TOKENS: Record<Role, Record<string, string>> = {
+  member: { [A]: `member-${A}`, [B]: `member-${B}` },
+  admin: { [A]: `admin-${A}`, [B]: `admin-${B}` },
+};
+/** The roles an action is tried with: admin actions only as an admin (members get 403, see below). */
+const rolesFor = (action: Action): Role[] => (action.admin ? ['admin'] : ['member', 'admin']);
+const bodyOf = (action: Action, id: string): unknown => (typeof action.body === 'function' ? action.body(id) : action.body);
+/** An A template that clusters' execute action runs; set before the tests. */
+let clusterJob = '';
 
 /** What each change refusal is called (reference §5). */
 const REFUSAL: Partial<Record<ActionKind, string>> = {
@@ -100,43 +118,57 @@ const RESOURCES: Resource[] = [
     listKey: 'clusters',
     actions: [
       { kind: 'read', method: 'GET', path: row('/clusters') },
-      { kind: 'delete', method: 'DELETE', path: row('/clusters') },
+      { kind: 'execute', method: 'POST', path: () => `/jobs/${clusterJob}/execute`, body: (id: string) => ({ cluster_id: id }) },
+      { kind: 'update', method: 'PATCH', path: row('/clusters'), body: { description: 'changed' }, admin: true },
+      { kind: 'publicity', method: 'PATCH', path: row('/clusters'), body: { is_public: true }, admin: true },
+      { kind: 'delete', method: 'DELETE', path: row('/clusters'), admin: true },
     ],
   },
 ];
 
 /**
  * Under `tokens` auth, project A acts on every resource kind's rows in five variants (its own,
- * its own protected, B's private, B's public, B's public protected) with every action. A foreign
- * private row answers exactly as an id that does not exist; a foreign public row can be read,
- * refreshed, executed and downloaded but never changed; a protected row refuses changes to its
- * owner too, except publicity.
+ * its own protected, B's private, B's public, B's public protected) with every action, as a member
+ * and as an admin. A foreign private row answers exactly as an id that does not exist; a foreign
+ * public row can be read, refreshed, executed and downloaded but never changed; a protected row
+ * refuses changes to its owner too, except publicity. The admin role reaches no further than its
+ * project: it only adds the cluster changes members are refused with 403.
  */
 describe('tenant isolation under tokens auth', () => {
   let t: TestApp;
+  let engines: ClusterEngines;
   const rows = new Map<string, Record<Variant, string>>();
 
-  /** `token` null sends none; left out, the project's own token is sent. */
-  const send = (project: string, method: Method, path: string, body?: unknown, token: string | null = TOKENS[project]!) =>
+  /** `token` null sends none; left out, the project's member token is sent. */
+  const send = (project: string, method: Method, path: string, body?: unknown, token: string | null = TOKENS.member[project]!) =>
     t.app.inject({
       method,
       url: `/v1.1/${project}${path}`,
       headers: token === null ? {} : { 'x-auth-token': token },
       ...(body === undefined ? {} : { payload: body as object }),
     });
-  const ok = async (project: string, method: Method, path: string, body?: unknown) => {
-    const response = await send(project, method, path, body);
+  const ok = async (project: string, method: Method, path: string, body?: unknown, role: Role = 'member') => {
+    const response = await send(project, method, path, body, TOKENS[role][project]!);
     assert.ok(response.statusCode < 300, `${method} ${path}: ${response.statusCode} ${response.body}`);
     return response.statusCode === 204 ? {} : (response.json() as Record<string, any>);
   };
 
+  /** Sends an action as the project's member or admin. */
+  const act = (project: string, action: Action, id: string, role: Role) =>
+    send(project, action.method, action.path(id), bodyOf(action, id), TOKENS[role][project]!);
+
   before(async () => {
-    const tokens = new Map([
-      [TOKENS[A]!, { tenantId: A, roles: [] }],
-      [TOKENS[B]!, { tenantId: B, roles: ['admin'] }],
-    ]);
+    const tokens = new Map(
+      [A, B].flatMap((project) => [
+        [TOKENS.member[project]!, { tenantId: project, roles: ['member'] }],
+        [TOKENS.admin[project]!, { tenantId: project, roles: ['member', 'admin'] }],
+      ]),
+    );
     // No local slot: executions stay PENDING so that cancel and delete meet a live execution.
-    t = await createTestApp({ dialect: 'sqlite', auth: tokenAuth(tokens), localConcurrency: 0 });
+    // Clusters are registered at an address that never answers: they are Error, and executions
+    // on them stay PENDING too.
+    engines = await clusterEngines();
+    t = await createTestApp({ dialect: 'sqlite', auth: tokenAuth(tokens), localConcurrency: 0, engines: engines.engines });
 
     let counter = 0;
     /** The internal binary behind each job binary, so a public binary's bytes can be public too. */
@@ -149,7 +181,7 @@ describe('tenant isolation under tokens auth', () => {
           const response = await t.app.inject({
             method: 'PUT',
             url: `/v1.1/${project}/job-binary-internals/${name}`,
-            headers: { 'x-auth-token': TOKENS[project]!, 'content-type': 'application/octet-stream' },
+            headers: { 'x-auth-token': TOKENS.member[project]!, 'content-type': 'application/octet-stream' },
             payload: 'exit 0',
           });
           assert.equal(response.statusCode, 202, response.body);
@@ -171,15 +203,17 @@ describe('tenant isolation under tokens auth', () => {
           const job = await make(project, '/jobs');
           return (await insertPendingExecution(t.store, project, { job_id: job, cluster_id: LOCAL_CLUSTER_ID })).id;
         }
-        case '/clusters':
-          return (await createIdleCluster(t.store, project)).id;
+        case '/clusters': {
+          const body = { name, plugin_name: 'spark', hadoop_version: '3.5.9', cluster_configs: { spark: NEVER_ANSWERS } };
+          return (await ok(project, 'POST', '/clusters', body, 'admin')).cluster.id;
+        }
         default:
           throw new Error(`no maker for ${collection}`);
       }
     };
     const flag = async (project: string, collection: string, id: string, flags: { is_public?: boolean; is_protected?: boolean }) => {
       if (collection === '/clusters') {
-        await t.store.clusters.update(id, flags);
+        await ok(project, 'PATCH', `/clusters/${id}`, flags, 'admin');
         return;
       }
       const method = collection === '/job-binaries' || collection === '/data-sources' ? 'PUT' : 'PATCH';
@@ -199,10 +233,12 @@ describe('tenant isolation under tokens auth', () => {
       await flag(B, collection, ids.otherPublicProtected, { is_public: true, is_protected: true });
       rows.set(collection, ids);
     }
+    clusterJob = await make(A, '/jobs');
   });
 
   after(async () => {
     await t?.close();
+    await engines?.remove();
   });
 
   /** Status and error name, and the message with ids and Error IDs blanked: what a caller learns. */
@@ -217,19 +253,24 @@ describe('tenant isolation under tokens auth', () => {
       test("another project's private row answers exactly like an id that does not exist", async () => {
         const id = rows.get(resource.collection)!.otherPrivate;
         for (const action of resource.actions) {
-          const unknown = randomUUID();
-          const foreign = observable(await send(A, action.method, action.path(id), action.body), id);
-          const missing = observable(await send(A, action.method, action.path(unknown), action.body), unknown);
-          assert.deepEqual(foreign, missing, `${action.kind} ${resource.collection}`);
-          assert.ok(foreign.status >= 400, `${action.kind} ${resource.collection} succeeded on a foreign private row`);
+          for (const role of rolesFor(action)) {
+            const unknown = randomUUID();
+            const foreign = observable(await act(A, action, id, role), id);
+            const missing = observable(await act(A, action, unknown, role), unknown);
+            assert.deepEqual(foreign, missing, `${action.kind} ${resource.collection} as ${role}`);
+            assert.ok(foreign.status >= 400, `${action.kind} ${resource.collection} as ${role} succeeded on a foreign private row`);
+          }
         }
-        const listed = await ok(A, 'GET', resource.collection);
-        assert.ok(!listed[resource.listKey].some((r: { id: string }) => r.id === id), 'listed to another project');
-        const byTenant = await ok(A, 'GET', `${resource.collection}?tenant_id=${B}`);
-        assert.ok(byTenant[resource.listKey].every((r: { is_public: boolean }) => r.is_public), 'a tenant filter reveals private rows');
-        const marker = observable(await send(A, 'GET', `${resource.collection}?marker=${id}`), id);
-        const unknown = randomUUID();
-        assert.deepEqual(marker, observable(await send(A, 'GET', `${resource.collection}?marker=${unknown}`), unknown), 'marker');
+        for (const role of ['member', 'admin'] as const) {
+          const listed = await ok(A, 'GET', resource.collection, undefined, role);
+          assert.ok(!listed[resource.listKey].some((r: { id: string }) => r.id === id), `listed to another project's ${role}`);
+          const byTenant = await ok(A, 'GET', `${resource.collection}?tenant_id=${B}`, undefined, role);
+          assert.ok(byTenant[resource.listKey].every((r: { is_public: boolean }) => r.is_public), 'a tenant filter reveals private rows');
+          const token = TOKENS[role][A]!;
+          const marker = observable(await send(A, 'GET', `${resource.collection}?marker=${id}`, undefined, token), id);
+          const unknown = randomUUID();
+          assert.deepEqual(marker, observable(await send(A, 'GET', `${resource.collection}?marker=${unknown}`, undefined, token), unknown), 'marker');
+        }
         // The owner still has it, untouched.
         await ok(B, 'GET', `${resource.collection}/${id}`);
       });
@@ -239,15 +280,18 @@ describe('tenant isolation under tokens auth', () => {
           const id = rows.get(resource.collection)![variant];
           const before = (await ok(B, 'GET', `${resource.collection}/${id}`)) as Record<string, any>;
           for (const action of resource.actions) {
-            const response = await send(A, action.method, action.path(id), action.body);
-            const refusal = REFUSAL[action.kind];
-            if (refusal) {
-              assertSaharaError(response.statusCode, response.json(), `${action.kind} ${resource.collection}`);
-              assert.equal(response.statusCode, 400, `${action.kind}: ${response.body}`);
-              assert.equal(response.json().error_name, refusal, `${action.kind}: ${response.body}`);
-              assert.match(response.json().error_message, /wasn't created in this tenant/);
-            } else {
-              assert.ok(response.statusCode < 300, `${action.kind} ${resource.collection}: ${response.statusCode} ${response.body}`);
+            for (const role of rolesFor(action)) {
+              const response = await act(A, action, id, role);
+              const refusal = REFUSAL[action.kind];
+              const what = `${action.kind} ${resource.collection} as ${role}`;
+              if (refusal) {
+                assertSaharaError(response.statusCode, response.json(), what);
+                assert.equal(response.statusCode, 400, `${what}: ${response.body}`);
+                assert.equal(response.json().error_name, refusal, `${what}: ${response.body}`);
+                assert.match(response.json().error_message, /wasn't created in this tenant/);
+              } else {
+                assert.ok(response.statusCode < 300, `${what}: ${response.statusCode} ${response.body}`);
+              }
             }
           }
           const listed = await ok(A, 'GET', resource.collection);
@@ -264,7 +308,7 @@ describe('tenant isolation under tokens auth', () => {
       test('a protected row refuses its own project every change but publicity', async () => {
         const id = rows.get(resource.collection)!.ownProtected;
         for (const action of resource.actions) {
-          const response = await send(A, action.method, action.path(id), action.body);
+          const response = await act(A, action, id, action.admin ? 'admin' : 'member');
           const refusal = action.kind === 'publicity' ? undefined : REFUSAL[action.kind];
           if (refusal) {
             assertSaharaError(response.statusCode, response.json(), action.kind);
@@ -280,16 +324,43 @@ describe('tenant isolation under tokens auth', () => {
       test('its own row: every action works, delete last', async () => {
         const id = rows.get(resource.collection)!.own;
         for (const action of resource.actions) {
-          if (resource.collection === '/clusters' && action.kind === 'delete') continue;
-          const response = await send(A, action.method, action.path(id), action.body);
+          const response = await act(A, action, id, action.admin ? 'admin' : 'member');
           if (resource.collection === '/jobs' && action.kind === 'delete') {
             // It was just executed: Sahara keeps a template its executions use.
             assert.match(observable(response, id).message ?? '', /being used by job executions/);
             continue;
           }
+          if (resource.collection === '/clusters' && action.kind === 'delete') {
+            // A job was just executed on it, and is still PENDING.
+            assert.match(observable(response, id).message ?? '', /unfinished job execution/);
+            continue;
+          }
           assert.ok(response.statusCode < 300, `${action.kind} ${resource.collection}: ${response.statusCode} ${response.body}`);
         }
       });
+
+      const adminActions = resource.actions.filter((action) => action.admin);
+      if (adminActions.length > 0) {
+        test('a member is refused every admin action with 403 FORBIDDEN, whatever the row, and nothing changes', async () => {
+          const ids = rows.get(resource.collection)!;
+          const targets = [...Object.values(ids), randomUUID()];
+          const owners = new Map<string, string>(Object.entries(ids).map(([variant, id]) => [id, variant.startsWith('own') ? A : B]));
+          const snapshot = async () =>
+            Promise.all(Object.values(ids).map(async (id) => (await ok(owners.get(id)!, 'GET', `${resource.collection}/${id}`)) as unknown));
+          const before = await snapshot();
+          for (const action of adminActions) {
+            for (const id of targets) {
+              const response = await act(A, action, id, 'member');
+              const what = `${action.kind} ${resource.collection} ${id} as a member`;
+              assertSaharaError(response.statusCode, response.json(), what);
+              assert.equal(response.statusCode, 403, `${what}: ${response.body}`);
+              assert.equal(response.json().error_name, 'FORBIDDEN', what);
+              assert.match(response.json().error_message, /^You are not authorized to complete this action/);
+            }
+          }
+          assert.deepEqual(await snapshot(), before, 'a refused member changed a row');
+        });
+      }
     });
   }
 
@@ -297,7 +368,7 @@ describe('tenant isolation under tokens auth', () => {
     const jbi = await t.app.inject({
       method: 'PUT',
       url: `/v1.1/${B}/job-binary-internals/secret-${randomUUID().slice(0, 8)}`,
-      headers: { 'x-auth-token': TOKENS[B]!, 'content-type': 'application/octet-stream' },
+      headers: { 'x-auth-token': TOKENS.member[B]!, 'content-type': 'application/octet-stream' },
       payload: 'the secret bytes',
     });
     const binary = await ok(B, 'POST', '/job-binaries', { name: `wrapper-${randomUUID().slice(0, 8)}`, url: `internal-db://${jbi.json().job_binary_internal.id}`, is_public: true });
@@ -328,7 +399,7 @@ describe('tenant isolation under tokens auth', () => {
     for (const [path, operations] of Object.entries(doc.paths)) {
       for (const method of Object.keys(operations)) {
         const concrete = path.replace('/v1.1/{project_id}', '').replace(/\{[^}]+\}/g, () => rows.get('/jobs')!.own);
-        for (const [project, token] of [[A, null], [A, 'not-a-token'], [B, TOKENS[A]!], [A, TOKENS[B]!]] as const) {
+        for (const [project, token] of [[A, null], [A, 'not-a-token'], [B, TOKENS.member[A]!], [A, TOKENS.member[B]!], [B, TOKENS.admin[A]!], [A, TOKENS.admin[B]!]] as const) {
           const response = await send(project, method.toUpperCase() as Method, concrete, undefined, token);
           assertSaharaError(response.statusCode, response.json(), `${method} ${path} with ${token ?? 'no token'}`);
           assert.equal(response.statusCode, 401, `${method} ${path} with ${token ?? 'no token'}: ${response.body}`);
@@ -336,6 +407,6 @@ describe('tenant isolation under tokens auth', () => {
         }
       }
     }
-    assert.ok(checked >= 120);
+    assert.ok(checked >= 180);
   });
 });
