@@ -49,9 +49,10 @@ const POLICY = {
 
 export type PolicyRule = keyof typeof POLICY;
 
-/** Whether the caller may act under `rule`. */
+/** Whether the caller may act under `rule`. Role names compare case-insensitively, as oslo.policy's `role:` check does. */
 export function isAllowed(context: AuthContext, rule: PolicyRule): boolean {
-  return context.roles.includes(POLICY[rule]);
+  const needed = POLICY[rule];
+  return context.roles.some((role) => role.toLowerCase() === needed);
 }
 
 /** Throws Sahara's policy denial (403 FORBIDDEN) unless the caller may act under `rule`. */
