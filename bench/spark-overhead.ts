@@ -28,6 +28,7 @@ import {
   refOf,
   sparkCluster,
 } from '../test/engines/spark/support.js';
+import { jobSandbox } from '../test/support/sandbox.js';
 
 const run = promisify(execFile);
 const POLL_MS = 100;
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 3);
   const fixtures = await buildFixtures(cluster);
   const scratch = await mkdtemp(path.join(tmpdir(), 'oasis-spark-bench-'));
-  const engine = createSparkEngine({ workDir: path.join(scratch, 'work'), nodeId: 'bench', killGraceMs: 2_000 });
+  const engine = createSparkEngine({ workDir: path.join(scratch, 'work'), nodeId: 'bench', killGraceMs: 2_000 , sandbox: jobSandbox()});
   const record = clusterRecord(cluster);
   const configs = { ...SMALL_APP, 'edp.java.main_class': 'org.oasis.fixtures.Greeter' };
 

@@ -32,7 +32,27 @@ export interface Config {
   sparkHome: string | null;
   /** The Hadoop client classpath on this host, for YARN submissions (else `hadoop classpath`). */
   hadoopClasspath: string | null;
+  /** How jobs on this host are confined: see src/engines/sandbox and docs/sandbox.md. */
+  sandbox: SandboxConfig;
   logLevel: string;
+}
+
+export interface SandboxConfig {
+  /** `auto`: bubblewrap when it works, else jobs cannot start; `off` must be chosen explicitly. */
+  mode: 'auto' | 'bubblewrap' | 'off';
+  /** Whether jobs reach the network (HDFS, Spark masters); on by default. */
+  network: boolean;
+  /** The user jobs run as when Oasis runs as root. */
+  jobUser: string;
+  /** Host paths every job may read beyond the system directories. */
+  readOnlyPaths: string[];
+  limits: {
+    outputBytes: number;
+    diskBytes: number;
+    memoryBytes: number;
+    processes: number;
+    openFiles: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -59,6 +79,14 @@ const DEFAULTS = {
   OASIS_SHUTDOWN_GRACE: '10s',
   OASIS_DATABASE_TIMEOUT: '10s',
   OASIS_LOG_LEVEL: 'info',
+  OASIS_SANDBOX: 'auto',
+  OASIS_JOB_NETWORK: 'on',
+  OASIS_JOB_USER: 'nobody',
+  OASIS_JOB_MAX_OUTPUT: '100MiB',
+  OASIS_JOB_MAX_DISK: '512MiB',
+  OASIS_JOB_MAX_MEMORY: '2GiB',
+  OASIS_JOB_MAX_PROCESSES: '1024',
+  OASIS_JOB_MAX_OPEN_FILES: '1024',
 } as const;
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
@@ -79,6 +107,17 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   const dataDir = path.resolve(get('OASIS_DATA_DIR'));
 
+  const sandboxMode = get('OASIS_SANDBOX');
+  if (sandboxMode !== 'auto' && sandboxMode !== 'bubblewrap' && sandboxMode !== 'off') {
+    problems.push(`OASIS_SANDBOX must be "auto", "bubblewrap" or "off", not "${sandboxMode}"`);
+  }
+  const network = get('OASIS_JOB_NETWORK');
+  if (network !== 'on' && network !== 'off') problems.push(`OASIS_JOB_NETWORK must be "on" or "off", not "${network}"`);
+  const readOnlyPaths = (env.OASIS_SANDBOX_PATHS ?? '').split(':').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of readOnlyPaths) {
+    if (!path.isAbsolute(entry)) problems.push(`OASIS_SANDBOX_PATHS entries must be absolute paths, not "${entry}"`);
+  }
+
   const config: Config = {
     host: get('OASIS_HOST'),
     port,
@@ -98,7 +137,27 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     sparkHome: env.OASIS_SPARK_HOME?.trim() || env.SPARK_HOME?.trim() || null,
     hadoopClasspath: env.OASIS_HADOOP_CLASSPATH?.trim() || null,
     logLevel: get('OASIS_LOG_LEVEL'),
+    sandbox: {
+      mode: sandboxMode as SandboxConfig['mode'],
+      network: network === 'on',
+      jobUser: get('OASIS_JOB_USER'),
+      readOnlyPaths,
+      limits: {
+        outputBytes: parseSize(get('OASIS_JOB_MAX_OUTPUT'), 'OASIS_JOB_MAX_OUTPUT', problems),
+        diskBytes: parseSize(get('OASIS_JOB_MAX_DISK'), 'OASIS_JOB_MAX_DISK', problems),
+        memoryBytes: parseSize(get('OASIS_JOB_MAX_MEMORY'), 'OASIS_JOB_MAX_MEMORY', problems),
+        processes: parseInteger(get('OASIS_JOB_MAX_PROCESSES'), 'OASIS_JOB_MAX_PROCESSES', problems, 16, 1_000_000),
+        openFiles: parseInteger(get('OASIS_JOB_MAX_OPEN_FILES'), 'OASIS_JOB_MAX_OPEN_FILES', problems, 16, 1_048_576),
+      },
+    },
   };
+  for (const [name, bytes] of [
+    ['OASIS_JOB_MAX_OUTPUT', config.sandbox.limits.outputBytes],
+    ['OASIS_JOB_MAX_DISK', config.sandbox.limits.diskBytes],
+    ['OASIS_JOB_MAX_MEMORY', config.sandbox.limits.memoryBytes],
+  ] as const) {
+    if (bytes > 0 && bytes < 1024 * 1024) problems.push(`${name} must be at least 1MiB`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }
@@ -123,7 +182,16 @@ export function parseDuration(raw: string, name: string, problems: string[]): nu
   return Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!);
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1000, kib: 1024, mb: 1e6, mib: 1024 ** 2 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1000,
+  kib: 1024,
+  mb: 1e6,
+  mib: 1024 ** 2,
+  gb: 1e9,
+  gib: 1024 ** 3,
+};
 
 function parseSize(raw: string, name: string, problems: string[]): number {
   const match = /^(\d+)\s*([a-z]*)$/i.exec(raw);

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { pino, type Logger } from 'pino';
@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { ClusterMonitor } from './engines/cluster-monitor.js';
 import type { Engine, Engines } from './engines/engine.js';
 import { createLocalEngine } from './engines/local/index.js';
+import { createSandbox, type Sandbox } from './engines/sandbox/index.js';
 import { createSparkEngine } from './engines/spark/index.js';
 import { createYarnEngine } from './engines/yarn/index.js';
 import { Executions } from './executions/executions.js';
@@ -18,9 +19,31 @@ export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({ level: config.logLevel, base: { service: 'oasis' } });
 }
 
+/**
+ * The data dir holds the database and every job's files: Oasis alone may enter it. Everything
+ * Oasis creates is private to its user (umask 077), SQLite's WAL and shared-memory files included.
+ */
+async function prepareDataDir(config: Config): Promise<void> {
+  process.umask(0o077);
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(config.dataDir, 0o700);
+}
+
+/** The job sandbox, announced in the start log: which isolation is in force, or why none is. */
+function openSandbox(config: Config, logger: Logger): Sandbox {
+  const sandbox = createSandbox({
+    ...config.sandbox,
+    hiddenPaths: [config.dataDir, ...(config.tokensFile ? [config.tokensFile] : [])],
+  });
+  if (sandbox.kind === 'bubblewrap') logger.info({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
+  else if (sandbox.kind === 'off') logger.warn({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
+  else logger.error({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
+  return sandbox;
+}
+
 /** Connects to the database and applies pending migrations, then disconnects. */
 export async function migrate(config: Config, logger: Logger): Promise<void> {
-  await mkdir(config.dataDir, { recursive: true });
+  await prepareDataDir(config);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs, logger });
   await store.close();
 }
@@ -31,18 +54,21 @@ export async function migrate(config: Config, logger: Logger): Promise<void> {
  * on its own, time-boxed by close-with-grace; a second signal forces the exit.
  */
 export async function serve(config: Config, logger: Logger): Promise<void> {
-  await mkdir(config.dataDir, { recursive: true });
+  await prepareDataDir(config);
+  const sandbox = openSandbox(config, logger);
   const store: Store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs, logger });
   const local = await createLocalEngine({
     workDir: path.join(config.dataDir, 'executions'),
     nodeId: config.nodeId,
     killGraceMs: config.killGraceMs,
+    sandbox,
     logger: logger.child({ engine: 'local' }),
   });
   const spark = createSparkEngine({
     workDir: path.join(config.dataDir, 'spark'),
     nodeId: config.nodeId,
     killGraceMs: config.killGraceMs,
+    sandbox,
     ...(config.sparkHome ? { sparkHome: config.sparkHome } : {}),
     logger: logger.child({ engine: 'spark' }),
   });

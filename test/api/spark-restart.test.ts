@@ -18,6 +18,7 @@ import {
 } from '../engines/spark/support.js';
 import { isTerminal } from '../../src/executions/statuses.js';
 import { RestartableOasis } from './restart-support.js';
+import { jobSandbox } from '../support/sandbox.js';
 
 const cluster = sparkCluster();
 /** Drivers and executors are JVMs on a small test cluster: generous, never asserted as a speed. */
@@ -69,7 +70,7 @@ for (const dialect of testDialects()) {
      */
     const installation = async (main: string) => {
       const oasis = await RestartableOasis.open(dialect, async (dataDir) =>
-        new Map([['spark', createSparkEngine({ workDir: path.join(dataDir, 'spark'), nodeId: 'test-node', killGraceMs: 2_000 })]]),
+        new Map([['spark', createSparkEngine({ workDir: path.join(dataDir, 'spark'), nodeId: 'test-node', killGraceMs: 2_000 , sandbox: jobSandbox()})]]),
       );
       const first = await oasis.start();
       const client = new Client(first.app, `spark-restart-${dialect}`);

@@ -12,6 +12,7 @@ import { openTestStore, testDialects } from '../support/databases.js';
 import { newProject } from '../support/resources.js';
 import { startOasis, type OasisProcess } from '../support/server.js';
 import { eventually, executeLocal, http, markedScript, runsOf, shellTemplate, terminalExecution } from './support.js';
+import { jobSandbox } from '../support/sandbox.js';
 
 const JOBS = 50;
 const NODE = 'crash-node';
@@ -128,7 +129,7 @@ for (const dialect of testDialects()) {
       await first.close();
 
       // The crashed Oasis's launch: claimed, submitted to the engine, row not yet updated.
-      const engine = await createLocalEngine({ workDir: path.join(dataDir, 'executions'), nodeId: NODE, killGraceMs: 500 });
+      const engine = await createLocalEngine({ workDir: path.join(dataDir, 'executions'), nodeId: NODE, killGraceMs: 500 , sandbox: jobSandbox()});
       const cluster = (await database.store.clusters.get(LOCAL_CLUSTER_ID))!;
       const templateRow = (await database.store.jobTemplates.get(template.id))!;
       for (const [i, c] of cases.entries()) {

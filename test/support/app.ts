@@ -10,6 +10,7 @@ import { createLocalEngine } from '../../src/engines/local/index.js';
 import { Executions } from '../../src/executions/executions.js';
 import type { EngineKind, Store } from '../../src/store/types.js';
 import { openTestStore, type TestDatabase, type TestDialect } from './databases.js';
+import { jobSandbox } from './sandbox.js';
 
 export interface TestAppOptions {
   dialect: TestDialect;
@@ -54,7 +55,7 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
   const local = await createLocalEngine({
     workDir: path.join(dataDir, 'executions'),
     nodeId,
-    killGraceMs: options.killGraceMs ?? 2_000,
+    killGraceMs: options.killGraceMs ?? 2_000, sandbox: jobSandbox(),
     logger,
   });
   const engines = new Map<EngineKind, Engine>([['local', local]]);

@@ -5,6 +5,7 @@ import type { Engine } from '../../src/engines/engine.js';
 import { createSparkEngine } from '../../src/engines/spark/index.js';
 import { createYarnEngine } from '../../src/engines/yarn/index.js';
 import type { EngineKind } from '../../src/store/types.js';
+import { jobSandbox } from './sandbox.js';
 
 /** A port nothing listens on (discard): clusters registered there never answer. */
 export const UNREACHABLE_YARN = { resourcemanager: 'http://127.0.0.1:9', namenode: 'hdfs://127.0.0.1:9' } as const;
@@ -27,7 +28,7 @@ export async function clusterEngines(): Promise<ClusterEngines> {
   const workDir = await mkdtemp(path.join(tmpdir(), 'oasis-engines-'));
   const engines = new Map<EngineKind, Engine>([
     ['yarn', createYarnEngine({ workDir: path.join(workDir, 'yarn'), nodeId: 'test-node' })],
-    ['spark', createSparkEngine({ workDir: path.join(workDir, 'spark'), nodeId: 'test-node', killGraceMs: 2_000 })],
+    ['spark', createSparkEngine({ workDir: path.join(workDir, 'spark'), nodeId: 'test-node', killGraceMs: 2_000 , sandbox: jobSandbox()})],
   ]);
   return { engines, remove: () => rm(workDir, { recursive: true, force: true }) };
 }

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -17,6 +17,7 @@ import {
   type EngineLogger,
 } from '../engine.js';
 import type { JobType } from '../../store/types.js';
+import { limitReason, type Sandbox } from '../sandbox/index.js';
 import { LOCAL_JOB_TYPES, commandOf, environmentOf, validateLocalJob } from './job-spec.js';
 import { launch } from './launcher.js';
 import {
@@ -34,6 +35,8 @@ import {
   readExitCode,
   readJobRecord,
   readLaunchedPid,
+  readSlice,
+  stagingDir,
   writeAtomically,
   writeCancelMarker,
   type JobRecord,
@@ -46,6 +49,9 @@ export interface LocalEngineSettings {
   nodeId: string;
   killGraceMs: number;
   javaExecutable: string | undefined;
+  /** Host paths Java jobs need beyond the system (a JDK outside /usr). */
+  javaPaths: readonly string[];
+  sandbox: Sandbox;
   logger: LocalEngineLogger | undefined;
 }
 
@@ -74,6 +80,8 @@ function launcherIdentity(pid: number, dir: string): ProcessIdentity {
 type StatusListener = (executionId: string, status: EngineStatus) => void;
 
 const WATCH_INTERVAL_MS = 250;
+/** Enough of a failed job's error output to tell which limit it hit. */
+const STDERR_TAIL_BYTES = 16 * 1024;
 const CHECK_INTERVAL_MS = 50;
 /** How long cancel waits beyond the grace time for SIGKILL to take effect before returning. */
 const KILL_SETTLE_MS = 2_000;
@@ -114,12 +122,26 @@ export class LocalEngine implements Engine {
     await this.prepareDirectory(dir);
     let child: ChildProcess | undefined;
     try {
-      for (const file of [...job.mains, ...job.libs]) {
+      const staging = stagingDir(dir);
+      await mkdir(staging, { mode: 0o700 });
+      const files = [...job.mains, ...job.libs];
+      for (const file of files) {
         // 'wx' never follows or overwrites an existing entry, so a name cannot redirect the write.
-        await writeFile(path.join(dir, file.name), await file.read(), { mode: 0o600, flag: 'wx' });
+        const staged = path.join(staging, file.name);
+        await writeFile(staged, await file.read(), { mode: 0o600, flag: 'wx' });
+        const owner = this.settings.sandbox.jobOwner;
+        if (owner) await chown(staged, owner.uid, owner.gid);
       }
-      const command = commandOf(job, dir, this.settings.javaExecutable);
-      child = launch({ dir, command, env: environmentOf(job.params, dir) });
+      const { sandbox } = this.settings;
+      const jobDir = sandbox.jobDir(staging);
+      const command = commandOf(job, jobDir, this.settings.javaExecutable);
+      const confined = sandbox.wrap({
+        workDir: staging,
+        files: files.map((file) => file.name),
+        readOnlyPaths: job.jobType === 'Java' ? this.settings.javaPaths : [],
+        command,
+      });
+      child = launch({ dir, command: confined, env: environmentOf(job.params, jobDir) });
       child.once('error', (error) => {
         this.settings.logger?.error({ err: error, executionId: job.executionId }, 'launcher error');
       });
@@ -304,7 +326,8 @@ export class LocalEngine implements Engine {
       const info = { ...base, exit_code: code };
       if (marker) return { status: 'KILLED', returnCode: code, info };
       if (code === 0) return { status: 'SUCCEEDED', returnCode: 0, info };
-      return { status: 'DONEWITHERROR', returnCode: code, info };
+      const reason = await this.limitReasonOf(job, code);
+      return { status: 'DONEWITHERROR', returnCode: code, info: reason ? { ...info, reason } : info };
     }
     if (job.identity && (await liveGroupMembers(job.identity)).length > 0) return running();
     if (marker) return { status: 'KILLED', returnCode: null, info: base };
@@ -313,6 +336,12 @@ export class LocalEngine implements Engine {
       returnCode: null,
       info: { ...base, reason: 'the job ended without recording an exit code (host restarted?)' },
     };
+  }
+
+  private async limitReasonOf(job: LocalJob, code: number): Promise<string | undefined> {
+    const { limits } = this.settings.sandbox;
+    if (!limits) return undefined;
+    return limitReason(code, await readSlice(path.join(job.dir, FILES.stderr), 'end', STDERR_TAIL_BYTES), limits);
   }
 
   /** Finds a job again from its ref alone, as a restarted Oasis must. */

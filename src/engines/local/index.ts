@@ -1,8 +1,10 @@
-import { accessSync, constants } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Engine } from '../engine.js';
+import type { Sandbox } from '../sandbox/index.js';
+import { findOnPath } from './executables.js';
 import { LocalEngine, type LocalEngineLogger } from './engine.js';
 
 export { logPaths } from './workdir.js';
@@ -17,6 +19,8 @@ export interface LocalEngineOptions {
   killGraceMs: number;
   /** Where Java jobs find `bin/java`; without it, `java` is looked up on PATH. */
   javaHome?: string;
+  /** Confines every job; see src/engines/sandbox. */
+  sandbox: Sandbox;
   logger?: LocalEngineLogger;
 }
 
@@ -38,20 +42,19 @@ export async function createLocalEngine(options: LocalEngineOptions): Promise<En
     nodeId: options.nodeId,
     killGraceMs: options.killGraceMs,
     javaExecutable,
+    javaPaths: javaExecutable ? javaPathsOf(javaExecutable) : [],
+    sandbox: options.sandbox,
     logger: options.logger,
   });
 }
 
-function findOnPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // Not here.
-    }
+/** The JDK a Java job runs, when it lies outside the system directories every job sees. */
+function javaPathsOf(javaExecutable: string): string[] {
+  try {
+    const home = path.dirname(path.dirname(realpathSync(javaExecutable)));
+    return home.startsWith('/usr/') ? [] : [home];
+  } catch {
+    return [];
   }
-  return undefined;
 }
+

@@ -15,13 +15,14 @@ import { FILES } from './workdir.js';
  *
  * The launcher leads the job's own process group (spawned detached, so with its own session);
  * the job runs in that group too, so cancel signals the group and every descendant gets the signal
- * directly. The launcher defers SIGTERM with a no-op trap (a caught signal reverts to the default
- * in the job it runs, an ignored one would not), outlives the job and records 128+n when the job
- * dies of signal n. SIGKILL ends the launcher too: then `result` is missing and the `cancelled`
- * marker tells that Oasis did it.
+ * directly. The launcher ignores SIGTERM, and so does what it starts until the sandbox's argv
+ * restores the default for the job itself (see sandbox/limits.ts): the launcher and the sandbox's
+ * own supervising processes outlive the job, and the launcher records 128+n when the job dies of
+ * signal n. SIGKILL ends the launcher too: then `result` is missing and the `cancelled` marker
+ * tells that Oasis did it.
  */
 const LAUNCHER_SCRIPT = [
-  "trap ':' TERM",
+  "trap '' TERM",
   `printf '%s\\n' "$$" > ${FILES.launched}`,
   '"$@"',
   'code=$?',
@@ -29,7 +30,9 @@ const LAUNCHER_SCRIPT = [
 ].join('\n');
 
 export interface LaunchOptions {
+  /** The execution's directory, where the launcher keeps its files; the job never sees it. */
   dir: string;
+  /** The job's argv, already wrapped by its sandbox. */
   command: string[];
   env: Record<string, string>;
 }

@@ -1,4 +1,4 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { ProcessIdentity } from './processes.js';
@@ -13,7 +13,8 @@ import type { ProcessIdentity } from './processes.js';
  *   stderr      the job's standard error
  *   result      the exit code (128+n for signal n), written atomically by the launcher
  *   cancelled   written before Oasis signals a job, so its end reads as KILLED
- *   <binaries>  the staged mains and libs, under their own names
+ *   work/       the staged mains and libs, under their own names; a sandboxed job finds them in
+ *               its own working directory, never this directory itself
  */
 export const FILES = {
   job: 'job.json',
@@ -23,6 +24,7 @@ export const FILES = {
   result: 'result',
   resultTemp: '.result.tmp',
   cancelled: 'cancelled',
+  work: 'work',
 } as const;
 
 const RESERVED: ReadonlySet<string> = new Set(Object.values(FILES));
@@ -55,6 +57,11 @@ export function executionDir(workDir: string, executionId: string): string {
   return path.join(workDir, executionId);
 }
 
+/** Where the job's binaries are staged, inside the execution's directory. */
+export function stagingDir(dir: string): string {
+  return path.join(dir, FILES.work);
+}
+
 /** Where a local execution's output is kept. */
 export function logPaths(workDir: string, executionId: string): { stdout: string; stderr: string } {
   const dir = executionDir(workDir, executionId);
@@ -82,7 +89,6 @@ export async function readJobRecord(dir: string): Promise<JobRecord | undefined>
   return text === undefined ? undefined : (JSON.parse(text) as JobRecord);
 }
 
-/** The exit code the launcher recorded, or undefined while it has not. */
 /**
  * Whether a launcher ever ran in `dir`, and its pid when readable. The launcher writes the file
  * before it runs the job, so a job that started always leaves it, even if Oasis died before
@@ -95,10 +101,29 @@ export async function readLaunchedPid(dir: string): Promise<{ pid: number | unde
   return { pid: Number.isInteger(pid) && pid > 0 ? pid : undefined };
 }
 
+/** The exit code the launcher recorded, or undefined while it has not. */
 export async function readExitCode(dir: string): Promise<number | undefined> {
   const text = await readOptional(path.join(dir, FILES.result));
   const code = text === undefined ? NaN : Number.parseInt(text.trim(), 10);
   return Number.isInteger(code) ? code : undefined;
+}
+
+/** Up to `bytes` from the start or the end of a file; empty when it cannot be read. */
+export async function readSlice(file: string, from: 'start' | 'end', bytes: number): Promise<string> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      const start = from === 'start' ? 0 : Math.max(0, size - bytes);
+      const buffer = Buffer.alloc(Math.min(bytes, size - start));
+      await handle.read(buffer, 0, buffer.length, start);
+      return buffer.toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return '';
+  }
 }
 
 export async function readCancelMarker(dir: string): Promise<CancelMarker | undefined> {

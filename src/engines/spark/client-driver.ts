@@ -1,4 +1,4 @@
-import { readFile, open } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -15,6 +15,7 @@ import {
   FILES,
   readCancelMarker,
   readExitCode,
+  readSlice,
   writeAtomically,
   writeCancelMarker,
 } from '../local/workdir.js';
@@ -74,22 +75,6 @@ function signalGroupQuietly(pid: number): void {
   }
 }
 
-async function readSlice(file: string, from: 'start' | 'end', bytes: number): Promise<string> {
-  try {
-    const handle = await open(file, 'r');
-    try {
-      const { size } = await handle.stat();
-      const start = from === 'start' ? 0 : Math.max(0, size - bytes);
-      const buffer = Buffer.alloc(Math.min(bytes, size - start));
-      await handle.read(buffer, 0, buffer.length, start);
-      return buffer.toString('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return '';
-  }
-}
 
 /** The application id the driver logged, when it has registered with the master. */
 export async function clientApplicationId(job: ClientJob): Promise<string | undefined> {

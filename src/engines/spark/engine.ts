@@ -1,4 +1,5 @@
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -15,7 +16,8 @@ import {
   type Submission,
   type EngineLogger,
 } from '../engine.js';
-import { executionDir } from '../local/workdir.js';
+import { executionDir, stagingDir } from '../local/workdir.js';
+import type { Sandbox } from '../sandbox/index.js';
 import {
   cancelClientJob,
   clientApplicationId,
@@ -36,6 +38,7 @@ import {
 } from './job-spec.js';
 import { createSubmission, killDriver, masterState, restServerAnswers } from './master-client.js';
 import { sparkSettingsOf, validateSparkCluster, type SparkClusterSettings } from './settings.js';
+import { findOnPath } from '../local/executables.js';
 
 export type SparkEngineLogger = EngineLogger;
 
@@ -44,6 +47,8 @@ export interface SparkEngineSettings {
   nodeId: string;
   killGraceMs: number;
   sparkHome: string | undefined;
+  /** Confines client-mode jobs, which run on this host. */
+  sandbox: Sandbox;
   logger: SparkEngineLogger | undefined;
 }
 
@@ -182,7 +187,7 @@ export class SparkEngine implements Engine {
     try {
       // Left by an attempt that failed before the master accepted anything: start afresh.
       await rm(stagedDir, { recursive: true, force: true });
-      await stage(job, stagedDir);
+      await stage(job, stagedDir, undefined);
     } catch (error) {
       await rm(stagedDir, { recursive: true, force: true });
       throw new JobStartError(`cannot stage the job's binaries: ${errorMessage(error)}`, { cause: error });
@@ -212,9 +217,20 @@ export class SparkEngine implements Engine {
     try {
       // A directory left by an attempt that failed before starting anything is started afresh.
       await rm(dir, { recursive: true, force: true });
-      await stage(job, dir);
-      const command = clientCommand(job, settings, dir);
-      const started = await startClientJob(dir, command, clientEnvironment(job, settings, dir));
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const staging = stagingDir(dir);
+      const files = await stage(job, staging, this.settings.sandbox.jobOwner);
+      const { sandbox } = this.settings;
+      const jobDir = sandbox.jobDir(staging);
+      const command = clientCommand(job, settings, jobDir);
+      const confined = sandbox.wrap({
+        workDir: staging,
+        files,
+        readOnlyPaths: job.jobType === 'Shell' ? [] : installationPaths(settings),
+        writablePaths: settings.sharedDir ? [settings.sharedDir] : [],
+        command,
+      });
+      const started = await startClientJob(dir, confined, clientEnvironment(job, settings, jobDir));
       const clientJob: ClientJob = { dir, identity: started.identity };
       void started.exited.then(() => this.reportEnd(job.executionId, clientJob));
       this.settings.logger?.info(
@@ -282,12 +298,44 @@ export class SparkEngine implements Engine {
   }
 }
 
-/** Writes the job's binaries under their own names, readable by workers running as other users. */
-async function stage(job: JobSpec, dir: string): Promise<void> {
+/**
+ * Writes the job's binaries under their own names, readable by workers running as other users
+ * and owned by the sandbox's job user when there is one. Returns the names.
+ */
+async function stage(job: JobSpec, dir: string, owner: Sandbox['jobOwner']): Promise<string[]> {
   await mkdir(dir, { recursive: true, mode: 0o755 });
   await chmod(dir, 0o755);
-  for (const file of [...job.mains, ...job.libs]) {
+  const files = [...job.mains, ...job.libs];
+  for (const file of files) {
     // 'wx' never follows or overwrites an existing entry, so a name cannot redirect the write.
-    await writeFile(path.join(dir, file.name), await file.read(), { mode: 0o644, flag: 'wx' });
+    const staged = path.join(dir, file.name);
+    await writeFile(staged, await file.read(), { mode: 0o644, flag: 'wx' });
+    if (owner) await chown(staged, owner.uid, owner.gid);
   }
+  return files.map((file) => file.name);
+}
+
+/**
+ * What a sandboxed Python driver must read beyond the system: the Spark installation and the
+ * Python installation, found from the executable as given (a virtualenv, a pyenv shim) and as
+ * resolved (the interpreter it links to), plus a JDK outside /usr.
+ */
+function installationPaths(settings: SparkClusterSettings): string[] {
+  const paths = new Set<string>();
+  const prefixOf = (executable: string): void => {
+    const prefix = path.dirname(path.dirname(executable));
+    if (prefix !== '/' && !prefix.startsWith('/usr')) paths.add(prefix);
+  };
+  if (settings.sparkHome) paths.add(settings.sparkHome);
+  const python = path.isAbsolute(settings.python) ? settings.python : findOnPath(settings.python);
+  for (const executable of [python, process.env.JAVA_HOME && path.join(process.env.JAVA_HOME, 'bin', 'java')]) {
+    if (!executable) continue;
+    prefixOf(executable);
+    try {
+      prefixOf(realpathSync(executable));
+    } catch {
+      // Not there; the driver will say so.
+    }
+  }
+  return [...paths];
 }

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Engine } from '../engine.js';
+import type { Sandbox } from '../sandbox/index.js';
 import { SparkEngine, type SparkEngineLogger } from './engine.js';
 
 export type { SparkEngineLogger } from './engine.js';
@@ -21,6 +22,8 @@ export interface SparkEngineOptions {
   killGraceMs: number;
   /** Spark installation on this host for Python drivers, when a cluster names no `spark_home`. */
   sparkHome?: string;
+  /** Confines client-mode jobs; see src/engines/sandbox. */
+  sandbox: Sandbox;
   logger?: SparkEngineLogger;
 }
 
@@ -41,6 +44,7 @@ export function createSparkEngine(options: SparkEngineOptions): Engine {
     nodeId: options.nodeId,
     killGraceMs: options.killGraceMs,
     sparkHome: options.sparkHome,
+    sandbox: options.sandbox,
     logger: options.logger,
   });
 }

@@ -8,6 +8,7 @@ import { logPaths } from '../../../src/engines/local/index.js';
 import type { ClusterRecord } from '../../../src/store/types.js';
 import { isTerminal } from '../../../src/executions/statuses.js';
 import { eventually } from '../../support/eventually.js';
+import { jobSandbox } from '../../support/sandbox.js';
 
 export { eventually };
 
@@ -72,7 +73,7 @@ export async function engineFixture(killGraceMs = 500): Promise<EngineFixture> {
   const engines: Engine[] = [];
   const refs: EngineJobRef[] = [];
   const newEngine = async (): Promise<Engine> => {
-    const engine = await createLocalEngine({ workDir, nodeId: NODE, killGraceMs });
+    const engine = await createLocalEngine({ workDir, nodeId: NODE, killGraceMs, sandbox: jobSandbox() });
     engines.push(engine);
     return engine;
   };

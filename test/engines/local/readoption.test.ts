@@ -19,9 +19,16 @@ import {
   shellJob,
   type EngineFixture,
 } from './helpers.js';
+import { exchangeDir, jobSandbox } from '../../support/sandbox.js';
 
-/** A job that runs until the test creates `go` in its working directory, then exits 5. */
-const WAIT_FOR_GO = 'echo started\nwhile [ ! -e go ]; do sleep 0.1; done\necho finishing\nexit 5\n';
+let gates = 0;
+/** A job that runs until the test opens its gate (see `open`), then exits 5. */
+function gatedJob(): { job: ReturnType<typeof shellJob>; script: string; open: () => Promise<void> } {
+  gates += 1;
+  const gate = path.join(exchangeDir(), `go-${process.pid}-${gates}`);
+  const script = `echo started\nwhile [ ! -e '${gate}' ]; do sleep 0.1; done\necho finishing\nexit 5\n`;
+  return { job: shellJob(script), script, open: () => writeFile(gate, '') };
+}
 
 describe('local engine: a restarted Oasis re-adopts its jobs', () => {
   let fx: EngineFixture;
@@ -33,17 +40,18 @@ describe('local engine: a restarted Oasis re-adopts its jobs', () => {
   });
 
   it('finds the exit code a job recorded while no engine instance was running', async () => {
-    const job = shellJob(WAIT_FOR_GO);
+    const { job, open } = gatedJob();
     const ref = await fx.submit(job);
     const dir = path.join(fx.workDir, job.executionId);
     const record = JSON.parse(await readFile(path.join(dir, 'job.json'), 'utf8'));
     assert.equal(record.pid, ref.extra.pid);
     assert.equal(record.starttime, ref.extra.starttime);
     assert.equal(record.node, 'test-node');
-    assert.deepEqual(record.command, ['/bin/sh', path.join(dir, 'main.sh')]);
+    // The job's own argv comes last, as the job sees it: its working directory is /job.
+    assert.deepEqual(record.command.slice(-2), ['/bin/sh', '/job/main.sh']);
 
     await fx.engine.close();
-    await writeFile(path.join(dir, 'go'), '');
+    await open();
     await eventually(() => (existsSync(path.join(dir, 'result')) ? true : undefined), 'the result file');
 
     const restarted = await fx.newEngine();
@@ -54,9 +62,9 @@ describe('local engine: a restarted Oasis re-adopts its jobs', () => {
   });
 
   it('survives a kill -9 of the Oasis process that started it', async () => {
-    const job = shellJob(WAIT_FOR_GO);
+    const { job, script: jobScript, open } = gatedJob();
     const script = fileURLToPath(new URL('../../fixtures/local/submit-then-hang.ts', import.meta.url));
-    const oasis = spawn(process.execPath, ['--import', 'tsx', script, fx.workDir, 'test-node', job.executionId, WAIT_FOR_GO], {
+    const oasis = spawn(process.execPath, ['--import', 'tsx', script, fx.workDir, 'test-node', job.executionId, jobScript], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let printed = '';
@@ -66,9 +74,8 @@ describe('local engine: a restarted Oasis re-adopts its jobs', () => {
     oasis.kill('SIGKILL');
     await exited;
 
-    const dir = path.join(fx.workDir, job.executionId);
     await eventually(async () => ((await output(fx.workDir, job.executionId)).stdout ? true : undefined), 'output');
-    await writeFile(path.join(dir, 'go'), '');
+    await open();
     const restarted = await fx.newEngine();
     const status = await finalStatus(restarted, ref);
     assert.equal(status.status, 'DONEWITHERROR');
@@ -78,7 +85,7 @@ describe('local engine: a restarted Oasis re-adopts its jobs', () => {
   });
 
   it('watches a re-adopted job and reports its end through onStatusChange', async () => {
-    const job = shellJob(WAIT_FOR_GO);
+    const { job, open } = gatedJob();
     const ref = await fx.submit(job);
     await fx.engine.close();
 
@@ -86,7 +93,7 @@ describe('local engine: a restarted Oasis re-adopts its jobs', () => {
     const seen: Array<[string, EngineStatus]> = [];
     restarted.onStatusChange?.((executionId, status) => seen.push([executionId, status]));
     assert.equal((await restarted.status(ref, cluster)).status, 'RUNNING');
-    await writeFile(path.join(fx.workDir, job.executionId, 'go'), '');
+    await open();
     const [executionId, status] = await eventually(() => seen[0], 'the end of the re-adopted job');
     assert.equal(executionId, job.executionId);
     assert.equal(status.status, 'DONEWITHERROR');
@@ -124,20 +131,20 @@ describe('local engine: a restarted Oasis re-adopts its jobs', () => {
   });
 
   it('never mistakes a recycled pid for the job', async () => {
-    const job = shellJob(WAIT_FOR_GO);
+    const { job, open } = gatedJob();
     const ref = await fx.submit(job);
     // The same pid with another start time is another process: the job is over, not RUNNING.
     const forged = { ...ref, extra: { ...ref.extra, starttime: '1' } };
     assert.notEqual((await fx.engine.status(forged, cluster)).status, 'RUNNING');
     assert.equal((await fx.engine.status(ref, cluster)).status, 'RUNNING');
-    await writeFile(path.join(fx.workDir, job.executionId, 'go'), '');
+    await open();
     assert.equal((await finalStatus(fx.engine, ref)).returnCode, 5);
   });
 
   it('leaves jobs of another node to that node', async () => {
     const job = shellJob('exit 0\n');
     const ref = await fx.submit(job);
-    const other = await createLocalEngine({ workDir: fx.workDir, nodeId: 'other-node', killGraceMs: 500 });
+    const other = await createLocalEngine({ workDir: fx.workDir, nodeId: 'other-node', killGraceMs: 500 , sandbox: jobSandbox()});
     await assert.rejects(other.status(ref, cluster), TransientEngineError);
     await other.close();
   });

@@ -17,6 +17,7 @@ import {
   shellJob,
   type EngineFixture,
 } from './helpers.js';
+import { processesRunning } from '../../support/sandbox.js';
 
 describe('local engine: Shell jobs', () => {
   let fx: EngineFixture;
@@ -45,7 +46,7 @@ describe('local engine: Shell jobs', () => {
     assert.equal(stderr, 'oops\n');
   });
 
-  it('gives the job a minimal environment, its working directory as cwd and HOME, mode 0700', async () => {
+  it('gives the job a minimal environment, its own working directory as cwd and HOME, and keeps its files private', async () => {
     process.env.OASIS_SECRET_FOR_TEST = 'must-not-leak';
     try {
       const job = shellJob('pwd\necho "home=$HOME"\necho "secret=${OASIS_SECRET_FOR_TEST:-unset}"\n');
@@ -54,7 +55,7 @@ describe('local engine: Shell jobs', () => {
       const dir = path.join(fx.workDir, job.executionId);
       assert.equal((await stat(dir)).mode & 0o777, 0o700);
       const { stdout } = await output(fx.workDir, job.executionId);
-      assert.equal(stdout, `${dir}\nhome=${dir}\nsecret=unset\n`);
+      assert.equal(stdout, '/job\nhome=/job\nsecret=unset\n');
     } finally {
       delete process.env.OASIS_SECRET_FOR_TEST;
     }
@@ -95,13 +96,10 @@ describe('local engine: Shell jobs', () => {
   });
 
   it('cancels a running job: the whole process group dies and the status is KILLED', async () => {
-    const job = shellJob('sleep 600 &\necho $! > grandchild.pid\nwait\n');
+    const sleep = ['sleep', `600.${process.pid}`];
+    const job = shellJob(`${sleep.join(' ')} &\nwait\n`);
     const ref = await fx.submit(job);
-    const pidFile = path.join(fx.workDir, job.executionId, 'grandchild.pid');
-    const grandchild = await eventually(async () => {
-      const text = existsSync(pidFile) ? (await readFile(pidFile, 'utf8')).trim() : '';
-      return text ? Number(text) : undefined;
-    }, 'the grandchild pid');
+    const grandchild = await eventually(() => processesRunning(sleep)[0], 'the grandchild sleep');
     assert.equal((await fx.engine.status(ref, cluster)).status, 'RUNNING');
 
     const seen: EngineStatus[] = [];

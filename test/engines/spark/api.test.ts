@@ -18,6 +18,7 @@ import {
   sparkCluster,
   type Fixtures,
 } from './support.js';
+import { jobSandbox } from '../../support/sandbox.js';
 
 const cluster = sparkCluster();
 const TERMINAL = ['SUCCEEDED', 'FAILED', 'KILLED', 'DONEWITHERROR'];
@@ -31,7 +32,7 @@ describe('spark jobs through the API', { skip: cluster ? false : SKIP_REASON }, 
   before(async () => {
     if (!cluster) return;
     scratch = await mkdtemp(path.join(tmpdir(), 'oasis-spark-api-'));
-    const spark = createSparkEngine({ workDir: path.join(scratch, 'spark'), nodeId: 'test-node', killGraceMs: 2_000 });
+    const spark = createSparkEngine({ workDir: path.join(scratch, 'spark'), nodeId: 'test-node', killGraceMs: 2_000 , sandbox: jobSandbox()});
     t = await createTestApp({ dialect: 'sqlite', engines: new Map([['spark', spark]]) });
     fixtures = await buildFixtures(cluster);
   });

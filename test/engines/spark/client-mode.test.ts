@@ -23,6 +23,7 @@ import {
   untilTerminal,
   type Fixtures,
 } from './support.js';
+import { jobSandbox } from '../../support/sandbox.js';
 
 const cluster = sparkCluster();
 
@@ -36,7 +37,7 @@ describe('spark engine: Python applications and Shell jobs in client mode', { sk
   before(async () => {
     if (!cluster) return;
     scratch = await mkdtemp(path.join(tmpdir(), 'oasis-spark-client-'));
-    engine = createSparkEngine({ workDir: path.join(scratch, 'work'), nodeId: 'node-a', killGraceMs: 3_000 });
+    engine = createSparkEngine({ workDir: path.join(scratch, 'work'), nodeId: 'node-a', killGraceMs: 3_000 , sandbox: jobSandbox()});
     engine.onStatusChange?.((executionId, status) => pushed.push({ executionId, status }));
     record = clusterRecord(cluster);
     fixtures = await buildFixtures(cluster);

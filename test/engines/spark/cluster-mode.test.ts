@@ -24,6 +24,7 @@ import {
   untilTerminal,
   type Fixtures,
 } from './support.js';
+import { jobSandbox } from '../../support/sandbox.js';
 
 const cluster = sparkCluster();
 
@@ -36,7 +37,7 @@ describe('spark engine: JVM applications in cluster deploy mode', { skip: cluste
   before(async () => {
     if (!cluster) return;
     scratch = await mkdtemp(path.join(tmpdir(), 'oasis-spark-cluster-'));
-    engine = createSparkEngine({ workDir: path.join(scratch, 'work'), nodeId: 'node-a', killGraceMs: 2_000 });
+    engine = createSparkEngine({ workDir: path.join(scratch, 'work'), nodeId: 'node-a', killGraceMs: 2_000 , sandbox: jobSandbox()});
     record = clusterRecord(cluster);
     fixtures = await buildFixtures(cluster);
   });

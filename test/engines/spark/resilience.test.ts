@@ -23,6 +23,7 @@ import {
   type Fixtures,
   type SparkTestCluster,
 } from './support.js';
+import { jobSandbox } from '../../support/sandbox.js';
 
 const cluster = sparkCluster();
 
@@ -69,7 +70,7 @@ describe('spark engine: lost workers and Oasis restarts', { skip: cluster ? fals
   let scratch: string;
   const engines: Engine[] = [];
   const engineAt = (workDir: string): Engine => {
-    const engine = createSparkEngine({ workDir, nodeId: 'node-a', killGraceMs: 2_000 });
+    const engine = createSparkEngine({ workDir, nodeId: 'node-a', killGraceMs: 2_000 , sandbox: jobSandbox()});
     engines.push(engine);
     return engine;
   };

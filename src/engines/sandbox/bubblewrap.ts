@@ -1,0 +1,132 @@
+import { lstatSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+
+import { RESTORE_SIGTERM, formatBytes, rlimitPrefix } from './limits.js';
+import type { JobLimits, Sandbox, SandboxedJob } from './sandbox.js';
+
+/** Where a job finds its working directory (and HOME) inside the sandbox. */
+export const SANDBOX_JOB_DIR = '/job';
+
+/** The system as jobs see it, read-only: programs, libraries and configuration, nothing else. */
+const SYSTEM_PATHS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+
+export interface BubblewrapSettings {
+  executable: string;
+  limits: JobLimits;
+  network: boolean;
+  /** Set when Oasis runs as root: jobs run as this user instead. */
+  jobOwner: { uid: number; gid: number } | undefined;
+  /** Host paths every job may read beyond the system (OASIS_SANDBOX_PATHS, the JDK). */
+  readOnlyPaths: readonly string[];
+  /** Host paths every job may write; none unless an embedding program (a test) asks. */
+  writablePaths?: readonly string[];
+  /** Paths no job may see even where they lie inside a path it is given: the data dir, secrets. */
+  hiddenPaths: readonly string[];
+}
+
+const isWithin = (inner: string, outer: string): boolean =>
+  inner === outer || inner.startsWith(outer.endsWith('/') ? outer : `${outer}/`);
+
+/** Symlinks such as /bin → usr/bin are recreated as links; directories are bound read-only. */
+function systemMounts(): string[] {
+  const args: string[] = [];
+  for (const dir of SYSTEM_PATHS) {
+    try {
+      const stat = lstatSync(dir);
+      if (stat.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
+      else if (stat.isDirectory()) args.push('--ro-bind', dir, dir);
+    } catch {
+      // Not on this system.
+    }
+  }
+  // /etc/resolv.conf often points into /run, which jobs do not otherwise see.
+  args.push('--ro-bind-try', '/run/systemd/resolve', '/run/systemd/resolve');
+  return args;
+}
+
+/** An empty directory over a directory, an empty file over a file. */
+function maskOf(hidden: string): string[] | undefined {
+  try {
+    return lstatSync(hidden).isDirectory() ? ['--tmpfs', hidden] : ['--ro-bind', '/dev/null', hidden];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * bubblewrap (the sandbox Flatpak uses). Each job gets new mount, PID, IPC and UTS namespaces: it
+ * sees the system read-only, a private /proc in which only its own processes exist, a private
+ * /tmp and a fresh working directory (both size-limited tmpfs), and none of Oasis's files. When the
+ * job's first process ends, the kernel kills every process left in its PID namespace, daemons and
+ * `setsid` children included.
+ *
+ * Under root, bwrap mounts as root and the job then drops to `jobOwner` with no capabilities and
+ * no way to regain any (no_new_privs), inside a user namespace of its own, which makes its process
+ * limit count its own processes only. Under another user, bwrap creates the user namespace itself.
+ */
+export class BubblewrapSandbox implements Sandbox {
+  readonly kind = 'bubblewrap' as const;
+  readonly limits: JobLimits;
+  readonly jobOwner: { uid: number; gid: number } | undefined;
+  private readonly system = systemMounts();
+  private readonly masks: readonly { hidden: string; mask: string[] }[];
+
+  constructor(private readonly settings: BubblewrapSettings) {
+    this.limits = settings.limits;
+    this.jobOwner = settings.jobOwner;
+    this.masks = settings.hiddenPaths.flatMap((hidden) => {
+      const mask = maskOf(hidden);
+      return mask ? [{ hidden, mask }] : [];
+    });
+  }
+
+  get description(): string {
+    const { limits, jobOwner, network } = this.settings;
+    const user = jobOwner ? `uid ${jobOwner.uid}` : 'the Oasis user, in a user namespace';
+    return (
+      `bubblewrap: jobs run as ${user}, network ${network ? 'on' : 'off'}, ` +
+      `output ${formatBytes(limits.outputBytes)} per file, disk ${formatBytes(limits.diskBytes)}, ` +
+      `memory ${formatBytes(limits.memoryBytes)} per process, ${limits.processes} processes, ` +
+      `${limits.openFiles} open files`
+    );
+  }
+
+  jobDir(): string {
+    return SANDBOX_JOB_DIR;
+  }
+
+  wrap(job: SandboxedJob): string[] {
+    const { executable, limits, network, jobOwner } = this.settings;
+    const args = [executable, '--die-with-parent', '--unshare-ipc', '--unshare-pid', '--unshare-uts'];
+    args.push('--unshare-cgroup-try', '--hostname', 'oasis-job');
+    if (!network) args.push('--unshare-net');
+    if (!jobOwner) args.push('--unshare-user');
+    args.push(...this.system);
+    // Before the binds: a path the job is given may lie in the host's /tmp.
+    args.push('--proc', '/proc', '--dev', '/dev');
+    args.push('--size', String(limits.diskBytes), '--perms', '1777', '--tmpfs', '/tmp');
+
+    const readOnly = [...this.settings.readOnlyPaths, ...(job.readOnlyPaths ?? [])];
+    const writable = [...(this.settings.writablePaths ?? []), ...(job.writablePaths ?? [])];
+    for (const dir of readOnly) args.push('--ro-bind-try', dir, dir);
+    for (const dir of writable) args.push('--bind-try', dir, dir);
+    const exposed = [...SYSTEM_PATHS, ...readOnly, ...writable];
+    for (const { hidden, mask } of this.masks) {
+      if (exposed.some((dir) => isWithin(hidden, dir))) args.push(...mask);
+    }
+
+    args.push('--size', String(limits.diskBytes), '--perms', '1777', '--tmpfs', SANDBOX_JOB_DIR);
+    for (const file of job.files) {
+      args.push('--ro-bind', path.join(job.workDir, file), path.join(SANDBOX_JOB_DIR, file));
+    }
+    args.push('--chdir', SANDBOX_JOB_DIR, '--');
+
+    if (jobOwner) {
+      const { uid, gid } = jobOwner;
+      args.push('/usr/bin/setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups');
+      args.push('--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--');
+      args.push('/usr/bin/unshare', '--user', `--map-user=${uid}`, `--map-group=${gid}`, '--');
+    }
+    return [...args, ...RESTORE_SIGTERM, ...rlimitPrefix(limits), ...job.command];
+  }
+}

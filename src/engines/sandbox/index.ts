@@ -1,0 +1,98 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { findOnPath } from '../local/executables.js';
+import { BubblewrapSandbox } from './bubblewrap.js';
+import type { JobLimits, Sandbox } from './sandbox.js';
+import { UnavailableSandbox, UnconfinedSandbox } from './unconfined.js';
+
+export type { JobLimits, Sandbox, SandboxedJob, SandboxKind } from './sandbox.js';
+export { EXIT_FILE_TOO_LARGE } from './sandbox.js';
+export { limitReason } from './limits.js';
+
+export type SandboxMode = 'auto' | 'bubblewrap' | 'off';
+
+export interface SandboxOptions {
+  mode: SandboxMode;
+  limits: JobLimits;
+  network: boolean;
+  /** The user jobs run as when Oasis runs as root: a name from /etc/passwd, or `uid[:gid]`. */
+  jobUser: string;
+  readOnlyPaths: readonly string[];
+  /** Host paths every job may write; not configurable, since jobs of all projects would share them. */
+  writablePaths?: readonly string[];
+  /** The data dir, the tokens file: never visible to a job. */
+  hiddenPaths: readonly string[];
+}
+
+export class SandboxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxError';
+  }
+}
+
+/**
+ * The sandbox for this host. `auto` uses bubblewrap when it works here and otherwise refuses to
+ * run jobs (they end FAILED, saying why); `bubblewrap` insists on it and stops Oasis when it does
+ * not work; `off` runs jobs unconfined. Whether bubblewrap works is not guessed: a trivial job
+ * runs through the very argv real jobs get.
+ */
+export function createSandbox(options: SandboxOptions): Sandbox {
+  if (options.mode === 'off') return new UnconfinedSandbox();
+  const executable = findOnPath('bwrap');
+  let problem: string;
+  if (!executable) {
+    problem = 'bwrap (package bubblewrap) is not installed';
+  } else {
+    const sandbox = new BubblewrapSandbox({
+      executable,
+      limits: options.limits,
+      network: options.network,
+      jobOwner: process.getuid?.() === 0 ? resolveUser(options.jobUser) : undefined,
+      readOnlyPaths: options.readOnlyPaths,
+      ...(options.writablePaths ? { writablePaths: options.writablePaths } : {}),
+      hiddenPaths: options.hiddenPaths,
+    });
+    const failure = probe(sandbox);
+    if (failure === undefined) return sandbox;
+    problem = `bubblewrap does not work here: ${failure}`;
+  }
+  if (options.mode === 'bubblewrap') throw new SandboxError(`OASIS_SANDBOX=bubblewrap, but ${problem}`);
+  return new UnavailableSandbox(problem);
+}
+
+/** Runs `true` confined; undefined when it worked, else what went wrong. */
+function probe(sandbox: Sandbox): string | undefined {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oasis-sandbox-probe-'));
+  try {
+    const [command, ...args] = sandbox.wrap({ workDir: dir, files: [], command: ['/bin/true'] });
+    const result = spawnSync(command!, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (result.error) return result.error.message;
+    if (result.status === 0) return undefined;
+    return result.stderr.trim().split('\n').slice(-2).join('; ') || `exit status ${result.status ?? result.signal}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+
+/** `nobody`, `1234` or `1234:1234`; a name is looked up in /etc/passwd. Never root. */
+export function resolveUser(spec: string): { uid: number; gid: number } {
+  const numeric = /^(\d+)(?::(\d+))?$/.exec(spec);
+  let owner: { uid: number; gid: number } | undefined;
+  if (numeric) {
+    const uid = Number(numeric[1]);
+    owner = { uid, gid: numeric[2] === undefined ? uid : Number(numeric[2]) };
+  } else {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [name, , uid, gid] = line.split(':');
+      if (name === spec && uid && gid) owner = { uid: Number(uid), gid: Number(gid) };
+    }
+  }
+  if (!owner) throw new SandboxError(`OASIS_JOB_USER: no user '${spec}' in /etc/passwd`);
+  if (owner.uid === 0 || owner.gid === 0) throw new SandboxError('OASIS_JOB_USER: jobs never run as root');
+  return owner;
+}
