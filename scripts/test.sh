@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 npx tsc -p tsconfig.json
+bash scripts/bubblewrap.sh
 bash scripts/python-clients.sh
 
 source scripts/postgres.sh

@@ -46,6 +46,8 @@ export interface SandboxConfig {
   jobUser: string;
   /** Host paths every job may read beyond the system directories. */
   readOnlyPaths: string[];
+  /** Host paths every job may write: shared by the jobs of every project. */
+  writablePaths: string[];
   limits: {
     outputBytes: number;
     diskBytes: number;
@@ -113,10 +115,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   const network = get('OASIS_JOB_NETWORK');
   if (network !== 'on' && network !== 'off') problems.push(`OASIS_JOB_NETWORK must be "on" or "off", not "${network}"`);
-  const readOnlyPaths = (env.OASIS_SANDBOX_PATHS ?? '').split(':').map((entry) => entry.trim()).filter(Boolean);
-  for (const entry of readOnlyPaths) {
-    if (!path.isAbsolute(entry)) problems.push(`OASIS_SANDBOX_PATHS entries must be absolute paths, not "${entry}"`);
-  }
+  const readOnlyPaths = parsePaths(env.OASIS_SANDBOX_PATHS, 'OASIS_SANDBOX_PATHS', problems);
+  const writablePaths = parsePaths(env.OASIS_SANDBOX_WRITABLE_PATHS, 'OASIS_SANDBOX_WRITABLE_PATHS', problems);
 
   const config: Config = {
     host: get('OASIS_HOST'),
@@ -142,6 +142,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       network: network === 'on',
       jobUser: get('OASIS_JOB_USER'),
       readOnlyPaths,
+      writablePaths,
       limits: {
         outputBytes: parseSize(get('OASIS_JOB_MAX_OUTPUT'), 'OASIS_JOB_MAX_OUTPUT', problems),
         diskBytes: parseSize(get('OASIS_JOB_MAX_DISK'), 'OASIS_JOB_MAX_DISK', problems),
@@ -160,6 +161,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** A colon-separated list of absolute paths. */
+function parsePaths(raw: string | undefined, name: string, problems: string[]): string[] {
+  const paths = (raw ?? '').split(':').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of paths) {
+    if (!path.isAbsolute(entry)) problems.push(`${name} entries must be absolute paths, not "${entry}"`);
+  }
+  return paths;
 }
 
 function parseInteger(raw: string, name: string, problems: string[], min: number, max: number): number {

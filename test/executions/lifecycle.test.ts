@@ -20,7 +20,7 @@ for (const dialect of testDialects()) {
     after(() => t.close());
 
     test('a Shell job runs from upload to SUCCEEDED with return_code "0"', async () => {
-      const tmpl = await a.shellTemplate('echo "$1 $GREETING" > out.txt\n');
+      const tmpl = await a.shellTemplate('echo "$1 $GREETING"\n');
       const id = await a.run(tmpl, { job_configs: { args: ['hello'], params: { GREETING: 'world' } } });
       const done = await a.waitFor(id, (execution) => execution.end_time !== null);
       assert.equal(done.info.status, 'SUCCEEDED');
@@ -28,7 +28,7 @@ for (const dialect of testDialects()) {
       assert.ok(done.start_time <= done.end_time);
       assert.match(done.engine_job_id, /@test-node$/);
       assert.equal(done.oozie_job_id, done.engine_job_id);
-      assert.equal(readFileSync(path.join(done.info.workdir, 'out.txt'), 'utf8'), 'hello world\n');
+      assert.equal(readFileSync(path.join(done.info.workdir, 'stdout'), 'utf8'), 'hello world\n');
     });
 
     test('a failing script ends DONEWITHERROR with its exit code', async () => {
@@ -91,14 +91,14 @@ for (const dialect of testDialects()) {
 
     test('data-source references are substituted when the job starts', async () => {
       const source = await a.dataSource({ name: `in-${dialect}`, url: 'hdfs://namenode/in/%JOB_EXEC_ID%/%RANDSTR(4)%' });
-      const tmpl = await a.shellTemplate('echo "$1" > arg.txt\n');
+      const tmpl = await a.shellTemplate('echo "$1"\n');
       const id = await a.run(tmpl, {
         job_configs: { args: [`datasource://in-${dialect}`], configs: { 'edp.substitute_data_source_for_name': true } },
       });
       const done = await a.waitForStatus(id, 'SUCCEEDED');
       const url = done.data_source_urls[source] as string;
       assert.match(url, new RegExp(`^hdfs://namenode/in/${id}/[a-z]{4}$`));
-      assert.equal(readFileSync(path.join(done.info.workdir, 'arg.txt'), 'utf8'), `${url}\n`);
+      assert.equal(readFileSync(path.join(done.info.workdir, 'stdout'), 'utf8'), `${url}\n`);
     });
 
     test('a Java job runs', async () => {

@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { createTestApp } from '../support/app.js';
 import { openTestStore, testDialects } from '../support/databases.js';
 import { Client, eventually } from './fixtures.js';
+import { exchangeSubdir } from '../support/sandbox.js';
 
 for (const dialect of testDialects()) {
   describe(`scheduling and restart (${dialect})`, () => {
@@ -37,7 +38,7 @@ for (const dialect of testDialects()) {
     test('a restarted node re-adopts a running job and records its real end', async () => {
       const database = await openTestStore(dialect);
       const dataDir = await mkdtemp(path.join(tmpdir(), 'oasis-restart-'));
-      const gate = path.join(dataDir, 'go');
+      const gate = path.join(exchangeSubdir('restart-'), 'go');
       try {
         const first = await createTestApp({ dialect, store: database.store, dataDir });
         const a = new Client(first.app);

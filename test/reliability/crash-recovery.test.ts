@@ -12,7 +12,7 @@ import { openTestStore, testDialects } from '../support/databases.js';
 import { newProject } from '../support/resources.js';
 import { startOasis, type OasisProcess } from '../support/server.js';
 import { eventually, executeLocal, http, markedScript, runsOf, shellTemplate, terminalExecution } from './support.js';
-import { jobSandbox } from '../support/sandbox.js';
+import { exchangeSubdir, jobSandbox } from '../support/sandbox.js';
 
 const JOBS = 50;
 const NODE = 'crash-node';
@@ -35,7 +35,7 @@ for (const dialect of testDialects()) {
       const database = dialect === 'postgres' ? await openTestStore('postgres') : undefined;
       if (database) cleanups.push(() => database.drop());
       const dataDir = await tempDir('oasis-crash-');
-      const markers = await tempDir('oasis-crash-markers-');
+      const markers = exchangeSubdir('crash-markers-');
       cleanups.push(() => rm(markers, { recursive: true, force: true }));
       const env: Record<string, string> = {
         OASIS_NODE_ID: NODE,
@@ -107,7 +107,7 @@ for (const dialect of testDialects()) {
       cleanups.push(() => database.drop());
       const dataDir = await tempDir('oasis-adopt-');
       cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-      const markers = await tempDir('oasis-adopt-markers-');
+      const markers = exchangeSubdir('adopt-markers-');
       cleanups.push(() => rm(markers, { recursive: true, force: true }));
       const common = { dialect, store: database.store, dataDir, nodeId: NODE } as const;
       const project = newProject();

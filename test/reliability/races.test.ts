@@ -1,29 +1,17 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { testDialects } from '../support/databases.js';
 import { call, newProject } from '../support/resources.js';
+import { exchangeSubdir, processesRunning } from '../support/sandbox.js';
 import { eventually, executeLocal, markedScript, runsOf, shellTemplate, terminalExecution } from './support.js';
 
-/** The pids a job's runs wrote to its marker: every one must be gone once the execution ends. */
-async function pidsOf(marker: string): Promise<number[]> {
-  const text = await readFile(marker, 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map(Number);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
+/** A run's `sleep`, seen from the host; it must be gone once the execution ends. */
+const napOf = (run: number): string => `60.${run}${process.pid}`;
 
 const noServerError = (responses: LightMyRequestResponse[]) => {
   for (const response of responses) assert.ok(response.statusCode < 500, `${response.statusCode} ${response.body}`);
@@ -39,8 +27,8 @@ for (const dialect of testDialects()) {
 
     before(async () => {
       t = await createTestApp({ dialect, killGraceMs: 1_000, localConcurrency: 16, pollIntervalMs: 100 });
-      markers = await mkdtemp(path.join(tmpdir(), 'oasis-races-'));
-      sleeper = (await shellTemplate(t.app, project, 'sleeper', markedScript('sleep 60'))).id;
+      markers = exchangeSubdir('races-');
+      sleeper = (await shellTemplate(t.app, project, 'sleeper', markedScript('sleep "$NAP"'))).id;
       quick = (await shellTemplate(t.app, project, 'quick', markedScript('exit 0'))).id;
     });
     after(async () => {
@@ -52,13 +40,14 @@ for (const dialect of testDialects()) {
     const start = async (template: string) => {
       counter += 1;
       const marker = path.join(markers, `run-${counter}`);
-      return { id: await executeLocal(t.app, project, template, { params: { MARKER: marker } }), marker };
+      const nap = napOf(counter);
+      return { id: await executeLocal(t.app, project, template, { params: { MARKER: marker, NAP: nap } }), marker, nap };
     };
     const running = (id: string) =>
       eventually(async () => ((await t.store.jobExecutions.get(id))?.status === 'RUNNING' ? true : undefined), `${id} to run`);
 
     test('concurrent cancel, refresh and patch end KILLED, once, with the job gone', async () => {
-      const { id, marker } = await start(sleeper);
+      const { id, marker, nap } = await start(sleeper);
       await running(id);
       const requests = [];
       for (let i = 0; i < 5; i += 1) {
@@ -76,11 +65,11 @@ for (const dialect of testDialects()) {
       ])));
       assert.equal((await t.store.jobExecutions.get(id))?.status, 'KILLED');
       assert.equal(await runsOf(marker), 1);
-      for (const pid of await pidsOf(marker)) await eventually(() => (alive(pid) ? undefined : true), `job ${pid} to die`);
+      await eventually(() => (processesRunning(['sleep', nap]).length > 0 ? undefined : true), `the job's sleep to die`);
     });
 
     test('concurrent delete with cancel, refresh and patch: the row, the job and its directory are gone', async () => {
-      const { id, marker } = await start(sleeper);
+      const { id, marker, nap } = await start(sleeper);
       await running(id);
       const requests = [];
       for (let i = 0; i < 3; i += 1) {
@@ -96,7 +85,7 @@ for (const dialect of testDialects()) {
       assert.equal(await t.store.jobExecutions.get(id), undefined);
       await eventually(() => (existsSync(path.join(t.dataDir, 'executions', id)) ? undefined : true), 'the working directory to go');
       assert.equal(await runsOf(marker), 1);
-      for (const pid of await pidsOf(marker)) await eventually(() => (alive(pid) ? undefined : true), `job ${pid} to die`);
+      await eventually(() => (processesRunning(['sleep', nap]).length > 0 ? undefined : true), `the job's sleep to die`);
     });
 
     test('concurrent executes each start exactly one job', async () => {
@@ -118,7 +107,7 @@ for (const dialect of testDialects()) {
         ),
       );
       noServerError(responses);
-      for (const [i, { id, marker }] of started.entries()) {
+      for (const [i, { id, marker, nap }] of started.entries()) {
         if (i % 2 === 0) {
           const ended = await terminalExecution(t.app, project, id);
           assert.equal(ended.info.status, 'KILLED', JSON.stringify(ended.info));
@@ -127,7 +116,7 @@ for (const dialect of testDialects()) {
           await eventually(() => (existsSync(path.join(t.dataDir, 'executions', id)) ? undefined : true), `${id}'s directory to go`);
         }
         assert.ok((await runsOf(marker)) <= 1, `${id} started twice`);
-        for (const pid of await pidsOf(marker)) await eventually(() => (alive(pid) ? undefined : true), `job ${pid} to die`);
+        await eventually(() => (processesRunning(['sleep', nap]).length > 0 ? undefined : true), `the job's sleep to die`);
       }
       // No TOBEKILLED left behind by any of the races.
       const rows = await Promise.all(started.map(({ id }) => t.store.jobExecutions.get(id)));

@@ -39,12 +39,13 @@ export function exchangeSubdir(prefix: string): string {
  * fails here rather than testing jobs unconfined.
  */
 export function jobSandbox(): Sandbox {
-  shared ??= createSandbox({
-    ...loadConfig({ OASIS_SANDBOX: 'bubblewrap' }).sandbox,
-    writablePaths: [exchangeDir()],
-    hiddenPaths: [],
-  });
+  shared ??= createSandbox({ ...loadConfig(sandboxEnv()).sandbox, hiddenPaths: [] });
   return shared;
+}
+
+/** The environment that gives an Oasis process the tests' sandbox. */
+export function sandboxEnv(): Record<string, string> {
+  return { OASIS_SANDBOX: 'bubblewrap', OASIS_SANDBOX_WRITABLE_PATHS: exchangeDir() };
 }
 
 /** Host pids of the live processes whose argv is exactly `argv` (a job's, seen from outside). */

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
+import { sandboxEnv } from './sandbox.js';
+
 /** A real Oasis process, started the way `npm start` starts it (through the CLI entry). */
 export interface OasisProcess {
   url: string;
@@ -34,6 +36,7 @@ export async function startOasis(options: StartOptions = {}): Promise<OasisProce
     OASIS_PORT: '0',
     OASIS_DATA_DIR: dataDir,
     OASIS_LOG_LEVEL: 'info',
+    ...sandboxEnv(),
     ...options.env,
   };
   if (options.tokens) {

@@ -18,8 +18,8 @@ export interface BubblewrapSettings {
   jobOwner: { uid: number; gid: number } | undefined;
   /** Host paths every job may read beyond the system (OASIS_SANDBOX_PATHS, the JDK). */
   readOnlyPaths: readonly string[];
-  /** Host paths every job may write; none unless an embedding program (a test) asks. */
-  writablePaths?: readonly string[];
+  /** Host paths every job may write (OASIS_SANDBOX_WRITABLE_PATHS). */
+  writablePaths: readonly string[];
   /** Paths no job may see even where they lie inside a path it is given: the data dir, secrets. */
   hiddenPaths: readonly string[];
 }
@@ -76,7 +76,9 @@ export class BubblewrapSandbox implements Sandbox {
     this.jobOwner = settings.jobOwner;
     this.masks = settings.hiddenPaths.flatMap((hidden) => {
       const mask = maskOf(hidden);
-      return mask ? [{ hidden, mask }] : [];
+      // A path inside another hidden directory is hidden with it.
+      const covered = settings.hiddenPaths.some((other) => other !== hidden && isWithin(hidden, other));
+      return mask && !covered ? [{ hidden, mask }] : [];
     });
   }
 
@@ -107,7 +109,7 @@ export class BubblewrapSandbox implements Sandbox {
     args.push('--size', String(limits.diskBytes), '--perms', '1777', '--tmpfs', '/tmp');
 
     const readOnly = [...this.settings.readOnlyPaths, ...(job.readOnlyPaths ?? [])];
-    const writable = [...(this.settings.writablePaths ?? []), ...(job.writablePaths ?? [])];
+    const writable = [...this.settings.writablePaths, ...(job.writablePaths ?? [])];
     for (const dir of readOnly) args.push('--ro-bind-try', dir, dir);
     for (const dir of writable) args.push('--bind-try', dir, dir);
     const exposed = [...SYSTEM_PATHS, ...readOnly, ...writable];

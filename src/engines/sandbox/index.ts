@@ -21,8 +21,8 @@ export interface SandboxOptions {
   /** The user jobs run as when Oasis runs as root: a name from /etc/passwd, or `uid[:gid]`. */
   jobUser: string;
   readOnlyPaths: readonly string[];
-  /** Host paths every job may write; not configurable, since jobs of all projects would share them. */
-  writablePaths?: readonly string[];
+  /** Host paths every job may write, shared by the jobs of every project. */
+  writablePaths: readonly string[];
   /** The data dir, the tokens file: never visible to a job. */
   hiddenPaths: readonly string[];
 }
@@ -53,7 +53,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       network: options.network,
       jobOwner: process.getuid?.() === 0 ? resolveUser(options.jobUser) : undefined,
       readOnlyPaths: options.readOnlyPaths,
-      ...(options.writablePaths ? { writablePaths: options.writablePaths } : {}),
+      writablePaths: options.writablePaths,
       hiddenPaths: options.hiddenPaths,
     });
     const failure = probe(sandbox);
