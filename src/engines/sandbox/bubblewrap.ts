@@ -44,6 +44,19 @@ function systemMounts(): string[] {
   return args;
 }
 
+/**
+ * Directories leading to a bound path, traversable by the job's user: bubblewrap would otherwise
+ * create them for the mount point as root-only.
+ */
+function ancestorsOf(dir: string): string[] {
+  const args: string[] = [];
+  for (let parent = path.dirname(dir); parent !== '/'; parent = path.dirname(parent)) {
+    if (SYSTEM_PATHS.some((system) => isWithin(parent, system)) || parent === '/tmp') continue;
+    args.unshift('--perms', '0755', '--dir', parent);
+  }
+  return args;
+}
+
 /** An empty directory over a directory, an empty file over a file. */
 function maskOf(hidden: string): string[] | undefined {
   try {
@@ -54,7 +67,7 @@ function maskOf(hidden: string): string[] | undefined {
 }
 
 /**
- * bubblewrap (the sandbox Flatpak uses). Each job gets new mount, PID, IPC and UTS namespaces: it
+ * bubblewrap (the sandbox Flatpak uses). Each job gets new mount, PID, IPC, UTS and cgroup namespaces: it
  * sees the system read-only, a private /proc in which only its own processes exist, a private
  * /tmp and a fresh working directory (both size-limited tmpfs), and none of Oasis's files. When the
  * job's first process ends, the kernel kills every process left in its PID namespace, daemons and
@@ -99,8 +112,9 @@ export class BubblewrapSandbox implements Sandbox {
 
   wrap(job: SandboxedJob): string[] {
     const { executable, limits, network, jobOwner } = this.settings;
+    // The host name stays the host's: a Spark driver advertises it to the executors that call back.
     const args = [executable, '--die-with-parent', '--unshare-ipc', '--unshare-pid', '--unshare-uts'];
-    args.push('--unshare-cgroup-try', '--hostname', 'oasis-job');
+    args.push('--unshare-cgroup-try');
     if (!network) args.push('--unshare-net');
     if (!jobOwner) args.push('--unshare-user');
     args.push(...this.system);
@@ -110,8 +124,8 @@ export class BubblewrapSandbox implements Sandbox {
 
     const readOnly = [...this.settings.readOnlyPaths, ...(job.readOnlyPaths ?? [])];
     const writable = [...this.settings.writablePaths, ...(job.writablePaths ?? [])];
-    for (const dir of readOnly) args.push('--ro-bind-try', dir, dir);
-    for (const dir of writable) args.push('--bind-try', dir, dir);
+    for (const dir of readOnly) args.push(...ancestorsOf(dir), '--ro-bind-try', dir, dir);
+    for (const dir of writable) args.push(...ancestorsOf(dir), '--bind-try', dir, dir);
     const exposed = [...SYSTEM_PATHS, ...readOnly, ...writable];
     for (const { hidden, mask } of this.masks) {
       if (exposed.some((dir) => isWithin(hidden, dir))) args.push(...mask);

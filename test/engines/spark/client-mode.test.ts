@@ -23,7 +23,7 @@ import {
   untilTerminal,
   type Fixtures,
 } from './support.js';
-import { jobSandbox } from '../../support/sandbox.js';
+import { exchangeSubdir, jobSandbox } from '../../support/sandbox.js';
 
 const cluster = sparkCluster();
 
@@ -50,13 +50,16 @@ describe('spark engine: Python applications and Shell jobs in client mode', { sk
 
   it('runs a Python word count with a py-files lib on the cluster executors', async () => {
     const text = 'to be or not to be\nthat is the question\n'.repeat(40);
-    const input = path.join(scratch, 'words.txt');
-    const output = path.join(scratch, 'counts');
+    // The driver lists the input itself, so the data lies where sandboxed jobs may look.
+    const data = exchangeSubdir('spark-words-');
+    const input = path.join(data, 'words.txt');
+    const output = path.join(data, 'counts');
     await writeFile(input, text);
     const job = jobSpec({
       mains: [jobFile(fixtures.python('wordcount.py'))],
       libs: [jobFile(fixtures.python('oasis_words.py'))],
-      configs: SMALL_APP,
+      // The executors (the workers' user) write what the driver (the sandbox's user) then commits.
+      configs: { ...SMALL_APP, 'spark.hadoop.fs.permissions.umask-mode': '000' },
       args: [`file://${input}`, `file://${output}`],
     });
     engine.validate(job, record);
@@ -106,7 +109,7 @@ describe('spark engine: Python applications and Shell jobs in client mode', { sk
 
   it('runs Shell jobs as Sahara\'s Spark plugin did: the script, its args, params as environment', async () => {
     const script = path.join(scratch, 'job.sh');
-    const result = path.join(scratch, 'shell-result.txt');
+    const result = path.join(exchangeSubdir('spark-shell-'), 'shell-result.txt');
     await writeFile(script, 'printf "%s %s %s\\n" "$GREETING" "$1" "$2" > "$3"\n');
     const job = jobSpec({
       jobType: 'Shell',
