@@ -30,8 +30,12 @@ const ERRORS = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   NOT_ACCEPTABLE: 406,
+  REQUEST_TIMEOUT: 408,
   REQUEST_ENTITY_TOO_LARGE: 413,
+  REQUEST_URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  EXPECTATION_FAILED: 417,
+  REQUEST_HEADER_FIELDS_TOO_LARGE: 431,
   INTERNAL_SERVER_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const;
@@ -47,7 +51,11 @@ const WITHOUT_ERROR_ID: ReadonlySet<ErrorName> = new Set<ErrorName>([
   'METHOD_NOT_ALLOWED',
   'SERVICE_UNAVAILABLE',
   'UNAUTHORIZED',
+  'REQUEST_TIMEOUT',
   'REQUEST_ENTITY_TOO_LARGE',
+  'REQUEST_URI_TOO_LONG',
+  'EXPECTATION_FAILED',
+  'REQUEST_HEADER_FIELDS_TOO_LARGE',
 ]);
 
 /** Names rendered differently from their key (Sahara quirks). */
@@ -60,6 +68,13 @@ export interface SaharaErrorBody {
   [extra: string]: unknown;
 }
 
+/**
+ * The longest message an error carries. Messages quote user input through `echo()`, which keeps
+ * each quote short; this bound catches any message built otherwise, so that no request can make
+ * Oasis send its own input back whole.
+ */
+export const MAX_MESSAGE_LENGTH = 2_000;
+
 export class ApiError extends Error {
   readonly status: number;
 
@@ -69,7 +84,7 @@ export class ApiError extends Error {
     /** Extra top-level fields for the body, e.g. the v2 microversion bounds. */
     readonly extra: Record<string, unknown> = {},
   ) {
-    super(message);
+    super(truncate(message, MAX_MESSAGE_LENGTH));
     this.name = 'ApiError';
     this.status = ERRORS[errorName];
   }
@@ -86,7 +101,37 @@ export class ApiError extends Error {
 }
 
 export const notFound = (id: string, what = 'Object'): ApiError =>
-  new ApiError('NOT_FOUND', `${what} with {'id': '${id}'} not found`);
+  new ApiError('NOT_FOUND', `${what} with {'id': ${echo(id)}} not found`);
+
+/** The longest piece of user input an error message quotes. */
+export const MAX_ECHO_LENGTH = 200;
+
+/**
+ * User input as an error message quotes it: in single quotes, as Sahara's Python reprs read, and
+ * never longer than MAX_ECHO_LENGTH characters. A longer value is cut, marked with an ellipsis,
+ * and its whole length given: `'aaaa…' (100000 characters)`.
+ */
+export function echo(value: string, max = MAX_ECHO_LENGTH): string {
+  if (value.length <= max) return `'${value}'`;
+  return `'${cut(value, max)}…' (${value.length} characters)`;
+}
+
+/** User input shown without quotes (e.g. a key in a path), cut as echo() cuts it. */
+export function clip(value: string, max = MAX_ECHO_LENGTH): string {
+  return value.length <= max ? value : `${cut(value, max)}… (${value.length} characters)`;
+}
+
+/** `text` cut to at most `max` characters, with an ellipsis and the whole length when cut. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${cut(text, max)}… (${text.length} characters)`;
+}
+
+/** The first `max` characters, never splitting a surrogate pair. */
+function cut(text: string, max: number): string {
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
 
 /**
  * The store's failure kinds, raised by every Store implementation in the same way so that the
@@ -96,6 +141,17 @@ export class DuplicateEntryError extends Error {
   constructor(readonly columns: string[]) {
     super(`Duplicate entry for ${columns.join(', ')}`);
     this.name = 'DuplicateEntryError';
+  }
+}
+
+/**
+ * The database refused a text value (PostgreSQL cannot store a NUL character). The API refuses
+ * such text before it reaches a store; this is the store's own guard, answered as a 400.
+ */
+export class InvalidTextError extends Error {
+  constructor(cause: unknown) {
+    super(`text the database cannot store: ${errorMessage(cause)}`, { cause });
+    this.name = 'InvalidTextError';
   }
 }
 

@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { DuplicateEntryError, StoreUnavailableError } from '../errors.js';
+import { DuplicateEntryError, InvalidTextError, StoreUnavailableError } from '../errors.js';
 import { applyPendingMigrations } from './migrations.js';
 
 interface Logger {
@@ -87,9 +87,17 @@ function isUnavailable(error: Error): boolean {
   return UNAVAILABLE_MESSAGES.test(error.message);
 }
 
+/**
+ * 22021: `invalid byte sequence for encoding "UTF8": 0x00`, a NUL in a text parameter;
+ * 22P05: untranslatable character. SQLite stores both, so the API refuses such text first.
+ */
+const INVALID_TEXT_CODES = new Set(['22021', '22P05']);
+
 export function translatePostgresError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
-  if ((error as { code?: unknown }).code === '23505') {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && INVALID_TEXT_CODES.has(code)) return new InvalidTextError(error);
+  if (code === '23505') {
     // detail: "Key (tenant_id, name)=(t, n) already exists."
     const detail = String((error as { detail?: unknown }).detail ?? '');
     const columns = /^Key \(([^)]*)\)=/.exec(detail)?.[1]?.split(', ') ?? [];
