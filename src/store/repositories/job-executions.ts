@@ -54,6 +54,11 @@ export async function updateIf(
  * One statement, so it is atomic on both dialects: PostgreSQL locks the picked rows and skips
  * rows another claimer holds (FOR UPDATE SKIP LOCKED); SQLite runs a write statement under its
  * single writer lock, so a second claimer sees the new leases.
+ *
+ * A PENDING execution whose cluster is not Active waits (reference §6.2) and is not claimed: the
+ * launcher would only release it again, and claiming read and rewrote the whole row, job_configs
+ * and all, on every pass; one project's queue of large executions on a stopped cluster made each
+ * pass read and write megabytes while every other request waited on SQLite.
  */
 export async function claim(db: Kysely<any>, dialect: DialectName, options: ClaimOptions): Promise<JobExecutionRecord[]> {
   if (options.statuses.length === 0 || options.engines.length === 0 || options.limit <= 0) return [];
@@ -65,6 +70,7 @@ export async function claim(db: Kysely<any>, dialect: DialectName, options: Clai
       join clusters c on c.id = e.cluster_id
       where e.status in (${sql.join(options.statuses)})
         and c.engine in (${sql.join(options.engines)})
+        and (e.status <> 'PENDING' or c.status = 'Active')
         and (e.lease_owner is null or e.lease_expires_at is null or e.lease_expires_at < ${now})
       order by e.created_at, e.id
       limit ${options.limit}
