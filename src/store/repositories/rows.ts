@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import { listPage, type ListSource } from '../listing.js';
 import { decodeRow, encodeRow, nowIso, type TableSpec } from '../tables.js';
+import { mapYielding } from '../yielding.js';
 import type { ListQuery, Owned, Page } from '../types.js';
 
 /**
@@ -57,7 +58,7 @@ export async function findRowsByName<T>(db: Kysely<any>, spec: TableSpec, tenant
 
 export async function listRows<T>(db: Kysely<any>, source: ListSource, query: ListQuery): Promise<Page<T>> {
   const page = await listPage(db, source, query);
-  return { ...page, items: page.items.map((row: Row) => decodeRow<T>(source.spec, row)) };
+  return { ...page, items: await mapYielding(page.items, (row: Row) => decodeRow<T>(source.spec, row)) };
 }
 
 /** A source listing one table with no joins. */
