@@ -12,10 +12,20 @@ import Fastify, {
 } from 'fastify';
 import type { Config } from './config.js';
 import type { Engines } from './engines/engine.js';
-import { ApiError } from './errors.js';
+import { ApiError, echo } from './errors.js';
 import type { AuthContext, Authenticator } from './api/auth.js';
-import { answerFrameworkError, installErrorHandling, type RegExpMethods } from './api/error-handler.js';
+import {
+  answerClientError,
+  answerConnect,
+  answerExpectationFailed,
+  answerFrameworkError,
+  installErrorHandling,
+  type RegExpMethods,
+} from './api/error-handler.js';
+import { parseJsonBody } from './api/json-body.js';
+import { bodyLimit, LIMITS } from './api/limits.js';
 import { FORMATS } from './api/schemas.js';
+import { checkBodyText, checkParameters } from './api/text.js';
 import type { Store } from './store/types.js';
 import type { Executions } from './executions/executions.js';
 import { registerJobExecutionRoutes } from './api/job-executions.js';
@@ -84,10 +94,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
   const app = Fastify({
     ...logging,
     logController: new AccessLog(),
-    bodyLimit: deps.config.bodyLimitBytes,
+    // JSON bodies; the job-binary-internal upload sets its own limit from OASIS_MAX_BODY.
+    bodyLimit: bodyLimit(LIMITS.jsonBodyBytes, deps.config.bodyLimitBytes),
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: false,
     frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
+    // Node answers an HTTP/1.1 request without Host with its own empty 400; Oasis answers it below.
+    http: { requireHostHeader: false },
     ajv: {
       customOptions: {
         // Sahara rejects unknown fields and wrong types; never silently drop or coerce them.
@@ -100,6 +114,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
       },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.server.on('checkExpectation', answerExpectationFailed);
+  app.server.on('connect', answerConnect);
 
   let closing = false;
   const routes: RegExpMethods[] = [];
@@ -115,8 +132,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
 
   // Hooks on the path of every request take `done` rather than returning a promise: an async
   // hook costs a promise and a microtask turn even when it has nothing to do.
-  app.addHook('onRequest', (_request, _reply, done) => {
-    done(closing ? new ApiError('SERVICE_UNAVAILABLE', 'Oasis is shutting down; retry shortly') : undefined);
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (closing) return done(new ApiError('SERVICE_UNAVAILABLE', 'Oasis is shutting down; retry shortly'));
+    if (request.url.length > LIMITS.urlBytes) {
+      return done(new ApiError('REQUEST_URI_TOO_LONG', `The request URL is longer than ${LIMITS.urlBytes} bytes`));
+    }
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      return done(new ApiError('BAD_REQUEST', 'Malformed HTTP request: an HTTP/1.1 request needs a Host header'));
+    }
+    done();
   });
 
   await app.register(swagger, {
@@ -138,6 +162,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
       api.addHook('onRequest', (request, _reply, done) => {
         const { project_id: project } = request.params as { project_id: string };
         try {
+          // Before anything reads them, let alone a database: see text.ts.
+          checkParameters(request.params, 'path parameter');
+          checkParameters(request.query, 'query parameter');
           request.auth = deps.auth.authenticate(request.headers, project);
         } catch (error) {
           done(error as Error);
@@ -181,6 +208,17 @@ function installBodyParsing(app: FastifyInstance): void {
     }
     done();
   });
+
+  // After the schema, as Sahara's semantic checks come after its schema; before any handler.
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (!BODY_METHODS.has(request.method) || Buffer.isBuffer(request.body)) return done();
+    try {
+      checkBodyText(request.body);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
+  });
 }
 
 /** Parses a POST, PUT or PATCH body by Sahara's rules above. */
@@ -196,13 +234,9 @@ function parseBody(request: FastifyRequest): void {
   }
   const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== '' && type !== 'application/json') {
-    throw new ApiError('INVALID_DATA', `Content type '${type}' isn't supported`);
+    throw new ApiError('INVALID_DATA', `Content type ${echo(type)} isn't supported`);
   }
-  try {
-    request.body = JSON.parse(raw.toString('utf8'));
-  } catch (error) {
-    throw new ApiError('MALFORMED_REQUEST_BODY', `Malformed message body: ${(error as Error).message}`);
-  }
+  request.body = parseJsonBody(raw);
 }
 
 /**

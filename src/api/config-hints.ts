@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError, echo } from '../errors.js';
 import { JOB_TYPES, type JobType } from '../store/types.js';
 
 /** One advisory configuration entry, as Sahara lists them in hints. */
@@ -78,6 +78,6 @@ export function isJobType(value: string): value is JobType {
 
 /** `{"job_config": …}` for a job type; an unknown type is 404 as in Sahara. */
 export function configHints(type: string): JobConfigHints {
-  if (!isJobType(type)) throw new ApiError('NOT_FOUND', `Object with {'job_type': '${type}'} not found`);
+  if (!isJobType(type)) throw new ApiError('NOT_FOUND', `Object with {'job_type': ${echo(type)}} not found`);
   return { job_config: hintsFor(type) };
 }

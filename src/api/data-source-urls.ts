@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError, echo } from '../errors.js';
 import type { DataSourceType } from '../store/types.js';
 import { isUuidLike } from './schemas.js';
 import { splitUrl } from './url-parts.js';
@@ -79,9 +79,9 @@ const CHECKS: Record<DataSourceType, Check> = {
     if (!parts.hostname) throw invalid('Bucket name must be present');
     if (!parts.path || parts.path === '/') throw invalid('Object name must be present');
     for (const [key, value] of Object.entries(credentials)) {
-      if (!S3_CREDENTIAL_KEYS.has(key)) throw invalid(`Unknown field '${key}' in credentials`);
+      if (!S3_CREDENTIAL_KEYS.has(key)) throw invalid(`Unknown field ${echo(key)} in credentials`);
       if ((key === 'bucket_in_path' || key === 'ssl') && typeof value !== 'boolean') {
-        throw invalid(`Field '${key}' in credentials must be a boolean`);
+        throw invalid(`Field ${echo(key)} in credentials must be a boolean`);
       }
     }
   },

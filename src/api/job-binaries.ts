@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Api, AppDeps } from '../app.js';
 import { tenantOf } from '../app.js';
-import { ApiError } from '../errors.js';
+import { ApiError, echo } from '../errors.js';
 import type { JobBinaryRecord, Store } from '../store/types.js';
 import { checkJobBinaryExtra, internalId, jobBinaryKind } from './job-binary-urls.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
@@ -118,7 +118,7 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
         await checkInternalReference(store, changes.url, tenant);
       }
       const row = await repo.get(id);
-      if (!row || !isVisible(row, tenant)) throw new ApiError('LATE_NOT_FOUND', `JobBinary id '${id}' not found`);
+      if (!row || !isVisible(row, tenant)) throw new ApiError('LATE_NOT_FOUND', `JobBinary id ${echo(id)} not found`);
       checkModifiable(row, tenant, 'update', KIND, changes);
       if (changes.url !== undefined && changes.url !== row.url && internalId(row.url) !== undefined) {
         throw new ApiError('UPDATE_FAILED', `The url for JobBinary Id '${id}' can not be updated because it is an internal-db url.`);
@@ -127,7 +127,7 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
         throw new ApiError('UPDATE_FAILED', `JobBinary Id '${id}' is used in a PENDING job and can not be updated.`);
       }
       const updated = await repo.update(id, changes);
-      if (!updated) throw new ApiError('LATE_NOT_FOUND', `JobBinary id '${id}' not found`);
+      if (!updated) throw new ApiError('LATE_NOT_FOUND', `JobBinary id ${echo(id)} not found`);
       return reply.status(202).send({ job_binary: renderJobBinary(updated) });
     },
   );
@@ -144,7 +144,7 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
     const row = await getVisible(repo, request.params.id, tenant);
     const jbiId = internalId(row.url);
     if (jbiId === undefined) {
-      throw new ApiError('INVALID_DATA', `Oasis stores no data for job binary '${row.id}': its data lives at ${row.url}`);
+      throw new ApiError('INVALID_DATA', `Oasis stores no data for job binary '${row.id}': its data lives at ${echo(row.url)}`);
     }
     const jbi = await store.jobBinaryInternals.get(jbiId);
     const data = jbi && isVisible(jbi, tenant) ? await store.jobBinaryInternals.getData(jbiId) : undefined;

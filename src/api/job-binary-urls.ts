@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError, echo } from '../errors.js';
 import type { ConfigValue } from '../store/types.js';
 import { isUuidLike } from './schemas.js';
 import { splitUrl } from './url-parts.js';
@@ -25,7 +25,7 @@ export function jobBinaryKind(url: string): JobBinaryKind {
   const kind = KINDS.find((candidate) => candidate === scheme);
   if (!kind) throw new ApiError('INVALID_DATA', 'Invalid job binary');
   if (!SHAPES[kind](url)) {
-    throw new ApiError('VALIDATION_ERROR', `url: '${url}' is not a 'valid_job_location'`);
+    throw new ApiError('VALIDATION_ERROR', `url: ${echo(url)} is not a 'valid_job_location'`);
   }
   return kind;
 }

@@ -5,7 +5,8 @@ import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
 import { createExecution, type ExecuteRequest } from '../executions/execute.js';
 import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
-import type { JobExecutionRecord } from '../store/types.js';
+import type { ConfigValue, JobExecutionRecord } from '../store/types.js';
+import { bodyLimit, checkJobConfigsSize, LIMITS } from './limits.js';
 import { type ListSpec, listResource } from './listing.js';
 import { formatTime, renderOwned } from './render.js';
 import {
@@ -89,13 +90,13 @@ const ExecuteBody = Type.Object(
     cluster_id: Uuid,
     input_id: Type.Optional(Uuid),
     output_id: Type.Optional(Uuid),
-    interface: Type.Optional(SimpleConfig),
+    interface: Type.Optional(Type.Unsafe<Record<string, ConfigValue>>({ ...SimpleConfig, maxProperties: LIMITS.interfaceArgs })),
     job_configs: Type.Optional(
       Type.Object(
         {
           configs: Type.Optional(SimpleConfig),
           params: Type.Optional(SimpleConfig),
-          args: Type.Optional(Type.Array(Type.String())),
+          args: Type.Optional(Type.Array(Type.String(), { maxItems: LIMITS.args })),
           job_execution_info: Type.Optional(SimpleConfig),
         },
         { additionalProperties: false },
@@ -210,6 +211,7 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
   api.post(
     '/jobs/:id/execute',
     {
+      bodyLimit: bodyLimit(LIMITS.executeBodyBytes, deps.config.bodyLimitBytes),
       preValidation: async (request) => {
         await getVisible(store.jobTemplates, (request.params as { id: string }).id, tenantOf(request));
       },
@@ -217,6 +219,7 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
     },
     async (request, reply) => {
       const tenant = tenantOf(request);
+      checkJobConfigsSize(request.body.job_configs, request.body.interface);
       const template = await getVisible(store.jobTemplates, request.params.id, tenant);
       const row = await createExecution(store, engines, tenant, template, request.body as ExecuteRequest);
       executions.wake();

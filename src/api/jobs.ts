@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { Api, AppDeps } from '../app.js';
 import { tenantOf } from '../app.js';
-import { ApiError } from '../errors.js';
+import { ApiError, echo } from '../errors.js';
 import { JOB_TYPES, type JobBinaryRecord, type JobTemplateRecord, type JobType, type Store } from '../store/types.js';
 import { configHints } from './config-hints.js';
 import { JobBinarySchema, renderJobBinary } from './job-binaries.js';
 import { registerDeleteRoute } from './resource-routes.js';
+import { LIMITS } from './limits.js';
 import { type ListSpec, listResource } from './listing.js';
 import { formatTime, renderOwned } from './render.js';
 import { IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
@@ -34,7 +35,7 @@ const InterfaceArgInput = Type.Object(
   { additionalProperties: false },
 );
 
-const BinaryIds = Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true });
+const BinaryIds = Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, maxItems: LIMITS.binaries });
 const JobCreate = Type.Object(
   {
     name: ValidName,
@@ -44,7 +45,8 @@ const JobCreate = Type.Object(
     libs: Type.Optional(BinaryIds),
     /** Accepted for compatibility and ignored, as in Sahara. */
     streaming: Type.Optional(Type.Boolean()),
-    interface: Type.Optional(Nullable(Type.Array(InterfaceArgInput, { uniqueItems: true }))),
+    // maxItems is checked before uniqueItems, whose cost grows with the square of the count.
+    interface: Type.Optional(Nullable(Type.Array(InterfaceArgInput, { uniqueItems: true, maxItems: LIMITS.interfaceArgs }))),
     is_public: Type.Optional(NullableBoolean),
     is_protected: Type.Optional(NullableBoolean),
   },
@@ -171,7 +173,7 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
       checkMainsAndLibs(body.type, mains, libs);
       for (const id of [...mains, ...libs]) {
         const binary = await store.jobBinaries.get(id);
-        if (!binary || !isVisible(binary, tenant)) throw new ApiError('LATE_NOT_FOUND', `Job binary '${id}' does not exist`);
+        if (!binary || !isVisible(binary, tenant)) throw new ApiError('LATE_NOT_FOUND', `Job binary ${echo(id)} does not exist`);
       }
       const args = await checkInterface(body.type, body.interface ?? [], async (id) => {
         const source = await store.dataSources.get(id);

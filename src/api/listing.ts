@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError, clip, echo } from '../errors.js';
 import type { Filter, ListQuery, Owned, Page } from '../store/types.js';
 import { getVisible } from './visibility.js';
 
@@ -57,7 +57,7 @@ export function parseListQuery(query: unknown, spec: ListSpec, tenantId: string)
   const limit = first(params.limit);
   if (limit !== undefined) {
     if (!/^\s*\+?\d+\s*$/.test(limit) || Number(limit) <= 0 || !Number.isSafeInteger(Number(limit))) {
-      throw new ApiError('INVALID_QUERY', `'limit' must be a positive integer, not '${limit}'`);
+      throw new ApiError('INVALID_QUERY', `'limit' must be a positive integer, not ${echo(limit)}`);
     }
     result.limit = Number(limit);
   }
@@ -67,7 +67,7 @@ export function parseListQuery(query: unknown, spec: ListSpec, tenantId: string)
     const descending = sortBy.startsWith('-');
     const field = descending ? sortBy.slice(1) : sortBy;
     if (!spec.sortFields.includes(field)) {
-      throw new ApiError('INVALID_QUERY', `Unknown field for sorting ${field || "''"}`);
+      throw new ApiError('INVALID_QUERY', `Unknown field for sorting ${field ? clip(field) : "''"}`);
     }
     result.sort = { field, descending };
   }
@@ -84,7 +84,7 @@ function toFilter(field: string, kind: FilterKind, raw: string): Filter {
     case 'boolean': {
       const lowered = raw.toLowerCase();
       if (lowered !== 'true' && lowered !== 'false') {
-        throw new ApiError('INVALID_PARAMS_ON_REQUEST', `Filter '${field}' takes true or false, not '${raw}'`);
+        throw new ApiError('INVALID_PARAMS_ON_REQUEST', `Filter '${field}' takes true or false, not ${echo(raw)}`);
       }
       return { field, op: 'eq', value: lowered === 'true' };
     }
@@ -95,9 +95,10 @@ function toFilter(field: string, kind: FilterKind, raw: string): Filter {
   }
 }
 
-/** Renders a Python-style list, as Sahara's messages do: ['a', 'b']. */
+/** Renders a Python-style list, as Sahara's messages do: ['a', 'b']; at most ten items, each cut short. */
 function pyList(items: readonly string[]): string {
-  return `[${items.map((item) => `'${item}'`).join(', ')}]`;
+  const shown = items.slice(0, 10).map((item) => echo(item, 50));
+  return `[${shown.join(', ')}${items.length > shown.length ? `, … (${items.length} items)` : ''}]`;
 }
 
 /** A list response: the items under the resource's key, plus `markers` when paginating. */
@@ -130,3 +131,4 @@ export async function listResource<T extends Owned>(
   }
   return body;
 }
+

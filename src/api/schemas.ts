@@ -1,4 +1,5 @@
 import { type TSchema, Type } from '@sinclair/typebox';
+import { LIMITS } from './limits.js';
 
 /**
  * Schema building blocks shared by the resources, after Sahara's JSON schemas (reference §1.3).
@@ -21,8 +22,13 @@ export const FORMATS = {
 export const Uuid = Type.String({ format: 'uuid' });
 export const ValidName = Type.String({ minLength: 1, maxLength: 50, format: 'valid_name' });
 export const NullableBoolean = Type.Union([Type.Boolean(), Type.Null()]);
-/** Sahara's simple_config: an object whose values are strings, integers or booleans. */
-export const SimpleConfig = Type.Record(Type.String(), Type.Union([Type.String(), Type.Integer(), Type.Boolean()]));
+/**
+ * Sahara's simple_config: an object whose values are strings, integers or booleans; at most
+ * LIMITS.configEntries of them (the count is checked before any entry is).
+ */
+export const SimpleConfig = Type.Record(Type.String(), Type.Union([Type.String(), Type.Integer(), Type.Boolean()]), {
+  maxProperties: LIMITS.configEntries,
+});
 
 export const IdParams = Type.Object({ project_id: Type.String(), id: Type.String() });
 export const ProjectParams = Type.Object({ project_id: Type.String() });

@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.js';
+import { ApiError, echo } from '../errors.js';
 import type { InterfaceArg, JobType } from '../store/types.js';
 import { isUuidLike } from './schemas.js';
 import { splitUrl } from './url-parts.js';
@@ -112,14 +112,14 @@ export async function checkInterfaceValue(
   value: unknown,
   dataSourceVisible: (id: string) => Promise<boolean>,
 ): Promise<void> {
-  if (typeof value !== 'string') throw invalid(`Value '${String(value)}' is not a valid ${valueType}.`);
-  if (valueType === 'number' && !/^\d+$/.test(value)) throw invalid(`Value '${value}' is not a valid number.`);
+  if (typeof value !== 'string') throw invalid(`Value ${echo(String(value))} is not a valid ${valueType}.`);
+  if (valueType === 'number' && !/^\d+$/.test(value)) throw invalid(`Value ${echo(value)} is not a valid number.`);
   if (valueType !== 'data_source') return;
   if (isUuidLike(value)) {
     if (!(await dataSourceVisible(value))) {
-      throw new ApiError('INVALID_REFERENCE', `DataSource with id '${value}' doesn't exist`);
+      throw new ApiError('INVALID_REFERENCE', `DataSource with id ${echo(value)} doesn't exist`);
     }
   } else if (splitUrl(value).scheme === '') {
-    throw invalid(`Data source value '${value}' is neither a valid data source ID nor a valid URL.`);
+    throw invalid(`Data source value ${echo(value)} is neither a valid data source ID nor a valid URL.`);
   }
 }
