@@ -24,7 +24,7 @@ import {
 } from './api/error-handler.js';
 import { parseJsonBody } from './api/json-body.js';
 import { bodyLimit, LIMITS } from './api/limits.js';
-import { FORMATS } from './api/schemas.js';
+import { documentErrors, ErrorBody, FORMATS } from './api/schemas.js';
 import { checkBodyText, checkParameters } from './api/text.js';
 import type { Store } from './store/types.js';
 import type { Executions } from './executions/executions.js';
@@ -122,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
   const routes: RegExpMethods[] = [];
   app.addHook('onRoute', (route) => {
     if (route.url === '*' || route.url.startsWith('/documentation')) return;
+    if (route.url.startsWith('/v1.1/')) documentErrors(route);
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD');
     const pattern = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}/?$`);
     routes.push({ pattern, methods });
@@ -143,7 +144,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
     done();
   });
 
+  // Referenced by every route's error responses (documentErrors), once in /openapi.json.
+  app.addSchema(ErrorBody);
   await app.register(swagger, {
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       openapi: '3.0.3',
       info: {

@@ -7,7 +7,7 @@ import { checkJobBinaryExtra, internalId, jobBinaryKind } from './job-binary-url
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
 import { renderOwned } from './render.js';
-import { IdParams, NullableBoolean, OwnedFields, ProjectParams, SimpleConfig, ValidName } from './schemas.js';
+import { BinaryData, IdParams, NullableBoolean, OwnedFields, ProjectParams, SimpleConfig, ValidName } from './schemas.js';
 import { checkModifiable, getVisible, isVisible, newOwnedRow } from './visibility.js';
 
 const KIND = 'JobBinary';
@@ -139,7 +139,7 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
     inUse: async (row) => ((await repo.templatesUsing(row.id)).length > 0 ? `${KIND} is referenced and cannot be deleted` : undefined),
   });
 
-  api.get('/job-binaries/:id/data', { schema: { params: IdParams } }, async (request, reply) => {
+  api.get('/job-binaries/:id/data', { schema: { params: IdParams, response: { 200: BinaryData } } }, async (request, reply) => {
     const tenant = tenantOf(request);
     const row = await getVisible(repo, request.params.id, tenant);
     const jbiId = internalId(row.url);

@@ -7,7 +7,7 @@ import type { JobBinaryInternalRecord } from '../store/types.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
 import { renderOwned } from './render.js';
-import { FORMATS, IdParams, NullableBoolean, OwnedFields, ValidName } from './schemas.js';
+import { BinaryData, FORMATS, IdParams, NullableBoolean, OwnedFields, ValidName } from './schemas.js';
 import { checkModifiable, getVisible } from './visibility.js';
 
 /** Sahara's job_binary_max_KB default, the largest job-binary-internal accepted. */
@@ -109,7 +109,7 @@ export function registerJobBinaryInternalRoutes(api: Api, deps: AppDeps): void {
       (await deps.store.jobBinaries.referencingInternal(row.id)).length > 0 ? `${KIND} is referenced and cannot be deleted` : undefined,
   });
 
-  api.get('/job-binary-internals/:id/data', { schema: { params: IdParams } }, async (request, reply) => {
+  api.get('/job-binary-internals/:id/data', { schema: { params: IdParams, response: { 200: BinaryData } } }, async (request, reply) => {
     const row = await getVisible(repo, request.params.id, tenantOf(request));
     const data = await repo.getData(row.id);
     if (!data) throw new ApiError('NOT_FOUND', `JobBinaryInternal id '${row.id}' not found`);

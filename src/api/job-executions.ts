@@ -14,6 +14,7 @@ import {
   IdParams,
   ListEnvelope,
   ListQueryString,
+  NoContent,
   NullableBoolean,
   NullableStringOutput,
   nullableOutput,
@@ -200,12 +201,12 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
   );
 
   // 204 at once; the job is stopped, cleaned up and the row removed in the background.
-  api.delete('/job-executions/:id', { schema: { params: IdParams } }, async (request, reply) => {
+  api.delete('/job-executions/:id', { schema: { params: IdParams, response: { 204: NoContent } } }, async (request, reply) => {
     const tenant = tenantOf(request);
     const row = await getVisible(repo, request.params.id, tenant);
     checkModifiable(row, tenant, 'delete', KIND);
     await executions.remove(row);
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
 
   api.post(

@@ -10,7 +10,7 @@ import { registerDeleteRoute } from './resource-routes.js';
 import { LIMITS } from './limits.js';
 import { type ListSpec, listResource } from './listing.js';
 import { formatTime, renderOwned } from './render.js';
-import { IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
+import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
 import { checkInterface, checkMainsAndLibs } from './template-rules.js';
 import { checkModifiable, getVisible, isVisible, newOwnedRow } from './visibility.js';
 
@@ -194,7 +194,12 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
 
   api.get(
     '/jobs/config-hints/:job_type',
-    { schema: { params: Type.Object({ project_id: Type.String(), job_type: Type.String() }) } },
+    {
+      schema: {
+        params: Type.Object({ project_id: Type.String(), job_type: Type.String() }),
+        response: { 200: Type.Object({ job_config: AnyObject }) },
+      },
+    },
     async (request) => configHints(request.params.job_type),
   );
 

@@ -4,7 +4,7 @@ import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
 import type { ListQuery, Owned, Page } from '../store/types.js';
 import { type ListSpec, listResource } from './listing.js';
-import { IdParams, ListEnvelope, ListQueryString, ProjectParams } from './schemas.js';
+import { IdParams, ListEnvelope, ListQueryString, NoContent, ProjectParams } from './schemas.js';
 import { checkModifiable, getVisible } from './visibility.js';
 
 /** The routes most resources share, written once: list and delete. */
@@ -44,13 +44,13 @@ export interface DeleteRoute<T extends Owned> {
  * DELETION_FAILED); then 204 with no body.
  */
 export function registerDeleteRoute<T extends Owned>(api: Api, route: DeleteRoute<T>): void {
-  api.delete(`${route.path}/:id`, { schema: { params: IdParams } }, async (request, reply) => {
+  api.delete(`${route.path}/:id`, { schema: { params: IdParams, response: { 204: NoContent } } }, async (request, reply) => {
     const tenant = tenantOf(request);
     const row = await getVisible(route.repo, request.params.id, tenant);
     checkModifiable(row, tenant, 'delete', route.kind);
     const reason = await route.inUse(row);
     if (reason !== undefined) throw new ApiError('DELETION_FAILED', reason);
     await route.repo.delete(row.id);
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
 }

@@ -1,4 +1,5 @@
 import { type TSchema, Type } from '@sinclair/typebox';
+import type { FastifySchema } from 'fastify';
 import { LIMITS } from './limits.js';
 
 /**
@@ -81,9 +82,49 @@ export const AnyObject = Type.Object({}, { additionalProperties: true });
 /** Sahara's error body, the response of every 4xx and 5xx. */
 export const ErrorBody = Type.Object(
   {
-    error_code: Type.Integer(),
-    error_name: Type.Union([Type.String(), Type.Integer()]),
-    error_message: Type.String(),
+    error_code: Type.Integer({ description: 'The HTTP status' }),
+    error_name: Type.Union([Type.String(), Type.Integer()], {
+      description: "e.g. VALIDATION_ERROR, NOT_FOUND; the integer 400 for a bad `limit` or `sort_by` (Sahara's quirk)",
+    }),
+    error_message: Type.String({ description: 'What went wrong; quoted input is cut at 200 characters' }),
   },
-  { additionalProperties: true },
+  { $id: 'SaharaError', title: 'SaharaError', additionalProperties: true },
 );
+
+/** The raw bytes of a stored binary. */
+export const BinaryData = {
+  description: 'The stored bytes',
+  content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+};
+
+/** A DELETE's answer: 204 and no body. */
+export const NoContent = Type.Null({ description: 'Done; the response has no body' });
+
+const ERROR_RESPONSES = {
+  400: 'Invalid input: a validation error, invalid data or reference, a refused update or deletion, or a malformed request',
+  401: 'With OASIS_AUTH=tokens: no valid X-Auth-Token, or a path project other than the token\'s',
+  404: 'No such object the project can see: an unknown or foreign id, or marker',
+  413: 'The request body is larger than the server accepts',
+  503: 'The database is unavailable, or Oasis is shutting down; safe to retry',
+} as const;
+
+/**
+ * Adds Sahara's error responses to a /v1.1 route's schema (onRoute, so every module gets them):
+ * 400, 401 and 503 everywhere, 404 where the route names an object or takes a marker, 413 where
+ * it takes a body. Responses a route declares itself (e.g. a 403) are kept. They document
+ * /openapi.json and also shape the error bodies sent.
+ */
+export function documentErrors(route: { url: string; method: string | string[]; schema?: FastifySchema }): void {
+  const schema = (route.schema ??= {});
+  const response = (schema.response ??= {}) as Record<string, unknown>;
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  const query = schema.querystring as { properties?: Record<string, unknown> } | undefined;
+  const namesObject = /\/:(?!project_id)/.test(route.url) && !/\/:name$/.test(route.url);
+  const statuses: (keyof typeof ERROR_RESPONSES)[] = [400, 401];
+  if (namesObject || query?.properties?.marker !== undefined) statuses.push(404);
+  if (methods.some((method) => method === 'POST' || method === 'PUT' || method === 'PATCH')) statuses.push(413);
+  statuses.push(503);
+  for (const status of statuses) {
+    response[status] ??= { $ref: 'SaharaError#', description: ERROR_RESPONSES[status] };
+  }
+}
