@@ -25,6 +25,7 @@ import {
 import { parseJsonBody } from './api/json-body.js';
 import { bodyLimit, LIMITS } from './api/limits.js';
 import { documentErrors, ErrorBody, FORMATS } from './api/schemas.js';
+import { ProjectTurns } from './api/project-turns.js';
 import { checkBodyText, checkParameters } from './api/text.js';
 import type { Store } from './store/types.js';
 import type { Executions } from './executions/executions.js';
@@ -77,6 +78,8 @@ declare module 'fastify' {
     rawBody?: boolean;
     /** The error to answer when the body exceeds the route's limit. */
     tooLargeError?: ApiError;
+    /** The route lists rows, which may be many and large: it takes its project's turn (project-turns.ts). */
+    list?: boolean;
   }
 }
 
@@ -129,7 +132,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
   });
 
   installErrorHandling(app, () => routes);
-  installBodyParsing(app);
+  const turns = new ProjectTurns();
+  installBodyParsing(app, turns);
+  // A list may answer with many large rows: it waits for its project's turn, as large bodies do.
+  app.addHook('preHandler', (request, reply, done) => {
+    if (!request.routeOptions.config.list || TURNS_TAKEN.has(request)) return done();
+    takeTurn(turns, request, reply).then(() => done(), done);
+  });
 
   // Hooks on the path of every request take `done` rather than returning a promise: an async
   // hook costs a promise and a microtask turn even when it has nothing to do.
@@ -195,22 +204,28 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
  * as JSON (MALFORMED_REQUEST_BODY on failure); any other type is INVALID_DATA, except on routes
  * that take raw bytes. Bodies are read as bytes first so that the size limit always applies.
  */
-function installBodyParsing(app: FastifyInstance): void {
+function installBodyParsing(app: FastifyInstance, turns: ProjectTurns): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.addHook('preValidation', (request, _reply, done) => {
+  app.addHook('preValidation', (request, reply, done) => {
     if (!BODY_METHODS.has(request.method)) {
       done();
       return;
     }
-    try {
-      parseBody(request);
-    } catch (error) {
-      done(error as Error);
-      return;
-    }
-    done();
+    const parse = () => {
+      try {
+        parseBody(request);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      continueAfter(large, done);
+    };
+    const large = Buffer.isBuffer(request.body) && request.body.length > LARGE_BODY_BYTES;
+    if (!large) return parse();
+    LARGE_BODIES.add(request);
+    takeTurn(turns, request, reply).then(parse, done);
   });
 
   // After the schema, as Sahara's semantic checks come after its schema; before any handler.
@@ -221,8 +236,34 @@ function installBodyParsing(app: FastifyInstance): void {
     } catch (error) {
       return done(error as Error);
     }
-    done();
+    continueAfter(LARGE_BODIES.has(request), done);
   });
+}
+
+/** Bodies above this size are parsed, validated and handled in separate turns of the event loop. */
+const LARGE_BODY_BYTES = 64 * 1024;
+
+const LARGE_BODIES = new WeakSet<FastifyRequest>();
+const TURNS_TAKEN = new WeakSet<FastifyRequest>();
+
+/** Waits for the turn of the request's project; the turn ends when the response is done. */
+async function takeTurn(turns: ProjectTurns, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  TURNS_TAKEN.add(request);
+  // Routes outside /v1.1/<project> have no project: they share one line.
+  const end = await turns.take((request.auth as AuthContext | null)?.tenantId ?? '');
+  // 'close' also comes when the client goes away before the answer.
+  if (reply.raw.closed) end();
+  else reply.raw.once('close', end);
+}
+
+/**
+ * Each step of a large body (parsing, validating and checking its text, handling it) takes a few
+ * milliseconds; run back to back they held every other request up for their sum. A large
+ * request hands the event loop over between them; a small one goes straight on.
+ */
+function continueAfter(large: boolean, done: () => void): void {
+  if (large) setImmediate(done);
+  else done();
 }
 
 /** Parses a POST, PUT or PATCH body by Sahara's rules above. */

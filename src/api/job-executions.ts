@@ -7,7 +7,7 @@ import { createExecution, type ExecuteRequest } from '../executions/execute.js';
 import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
 import type { ConfigValue, JobExecutionRecord } from '../store/types.js';
 import { bodyLimit, checkJobConfigsSize, LIMITS } from './limits.js';
-import { type ListSpec, listResource } from './listing.js';
+import { type ListSpec, listResource, sendList } from './listing.js';
 import { formatTime, renderOwned } from './render.js';
 import {
   AnyObject,
@@ -138,10 +138,10 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
 
   api.get(
     '/job-executions',
-    { schema: { querystring: ListQueryString, response: { 200: ListEnvelope('job_executions', JobExecutionSchema) } } },
+    { config: { list: true }, schema: { querystring: ListQueryString, response: { 200: ListEnvelope('job_executions', JobExecutionSchema) } } },
     async (request, reply) => {
       const body = await listResource(repo, request.query, LIST, tenantOf(request), renderJobExecution);
-      return reply.send(body as Static<ReturnType<typeof ListEnvelope>>);
+      return sendList(reply, body, LIST.key, JobExecutionSchema);
     },
   );
 

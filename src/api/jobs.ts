@@ -8,7 +8,7 @@ import { configHints } from './config-hints.js';
 import { JobBinarySchema, renderJobBinary } from './job-binaries.js';
 import { registerDeleteRoute } from './resource-routes.js';
 import { LIMITS } from './limits.js';
-import { type ListSpec, listResource } from './listing.js';
+import { type ListSpec, listResource, sendList } from './listing.js';
 import { formatTime, renderOwned } from './render.js';
 import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
 import { checkInterface, checkMainsAndLibs } from './template-rules.js';
@@ -153,12 +153,15 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
 
   api.get(
     '/jobs',
-    { schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope('jobs', JobTemplateSchema) } } },
+    {
+      config: { list: true },
+      schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope('jobs', JobTemplateSchema) } },
+    },
     async (request, reply) => {
       const body = await listResource(repo, request.query, LIST, tenantOf(request), (row) => row);
       const load = binaryLoader(store);
       body.jobs = await Promise.all((body.jobs as JobTemplateRecord[]).map((row) => renderTemplate(row, load)));
-      return reply.send(body);
+      return sendList(reply, body, LIST.key, JobTemplateSchema);
     },
   );
 

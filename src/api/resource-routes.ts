@@ -3,7 +3,7 @@ import type { Api } from '../app.js';
 import { tenantOf } from '../app.js';
 import { ApiError } from '../errors.js';
 import type { ListQuery, Owned, Page } from '../store/types.js';
-import { type ListSpec, listResource } from './listing.js';
+import { type ListSpec, listResource, sendList } from './listing.js';
 import { IdParams, ListEnvelope, ListQueryString, NoContent, ProjectParams } from './schemas.js';
 import { checkModifiable, getVisible } from './visibility.js';
 
@@ -23,8 +23,12 @@ export interface ListRoute<T extends Owned> {
 export function registerListRoute<T extends Owned>(api: Api, route: ListRoute<T>): void {
   api.get(
     route.path,
-    { schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope(route.spec.key, route.item) } } },
-    async (request, reply) => reply.send(await listResource(route.repo, request.query, route.spec, tenantOf(request), route.render)),
+    {
+      config: { list: true },
+      schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope(route.spec.key, route.item) } },
+    },
+    async (request, reply) =>
+      sendList(reply, await listResource(route.repo, request.query, route.spec, tenantOf(request), route.render), route.spec.key, route.item),
   );
 }
 
