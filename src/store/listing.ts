@@ -3,6 +3,7 @@ import { type Kysely, type RawBuilder, type SelectQueryBuilder, SqliteAdapter, s
 import type { Filter, ListQuery, Page } from './types.js';
 import type { TableSpec } from './tables.js';
 
+
 type Row = Record<string, unknown>;
 type Query = SelectQueryBuilder<any, any, any>;
 
@@ -150,41 +151,84 @@ export async function listPage(db: Kysely<any>, source: ListSource, query: ListQ
   };
 }
 
-/** The most bytes of large columns one SQLite statement of a list reads. */
+/**
+ * The select list of fetchInBatches, written once per table: `t.col as col` for each column, but
+ * a large one (JSON, description, url) as its value when it is at most INLINE_BYTES long and as
+ * its length in bytes otherwise (octet_length reads no content). One raw fragment: built column
+ * by column through the query builder, it cost a list of small rows a tenth of its time.
+ */
+function inlineSelection(spec: TableSpec): RawBuilder<unknown> {
+  let selection = SELECTIONS.get(spec);
+  if (!selection) {
+    const values = spec.columns.map((name) => {
+      const column = `t."${name}"`;
+      return largeColumns(spec).includes(name)
+        ? `case when octet_length(${column}) <= ${INLINE_BYTES} then ${column} else octet_length(${column}) end as "${name}"`
+        : `${column} as "${name}"`;
+    });
+    selection = sql.raw(values.join(', '));
+    SELECTIONS.set(spec, selection);
+  }
+  return selection;
+}
+
+const SELECTIONS = new WeakMap<TableSpec, RawBuilder<unknown>>();
+
+/** The columns that may hold large text: every JSON column, descriptions and URLs. */
+const largeColumns = (spec: TableSpec) => spec.columns.filter((name) => spec.json.includes(name) || name === 'description' || name === 'url');
+
+/** Values longer than this are left out of a list's first SQLite statement, and read after it. */
+const INLINE_BYTES = 16 * 1024;
+/** The most bytes of such values one later statement reads. */
 const BATCH_BYTES = 1024 * 1024;
 
 /**
  * A page's rows from SQLite, whose statements run on the event loop: a page of twenty rows at
  * the input limits, read by one statement, held every other request for 10 ms and more. The
- * page's ids and sizes come first (octet_length reads no content), then the rows in batches of
- * at most BATCH_BYTES, with other requests served in between. PostgreSQL needs none of this:
- * its rows arrive over a socket while other requests run.
+ * page is read in one statement with every large value (JSON, descriptions, URLs) over
+ * INLINE_BYTES left out (octet_length reads no content); rows that had one are then read whole,
+ * in batches of at most BATCH_BYTES, with other requests served in between. Pages of ordinary
+ * rows take the one statement. PostgreSQL needs none of this: its rows arrive over a socket
+ * while other requests run.
  */
 async function fetchInBatches(db: Kysely<any>, source: ListSource, page: Query, count: number | undefined): Promise<Row[]> {
-  const { columns, booleans, numbers } = source.spec;
-  const texts = columns.filter((column) => !booleans.includes(column) && !numbers.includes(column));
-  const bytes = sql.join(
-    texts.map((column) => sql`coalesce(octet_length(${sql.ref(`t.${column}`)}), 0)`),
-    sql` + `,
-  );
-  let listed = page.select(['t.id as id', sql<number>`${bytes}`.as('bytes')]);
+  // The query builder has no select list of raw SQL; it takes one as an aliased expression whose
+  // alias is a column of its own, a constant.
+  let listed = page.select(sql`${inlineSelection(source.spec)}, 0`.as('inline'));
   if (count !== undefined) listed = listed.limit(count);
-  const entries = (await listed.execute()) as { id: string; bytes: number }[];
+  const rows = (await listed.execute()) as Row[];
 
-  const byId = new Map<string, Row>();
-  for (let start = 0; start < entries.length; ) {
+  // A number where the table holds text is the length of a value left out.
+  const large = largeColumns(source.spec);
+  const incomplete: { id: string; bytes: number }[] = [];
+  for (const row of rows) {
+    delete row.inline;
+    let bytes = 0;
+    for (const column of large) if (typeof row[column] === 'number') bytes += row[column] as number;
+    if (bytes > 0) incomplete.push({ id: row.id as string, bytes });
+  }
+  const whole = new Map<string, Row>();
+  for (let start = 0; start < incomplete.length; ) {
     let end = start;
-    let batchBytes = 0;
-    while (end < entries.length && (end === start || batchBytes + entries[end]!.bytes <= BATCH_BYTES)) {
-      batchBytes += entries[end]!.bytes;
+    let bytes = 0;
+    while (end < incomplete.length && (end === start || bytes + incomplete[end]!.bytes <= BATCH_BYTES)) {
+      bytes += incomplete[end]!.bytes;
       end += 1;
     }
-    if (start > 0) await nextTurn();
-    const ids = entries.slice(start, end).map((entry) => entry.id);
-    const rows = (await db.selectFrom(`${source.spec.table} as t`).selectAll('t').where('t.id', 'in', ids).execute()) as Row[];
-    for (const row of rows) byId.set(row.id as string, row);
+    await nextTurn();
+    const ids = incomplete.slice(start, end).map((entry) => entry.id);
+    for (const row of (await db.selectFrom(`${source.spec.table} as t`).selectAll('t').where('t.id', 'in', ids).execute()) as Row[]) {
+      whole.set(row.id as string, row);
+    }
     start = end;
   }
-  // A row deleted between the two reads is left out, as if the list had been read after.
-  return entries.map((entry) => byId.get(entry.id)).filter((row): row is Row => row !== undefined);
+  if (incomplete.length === 0) return rows;
+  const left = new Set(incomplete.map((entry) => entry.id));
+  const result: Row[] = [];
+  for (const row of rows) {
+    if (!left.has(row.id as string)) result.push(row);
+    // A row deleted between the two reads is left out, as if the list had been read after.
+    else if (whole.has(row.id as string)) result.push(whole.get(row.id as string)!);
+  }
+  return result;
 }
