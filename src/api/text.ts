@@ -16,8 +16,12 @@ declare global {
  * only text they store alike.
  */
 export function isValidText(value: string): boolean {
+  // One scan for the common case: text with neither a NUL nor any surrogate.
+  if (!SUSPECT.test(value)) return true;
   return !value.includes('\0') && value.isWellFormed();
 }
+
+const SUSPECT = /[\0\ud800-\udfff]/;
 
 const problem = (value: string) =>
   value.includes('\0') ? 'contains a NUL character' : 'is not valid Unicode text (it holds an unpaired surrogate)';
@@ -25,11 +29,18 @@ const problem = (value: string) =>
 /** Refuses path parameters or query parameters (keys and every value) holding invalid text. */
 export function checkParameters(parameters: unknown, what: 'path parameter' | 'query parameter'): void {
   if (typeof parameters !== 'object' || parameters === null) return;
-  for (const [key, raw] of Object.entries(parameters)) {
+  // On the path of every request: no arrays built for single values.
+  const record = parameters as Record<string, unknown>;
+  for (const key in record) {
     if (!isValidText(key)) throw new ApiError('INVALID_DATA', `The ${what} name ${echo(key)} ${problem(key)}`);
-    for (const value of Array.isArray(raw) ? raw : [raw]) {
-      if (typeof value === 'string' && !isValidText(value)) {
-        throw new ApiError('INVALID_DATA', `The ${what} ${echo(key)}: ${echo(value)} ${problem(value)}`);
+    const raw = record[key];
+    if (typeof raw === 'string') {
+      if (!isValidText(raw)) throw new ApiError('INVALID_DATA', `The ${what} ${echo(key)}: ${echo(raw)} ${problem(raw)}`);
+    } else if (Array.isArray(raw)) {
+      for (const value of raw) {
+        if (typeof value === 'string' && !isValidText(value)) {
+          throw new ApiError('INVALID_DATA', `The ${what} ${echo(key)}: ${echo(value)} ${problem(value)}`);
+        }
       }
     }
   }
