@@ -78,7 +78,7 @@ declare module 'fastify' {
     rawBody?: boolean;
     /** The error to answer when the body exceeds the route's limit. */
     tooLargeError?: ApiError;
-    /** The route lists rows, which may be many and large: it takes its project's turn (project-turns.ts). */
+    /** The route lists rows: while its project's lists are large, it takes the project's turn. */
     list?: boolean;
   }
 }
@@ -123,22 +123,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
 
   let closing = false;
   const routes: RegExpMethods[] = [];
+  const turns = new ProjectTurns();
+  const parseBodyHook = bodyParser(turns);
   app.addHook('onRoute', (route) => {
     if (route.url === '*' || route.url.startsWith('/documentation')) return;
     if (route.url.startsWith('/v1.1/')) documentErrors(route);
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD');
     const pattern = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}/?$`);
     routes.push({ pattern, methods });
+    // On the routes that take a body only: a hook on every route costs every GET.
+    if (methods.some((method) => BODY_METHODS.has(method))) {
+      route.preValidation = [parseBodyHook, ...hooksOf(route.preValidation)];
+      route.preHandler = [checkText, ...hooksOf(route.preHandler)];
+    }
+    if (route.config?.list) {
+      route.preHandler = [listTurn(turns), ...hooksOf(route.preHandler)];
+      route.onSend = [noteListSize(turns), ...hooksOf(route.onSend)];
+    }
   });
 
   installErrorHandling(app, () => routes);
-  const turns = new ProjectTurns();
-  installBodyParsing(app, turns);
-  // A list may answer with many large rows: it waits for its project's turn, as large bodies do.
-  app.addHook('preHandler', (request, reply, done) => {
-    if (!request.routeOptions.config.list || TURNS_TAKEN.has(request)) return done();
-    takeTurn(turns, request, reply).then(() => done(), done);
-  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   // Hooks on the path of every request take `done` rather than returning a promise: an async
   // hook costs a promise and a microtask turn even when it has nothing to do.
@@ -199,20 +205,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
+type Hook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
+
+const hooksOf = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
+
 /**
  * Sahara's body rules (reference §0): a missing body is `{}`; JSON or no Content-Type is parsed
  * as JSON (MALFORMED_REQUEST_BODY on failure); any other type is INVALID_DATA, except on routes
- * that take raw bytes. Bodies are read as bytes first so that the size limit always applies.
+ * that take raw bytes. Bodies are read as bytes first (the content-type parser above) so that
+ * the size limit always applies. A large body first waits for its project's turn.
  */
-function installBodyParsing(app: FastifyInstance, turns: ProjectTurns): void {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-
-  app.addHook('preValidation', (request, reply, done) => {
-    if (!BODY_METHODS.has(request.method)) {
-      done();
-      return;
-    }
+function bodyParser(turns: ProjectTurns): Hook {
+  return (request, reply, done) => {
+    const large = Buffer.isBuffer(request.body) && request.body.length > LARGE_BODY_BYTES;
     const parse = () => {
       try {
         parseBody(request);
@@ -222,39 +227,54 @@ function installBodyParsing(app: FastifyInstance, turns: ProjectTurns): void {
       }
       continueAfter(large, done);
     };
-    const large = Buffer.isBuffer(request.body) && request.body.length > LARGE_BODY_BYTES;
     if (!large) return parse();
     LARGE_BODIES.add(request);
     takeTurn(turns, request, reply).then(parse, done);
-  });
-
-  // After the schema, as Sahara's semantic checks come after its schema; before any handler.
-  app.addHook('preHandler', (request, _reply, done) => {
-    if (!BODY_METHODS.has(request.method) || Buffer.isBuffer(request.body)) return done();
-    try {
-      checkBodyText(request.body);
-    } catch (error) {
-      return done(error as Error);
-    }
-    continueAfter(LARGE_BODIES.has(request), done);
-  });
+  };
 }
+
+/** A list of a project whose lists are large waits for the project's turn (project-turns.ts). */
+function listTurn(turns: ProjectTurns): Hook {
+  return (request, reply, done) => {
+    if (!turns.listsAreLarge(projectOf(request))) return done();
+    takeTurn(turns, request, reply).then(() => done(), done);
+  };
+}
+
+/** Lists larger than this are sent as a stream (listing.ts): their project's next list takes a turn. */
+function noteListSize(turns: ProjectTurns) {
+  return (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {
+    if (reply.statusCode === 200) turns.listed(projectOf(request), typeof payload !== 'string');
+    done(null, payload);
+  };
+}
+
+/** Routes outside /v1.1/<project> have no project: they share one line. */
+const projectOf = (request: FastifyRequest): string => (request.auth as AuthContext | null)?.tenantId ?? '';
+
+/** Waits for the turn of the request's project; the turn ends when the response is done. */
+async function takeTurn(turns: ProjectTurns, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const end = await turns.take(projectOf(request));
+  // 'close' also comes when the client goes away before the answer.
+  if (reply.raw.closed) end();
+  else reply.raw.once('close', end);
+}
+
+/** After the schema, as Sahara's semantic checks come after its schema; before the handler. */
+const checkText: Hook = (request, _reply, done) => {
+  if (Buffer.isBuffer(request.body)) return done();
+  try {
+    checkBodyText(request.body);
+  } catch (error) {
+    return done(error as Error);
+  }
+  continueAfter(LARGE_BODIES.has(request), done);
+};
 
 /** Bodies above this size are parsed, validated and handled in separate turns of the event loop. */
 const LARGE_BODY_BYTES = 64 * 1024;
 
 const LARGE_BODIES = new WeakSet<FastifyRequest>();
-const TURNS_TAKEN = new WeakSet<FastifyRequest>();
-
-/** Waits for the turn of the request's project; the turn ends when the response is done. */
-async function takeTurn(turns: ProjectTurns, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  TURNS_TAKEN.add(request);
-  // Routes outside /v1.1/<project> have no project: they share one line.
-  const end = await turns.take((request.auth as AuthContext | null)?.tenantId ?? '');
-  // 'close' also comes when the client goes away before the answer.
-  if (reply.raw.closed) end();
-  else reply.raw.once('close', end);
-}
 
 /**
  * Each step of a large body (parsing, validating and checking its text, handling it) takes a few

@@ -33,6 +33,16 @@ describe('project turns for large requests', () => {
     endA();
   });
 
+  test('a project\'s lists take turns only while its last list was large', () => {
+    const turns = new ProjectTurns();
+    assert.equal(turns.listsAreLarge('a'), false);
+    turns.listed('a', true);
+    assert.equal(turns.listsAreLarge('a'), true);
+    assert.equal(turns.listsAreLarge('b'), false);
+    turns.listed('a', false);
+    assert.equal(turns.listsAreLarge('a'), false);
+  });
+
   test('ending a turn twice lets only one more request in', async () => {
     const turns = new ProjectTurns();
     const end = await turns.take('a');
