@@ -180,5 +180,18 @@ for (const dialect of testDialects()) {
       assert.deepEqual(page.job_executions.map((execution: { id: string }) => execution.id), ids.slice(2, 4));
       assert.deepEqual(page.markers, { prev: ids[0], next: ids[4] });
     });
+
+    test('large and small rows listed together come back whole, in order', async () => {
+      const lister = newProject();
+      const descriptions = ['small', 'l'.repeat(100 * 1024), 'also small', 'm'.repeat(20 * 1024), 'n'.repeat(300 * 1024)];
+      for (const [index, description] of descriptions.entries()) {
+        ok(await call(t.app, lister, 'POST', '/data-sources', { name: `source-${index}`, type: 'hdfs', url: 'hdfs://namenode/in', description }), 202);
+      }
+      const listed = ok(await call(t.app, lister, 'GET', '/data-sources?sort_by=name'), 200).data_sources;
+      assert.deepEqual(
+        listed.map((source: { description: string }) => source.description),
+        descriptions,
+      );
+    });
   });
 }
