@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { httpBenchmark } from './http.js';
 import { lifecycleBenchmark } from './lifecycle.js';
+import { limitsBenchmark } from './limits.js';
 import { ROOT, type Dialect, postgresAdminUrl } from './lib/oasis.js';
 import { printTable, progress, type Row } from './lib/report.js';
 import { scaleBenchmark } from './scale.js';
@@ -25,6 +26,7 @@ const rows: Row[] = [];
 for (const dialect of dialects) rows.push(...(await httpBenchmark(dialect)));
 for (const dialect of dialects) rows.push(...(await scaleBenchmark(dialect)));
 for (const dialect of dialects) rows.push(...(await lifecycleBenchmark(dialect)));
+for (const dialect of dialects) rows.push(...(await limitsBenchmark(dialect)));
 progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
 console.log(machine());
