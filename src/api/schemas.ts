@@ -103,6 +103,7 @@ export const NoContent = Type.Null({ description: 'Done; the response has no bod
 const ERROR_RESPONSES = {
   400: 'Invalid input: a validation error, invalid data or reference, a refused update or deletion, or a malformed request',
   401: 'With OASIS_AUTH=tokens: no valid X-Auth-Token, or a path project other than the token\'s',
+  403: 'The policy refuses the caller: registering, changing and deleting clusters need the admin role (docs/policy.md)',
   404: 'No such object the project can see: an unknown or foreign id, or marker',
   413: 'The request body is larger than the server accepts',
   503: 'The database is unavailable, or Oasis is shutting down; safe to retry',
@@ -110,9 +111,9 @@ const ERROR_RESPONSES = {
 
 /**
  * Adds Sahara's error responses to a /v1.1 route's schema (onRoute, so every module gets them):
- * 400, 401 and 503 everywhere, 404 where the route names an object or takes a marker, 413 where
- * it takes a body. Responses a route declares itself (e.g. a 403) are kept. They document
- * /openapi.json and also shape the error bodies sent.
+ * 400, 401 and 503 everywhere, 403 on the cluster writes the policy guards (src/api/auth.ts),
+ * 404 where the route names an object or takes a marker, 413 where it takes a body. Responses a
+ * route declares itself are kept. They document /openapi.json and also shape the error bodies.
  */
 export function documentErrors(route: { url: string; method: string | string[]; schema?: FastifySchema }): void {
   const schema = (route.schema ??= {});
@@ -121,6 +122,7 @@ export function documentErrors(route: { url: string; method: string | string[]; 
   const query = schema.querystring as { properties?: Record<string, unknown> } | undefined;
   const namesObject = /\/:(?!project_id)/.test(route.url) && !/\/:name$/.test(route.url);
   const statuses: (keyof typeof ERROR_RESPONSES)[] = [400, 401];
+  if (/\/clusters(\/:id)?$/.test(route.url) && methods.some((method) => method !== 'GET' && method !== 'HEAD')) statuses.push(403);
   if (namesObject || query?.properties?.marker !== undefined) statuses.push(404);
   if (methods.some((method) => method === 'POST' || method === 'PUT' || method === 'PATCH')) statuses.push(413);
   statuses.push(503);

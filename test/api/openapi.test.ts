@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { tokenAuth } from '../../src/api/auth.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { testDialects } from '../support/databases.js';
 import { createTestApp, type TestApp } from '../support/app.js';
@@ -42,13 +43,14 @@ for (const dialect of testDialects()) {
       assert.equal(schema.properties.error_code.type, 'integer');
     });
 
-    test('every operation documents 400, 401 and 503 with Sahara\'s body; 404 where it names an object; 413 where it takes a body', () => {
+    test('every operation documents 400, 401 and 503 with Sahara\'s body; 403 where the policy guards it; 404 where it names an object; 413 where it takes a body', () => {
       assert.ok(operations().length >= 30);
       for (const { path, method, operation } of operations()) {
         const where = `${method.toUpperCase()} ${path}`;
         const expected = ['400', '401', '503'];
         if (/\{(id|job_type)\}/.test(path) || path.endsWith('s') && method === 'get' && !path.endsWith('/job-types')) expected.push('404');
         if (['post', 'put', 'patch'].includes(method)) expected.push('413');
+        if (path.includes('/clusters') && method !== 'get') expected.push('403');
         for (const status of expected) {
           const response = operation.responses[status];
           assert.ok(response, `${where} does not document ${status}`);
@@ -97,6 +99,22 @@ for (const dialect of testDialects()) {
       await answer('GET', '/jobs?marker=unknown', '/jobs');
       await answer('POST', '/jobs', '/jobs', { name: 'x', type: 'Nope' });
       await answer('GET', '/jobs/config-hints/Nope', '/jobs/config-hints/{job_type}');
+      await answer('POST', '/clusters', '/clusters', { name: 'c', plugin_name: 'nope', hadoop_version: '3.5' });
+
+      // Registering a cluster needs the admin role: a member's token is refused.
+      const member = await createTestApp({ dialect, localConcurrency: 0, auth: tokenAuth(new Map([['member', { tenantId: project, roles: [] }]])) });
+      try {
+        const refused = await member.app.inject({
+          method: 'POST',
+          url: `/v1.1/${project}/clusters`,
+          headers: { 'x-auth-token': 'member' },
+          payload: { name: 'c', plugin_name: 'spark', hadoop_version: '3.5' },
+        });
+        assert.equal(refused.statusCode, 403, refused.body);
+        documented('post', '/clusters', 403);
+      } finally {
+        await member.close();
+      }
     });
   });
 }
