@@ -38,8 +38,8 @@ export interface Config {
 }
 
 export interface SandboxConfig {
-  /** `auto`: bubblewrap when it works, else jobs cannot start; `off` must be chosen explicitly. */
-  mode: 'auto' | 'bubblewrap' | 'off';
+  /** `auto`: bubblewrap, else unshare, else jobs cannot start; `off` must be chosen explicitly. */
+  mode: 'auto' | 'bubblewrap' | 'unshare' | 'off';
   /** Whether jobs reach the network (HDFS, Spark masters); on by default. */
   network: boolean;
   /** The user jobs run as when Oasis runs as root. */
@@ -110,8 +110,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const dataDir = path.resolve(get('OASIS_DATA_DIR'));
 
   const sandboxMode = get('OASIS_SANDBOX');
-  if (sandboxMode !== 'auto' && sandboxMode !== 'bubblewrap' && sandboxMode !== 'off') {
-    problems.push(`OASIS_SANDBOX must be "auto", "bubblewrap" or "off", not "${sandboxMode}"`);
+  if (!['auto', 'bubblewrap', 'unshare', 'off'].includes(sandboxMode)) {
+    problems.push(`OASIS_SANDBOX must be "auto", "bubblewrap", "unshare" or "off", not "${sandboxMode}"`);
   }
   const network = get('OASIS_JOB_NETWORK');
   if (network !== 'on' && network !== 'off') problems.push(`OASIS_JOB_NETWORK must be "on" or "off", not "${network}"`);

@@ -35,7 +35,7 @@ function openSandbox(config: Config, logger: Logger): Sandbox {
     ...config.sandbox,
     hiddenPaths: [config.dataDir, ...(config.tokensFile ? [config.tokensFile] : [])],
   });
-  if (sandbox.kind === 'bubblewrap') logger.info({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
+  if (sandbox.kind === 'bubblewrap' || sandbox.kind === 'unshare') logger.info({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
   else if (sandbox.kind === 'off') logger.warn({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
   else logger.error({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
   return sandbox;

@@ -41,8 +41,14 @@ echo "oasis-variables=$(env | grep -c '^OASIS_')"
 let naps = 0;
 const nap = (): string => `600.${process.pid}${(naps += 1)}`;
 
-for (const dialect of testDialects()) {
-  describe(`the job sandbox against an attacker's job (${dialect})`, () => {
+const SANDBOXES = [
+  ...testDialects().map((dialect) => ({ dialect, sandbox: 'bubblewrap' as const })),
+  // The fallback without bubblewrap: the same attacks must fail.
+  { dialect: 'sqlite' as const, sandbox: 'unshare' as const },
+];
+
+for (const { dialect, sandbox } of SANDBOXES) {
+  describe(`the job sandbox (${sandbox}) against an attacker's job (${dialect})`, () => {
     let root: string;
     let oasis: OasisProcess;
     let database: TestDatabase | undefined;
@@ -82,7 +88,7 @@ for (const dialect of testDialects()) {
       oasis = await startOasis({
         dataDir: path.join(root, 'data'),
         tokens,
-        env: { OASIS_SANDBOX_PATHS: root, ...(database?.url ? { OASIS_DATABASE_URL: database.url } : {}) },
+        env: { OASIS_SANDBOX: sandbox, OASIS_SANDBOX_PATHS: root, ...(database?.url ? { OASIS_DATABASE_URL: database.url } : {}) },
       });
     });
     after(async () => {
@@ -92,7 +98,7 @@ for (const dialect of testDialects()) {
     });
 
     test('the start log says which isolation is in force', () => {
-      assert.ok(oasis.logs.some((line) => line.includes('job sandbox: bubblewrap')), oasis.logs.join('\n'));
+      assert.ok(oasis.logs.some((line) => line.includes(`job sandbox: ${sandbox}`)), oasis.logs.join('\n'));
     });
 
     test("a job reads, writes and signals nothing of Oasis's or another project's", async () => {
@@ -162,7 +168,7 @@ for (const dialect of testDialects()) {
   });
 }
 
-describe('the job sandbox: per-job limits end the job with the reason', () => {
+for (const kind of ['bubblewrap', 'unshare'] as const) describe(`the job sandbox (${kind}): per-job limits end the job with the reason`, () => {
   const limits = { OASIS_JOB_MAX_OUTPUT: '4MiB', OASIS_JOB_MAX_DISK: '2MiB', OASIS_JOB_MAX_MEMORY: '64MiB' };
   let workDir: string;
   let engine: Engine;
@@ -172,7 +178,7 @@ describe('the job sandbox: per-job limits end the job with the reason', () => {
 
   before(async () => {
     workDir = await mkdtemp(path.join(tmpdir(), 'oasis-limits-'));
-    const env = { OASIS_SANDBOX: 'bubblewrap', OASIS_JOB_MAX_PROCESSES: '32', OASIS_JOB_MAX_OPEN_FILES: '32', ...limits };
+    const env = { OASIS_SANDBOX: kind, OASIS_JOB_MAX_PROCESSES: '32', OASIS_JOB_MAX_OPEN_FILES: '32', ...limits };
     const sandbox = createSandbox({ ...loadConfig(env).sandbox, hiddenPaths: [] });
     engine = await createLocalEngine({ workDir: path.join(workDir, 'on'), nodeId: 'limits', killGraceMs: 500, sandbox });
     const closed = createSandbox({ ...loadConfig({ ...env, OASIS_JOB_NETWORK: 'off' }).sandbox, hiddenPaths: [] });

@@ -2,7 +2,7 @@ import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 
 import { RESTORE_SIGTERM, formatBytes, rlimitPrefix } from './limits.js';
-import type { JobLimits, Sandbox, SandboxedJob } from './sandbox.js';
+import { isWithin, outermost, type JobLimits, type Sandbox, type SandboxedJob } from './sandbox.js';
 
 /** Where a job finds its working directory (and HOME) inside the sandbox. */
 export const SANDBOX_JOB_DIR = '/job';
@@ -24,8 +24,6 @@ export interface BubblewrapSettings {
   hiddenPaths: readonly string[];
 }
 
-const isWithin = (inner: string, outer: string): boolean =>
-  inner === outer || inner.startsWith(outer.endsWith('/') ? outer : `${outer}/`);
 
 /** Symlinks such as /bin → usr/bin are recreated as links; directories are bound read-only. */
 function systemMounts(): string[] {
@@ -87,11 +85,9 @@ export class BubblewrapSandbox implements Sandbox {
   constructor(private readonly settings: BubblewrapSettings) {
     this.limits = settings.limits;
     this.jobOwner = settings.jobOwner;
-    this.masks = settings.hiddenPaths.flatMap((hidden) => {
+    this.masks = outermost(settings.hiddenPaths).flatMap((hidden) => {
       const mask = maskOf(hidden);
-      // A path inside another hidden directory is hidden with it.
-      const covered = settings.hiddenPaths.some((other) => other !== hidden && isWithin(hidden, other));
-      return mask && !covered ? [{ hidden, mask }] : [];
+      return mask ? [{ hidden, mask }] : [];
     });
   }
 

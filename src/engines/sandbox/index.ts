@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -7,12 +7,13 @@ import { findOnPath } from '../local/executables.js';
 import { BubblewrapSandbox } from './bubblewrap.js';
 import type { JobLimits, Sandbox } from './sandbox.js';
 import { UnavailableSandbox, UnconfinedSandbox } from './unconfined.js';
+import { UnshareSandbox } from './unshare.js';
 
 export type { JobLimits, Sandbox, SandboxedJob, SandboxKind } from './sandbox.js';
 export { EXIT_FILE_TOO_LARGE } from './sandbox.js';
 export { limitReason } from './limits.js';
 
-export type SandboxMode = 'auto' | 'bubblewrap' | 'off';
+export type SandboxMode = 'auto' | 'bubblewrap' | 'unshare' | 'off';
 
 export interface SandboxOptions {
   mode: SandboxMode;
@@ -35,40 +36,42 @@ export class SandboxError extends Error {
 }
 
 /**
- * The sandbox for this host. `auto` uses bubblewrap when it works here and otherwise refuses to
- * run jobs (they end FAILED, saying why); `bubblewrap` insists on it and stops Oasis when it does
- * not work; `off` runs jobs unconfined. Whether bubblewrap works is not guessed: a trivial job
- * runs through the very argv real jobs get.
+ * The sandbox for this host. `auto` uses bubblewrap when it works here, else util-linux's unshare,
+ * else refuses to run jobs (they end FAILED, saying why); `bubblewrap` and `unshare` insist on
+ * theirs and stop Oasis when it does not work; `off` runs jobs unconfined. Whether a sandbox works
+ * is not guessed: a trivial job runs through the very argv real jobs get.
  */
 export function createSandbox(options: SandboxOptions): Sandbox {
   if (options.mode === 'off') return new UnconfinedSandbox();
-  const executable = findOnPath('bwrap');
-  let problem: string;
-  if (!executable) {
-    problem = 'bwrap (package bubblewrap) is not installed';
-  } else {
-    const sandbox = new BubblewrapSandbox({
-      executable,
-      limits: options.limits,
-      network: options.network,
-      jobOwner: process.getuid?.() === 0 ? resolveUser(options.jobUser) : undefined,
-      readOnlyPaths: options.readOnlyPaths,
-      writablePaths: options.writablePaths,
-      hiddenPaths: options.hiddenPaths,
-    });
-    const failure = probe(sandbox);
-    if (failure === undefined) return sandbox;
-    problem = `bubblewrap does not work here: ${failure}`;
+  const jobOwner = process.getuid?.() === 0 ? resolveUser(options.jobUser) : undefined;
+  const problems: string[] = [];
+  if (options.mode !== 'unshare') {
+    const executable = findOnPath('bwrap');
+    if (!executable) {
+      problems.push('bwrap (package bubblewrap) is not installed');
+    } else {
+      const sandbox = new BubblewrapSandbox({ ...options, executable, jobOwner });
+      const failure = probe(sandbox);
+      if (failure === undefined) return sandbox;
+      problems.push(`bubblewrap does not work here: ${failure}`);
+    }
+    if (options.mode === 'bubblewrap') throw new SandboxError(`OASIS_SANDBOX=bubblewrap, but ${problems.join('; ')}`);
   }
-  if (options.mode === 'bubblewrap') throw new SandboxError(`OASIS_SANDBOX=bubblewrap, but ${problem}`);
-  return new UnavailableSandbox(problem);
+  const fallback = new UnshareSandbox({ ...options, jobOwner });
+  const failure = probe(fallback);
+  if (failure === undefined) return fallback;
+  problems.push(`unshare does not work here: ${failure}`);
+  if (options.mode === 'unshare') throw new SandboxError(`OASIS_SANDBOX=unshare, but ${problems.join('; ')}`);
+  return new UnavailableSandbox(problems.join('; '));
 }
 
 /** Runs `true` confined; undefined when it worked, else what went wrong. */
 function probe(sandbox: Sandbox): string | undefined {
   const dir = mkdtempSync(path.join(tmpdir(), 'oasis-sandbox-probe-'));
   try {
-    const [command, ...args] = sandbox.wrap({ workDir: dir, files: [], command: ['/bin/true'] });
+    const workDir = path.join(dir, 'work');
+    mkdirSync(workDir);
+    const [command, ...args] = sandbox.wrap({ workDir, files: [], command: ['/bin/true'] });
     const result = spawnSync(command!, args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
     if (result.error) return result.error.message;
     if (result.status === 0) return undefined;

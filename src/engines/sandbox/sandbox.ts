@@ -4,7 +4,7 @@
  * into the argv that runs it confined; the job's launcher (see local/launcher.ts) runs that argv and
  * stays outside, so the job can neither forge nor hide its own exit code.
  */
-export type SandboxKind = 'bubblewrap' | 'off' | 'unavailable';
+export type SandboxKind = 'bubblewrap' | 'unshare' | 'off' | 'unavailable';
 
 /** Per-job limits; see docs/sandbox.md for what each one bounds and how a job sees it. */
 export interface JobLimits {
@@ -57,3 +57,11 @@ export interface Sandbox {
 
 /** Exit code of a process killed by SIGXFSZ: a file reached the output limit. */
 export const EXIT_FILE_TOO_LARGE = 128 + 25;
+
+export const isWithin = (inner: string, outer: string): boolean =>
+  inner === outer || inner.startsWith(outer.endsWith('/') ? outer : `${outer}/`);
+
+/** The paths to hide that are not already hidden inside another of them. */
+export function outermost(paths: readonly string[]): string[] {
+  return paths.filter((hidden) => !paths.some((other) => other !== hidden && isWithin(hidden, other)));
+}
