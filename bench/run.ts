@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { httpBenchmark } from './http.js';
 import { lifecycleBenchmark } from './lifecycle.js';
 import { limitsBenchmark } from './limits.js';
+import { sandboxBenchmark } from './sandbox.js';
 import { ROOT, type Dialect, postgresAdminUrl } from './lib/oasis.js';
 import { printTable, progress, type Row } from './lib/report.js';
 import { scaleBenchmark } from './scale.js';
@@ -27,6 +28,8 @@ for (const dialect of dialects) rows.push(...(await httpBenchmark(dialect)));
 for (const dialect of dialects) rows.push(...(await scaleBenchmark(dialect)));
 for (const dialect of dialects) rows.push(...(await lifecycleBenchmark(dialect)));
 for (const dialect of dialects) rows.push(...(await limitsBenchmark(dialect)));
+// The sandbox's cost does not depend on the database.
+rows.push(...(await sandboxBenchmark()));
 progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
 console.log(machine());

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every benchmark under bench/: HTTP, scale, lifecycle and input limits on SQLite and PostgreSQL (one table of
-# ratios measured side by side in the same run), then the Spark and YARN engines' overhead on the
+# Every benchmark under bench/: HTTP, scale, lifecycle, input limits and the job sandbox, on SQLite
+# and PostgreSQL (one table of ratios measured side by side in the same run), then the Spark and YARN engines' overhead on the
 # real clusters the test suite uses. Oasis runs compiled, as `npm start` runs it; PostgreSQL gets
 # its own throw-away server on a port the test suite never uses.
 set -euo pipefail
