@@ -1,8 +1,8 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 
-import { RESTORE_SIGTERM, formatBytes, rlimitPrefix } from './limits.js';
-import { isWithin, outermost, type JobLimits, type Sandbox, type SandboxedJob } from './sandbox.js';
+import { RESTORE_SIGTERM, describeConfinement, rlimitPrefix } from './limits.js';
+import { isWithin, outermost, type ConfinementSettings, type JobLimits, type Sandbox, type SandboxedJob } from './sandbox.js';
 
 /** Where a job finds its working directory (and HOME) inside the sandbox. */
 export const SANDBOX_JOB_DIR = '/job';
@@ -10,18 +10,8 @@ export const SANDBOX_JOB_DIR = '/job';
 /** The system as jobs see it, read-only: programs, libraries and configuration, nothing else. */
 const SYSTEM_PATHS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 
-export interface BubblewrapSettings {
+export interface BubblewrapSettings extends ConfinementSettings {
   executable: string;
-  limits: JobLimits;
-  network: boolean;
-  /** Set when Oasis runs as root: jobs run as this user instead. */
-  jobOwner: { uid: number; gid: number } | undefined;
-  /** Host paths every job may read beyond the system (OASIS_SANDBOX_PATHS, the JDK). */
-  readOnlyPaths: readonly string[];
-  /** Host paths every job may write (OASIS_SANDBOX_WRITABLE_PATHS). */
-  writablePaths: readonly string[];
-  /** Paths no job may see even where they lie inside a path it is given: the data dir, secrets. */
-  hiddenPaths: readonly string[];
 }
 
 
@@ -92,14 +82,7 @@ export class BubblewrapSandbox implements Sandbox {
   }
 
   get description(): string {
-    const { limits, jobOwner, network } = this.settings;
-    const user = jobOwner ? `uid ${jobOwner.uid}` : 'the Oasis user, in a user namespace';
-    return (
-      `bubblewrap: jobs run as ${user}, network ${network ? 'on' : 'off'}, ` +
-      `output ${formatBytes(limits.outputBytes)} per file, disk ${formatBytes(limits.diskBytes)}, ` +
-      `memory ${formatBytes(limits.memoryBytes)} per process, ${limits.processes} processes, ` +
-      `${limits.openFiles} open files`
-    );
+    return describeConfinement('bubblewrap', this.settings);
   }
 
   jobDir(): string {

@@ -1,4 +1,4 @@
-import { EXIT_FILE_TOO_LARGE, type JobLimits } from './sandbox.js';
+import { EXIT_FILE_TOO_LARGE, type ConfinementSettings, type JobLimits } from './sandbox.js';
 
 /** The job's own argv prefix that applies the limits kept per process by the kernel (rlimits). */
 export function rlimitPrefix(limits: JobLimits): string[] {
@@ -54,4 +54,15 @@ export function limitReason(exitCode: number, stderrTail: string, limits: JobLim
     if (sign.test(stderrTail)) return `the job failed, apparently because ${reason(limits)}`;
   }
   return undefined;
+}
+
+/** The start log's account of a confining sandbox: whose rights jobs have, the network, the limits. */
+export function describeConfinement(name: string, { limits, jobOwner, network }: ConfinementSettings): string {
+  const user = jobOwner ? `uid ${jobOwner.uid}` : 'the Oasis user, in a user namespace';
+  return (
+    `${name}: jobs run as ${user}, network ${network ? 'on' : 'off'}, ` +
+    `output ${formatBytes(limits.outputBytes)} per file, disk ${formatBytes(limits.diskBytes)}, ` +
+    `memory ${formatBytes(limits.memoryBytes)} per process, ${limits.processes} processes, ` +
+    `${limits.openFiles} open files`
+  );
 }

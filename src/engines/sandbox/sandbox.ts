@@ -20,6 +20,20 @@ export interface JobLimits {
   openFiles: number;
 }
 
+/** What both confining sandboxes are built from. */
+export interface ConfinementSettings {
+  limits: JobLimits;
+  network: boolean;
+  /** Set when Oasis runs as root: jobs run as this user instead. */
+  jobOwner: { uid: number; gid: number } | undefined;
+  /** Host paths every job may read beyond the system (OASIS_SANDBOX_PATHS, the JDK). */
+  readOnlyPaths: readonly string[];
+  /** Host paths every job may write (OASIS_SANDBOX_WRITABLE_PATHS). */
+  writablePaths: readonly string[];
+  /** Paths no job may see even where they lie inside a path it is given: the data dir, secrets. */
+  hiddenPaths: readonly string[];
+}
+
 /** What a sandbox needs to know of one job. */
 export interface SandboxedJob {
   /**

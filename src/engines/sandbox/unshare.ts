@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 
-import { RESTORE_SIGTERM, formatBytes, rlimitPrefix } from './limits.js';
-import { outermost, type JobLimits, type Sandbox, type SandboxedJob } from './sandbox.js';
+import { RESTORE_SIGTERM, describeConfinement, rlimitPrefix } from './limits.js';
+import { outermost, type ConfinementSettings, type JobLimits, type Sandbox, type SandboxedJob } from './sandbox.js';
 
 /** Where a job finds its working directory: inside its private /tmp, the one place mounted anew. */
 export const UNSHARE_JOB_DIR = '/tmp/job';
@@ -50,15 +50,6 @@ const SETUP_SCRIPT = [
   'exit $?',
 ].join('\n');
 
-export interface UnshareSettings {
-  limits: JobLimits;
-  network: boolean;
-  jobOwner: { uid: number; gid: number } | undefined;
-  readOnlyPaths: readonly string[];
-  writablePaths: readonly string[];
-  /** Paths no job may see: the data dir, secrets. */
-  hiddenPaths: readonly string[];
-}
 
 /**
  * The fallback where bubblewrap is missing, from util-linux alone (`unshare`, `setpriv`,
@@ -73,19 +64,15 @@ export class UnshareSandbox implements Sandbox {
   readonly limits: JobLimits;
   readonly jobOwner: { uid: number; gid: number } | undefined;
 
-  constructor(private readonly settings: UnshareSettings) {
+  constructor(private readonly settings: ConfinementSettings) {
     this.limits = settings.limits;
     this.jobOwner = settings.jobOwner;
   }
 
   get description(): string {
-    const { limits, jobOwner, network } = this.settings;
-    const user = jobOwner ? `uid ${jobOwner.uid}` : 'the Oasis user, in a user namespace';
-    return (
-      `unshare (bubblewrap is not installed; the host's files stay visible, read-only): jobs run as ${user}, ` +
-      `network ${network ? 'on' : 'off'}, output ${formatBytes(limits.outputBytes)} per file, ` +
-      `disk ${formatBytes(limits.diskBytes)}, memory ${formatBytes(limits.memoryBytes)} per process, ` +
-      `${limits.processes} processes, ${limits.openFiles} open files`
+    return describeConfinement(
+      "unshare (bubblewrap is missing; the host's files stay visible, read-only)",
+      this.settings,
     );
   }
 
