@@ -86,7 +86,8 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
     for (const engine of engines.values()) await engine.close();
     await app.close();
     await database?.drop();
-    if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+    // A job still running may be writing its exit code while the directory goes: retry.
+    if (ownsDataDir) await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   return {
     app,
