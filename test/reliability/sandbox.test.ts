@@ -124,6 +124,8 @@ for (const { dialect, sandbox } of SANDBOXES) {
         }
       }
       assert.match(stdout, /^allowed: cat .*visible\.txt$/m, 'paths the operator shares stay readable');
+      // Every forbidden attempt ran and failed: reads, the signal, the writes.
+      assert.equal(stdout.split('\n').filter((line) => line.startsWith('denied: ')).length, 8, stdout);
       assert.match(stdout, /^oasis-variables=0$/m);
       assert.match(stdout, /^data-entries=0$/m, 'the data dir looks empty from inside');
       const processes = Number(/^processes=(\d+)$/m.exec(stdout)?.[1]);

@@ -10,7 +10,6 @@ import { UnavailableSandbox, UnconfinedSandbox } from './unconfined.js';
 import { UnshareSandbox } from './unshare.js';
 
 export type { JobLimits, Sandbox, SandboxedJob, SandboxKind } from './sandbox.js';
-export { EXIT_FILE_TOO_LARGE } from './sandbox.js';
 export { limitReason } from './limits.js';
 
 export type SandboxMode = 'auto' | 'bubblewrap' | 'unshare' | 'off';
