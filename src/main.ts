@@ -2,7 +2,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { pino, type Logger } from 'pino';
-import { buildApp } from './app.js';
+import { buildApp } from './api/app.js';
 import { loadTokenAuth, noAuth } from './api/auth.js';
 import type { Config } from './config.js';
 import { ClusterMonitor } from './engines/cluster-monitor.js';

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { Api, AppDeps } from '../app.js';
-import { tenantOf } from '../app.js';
+import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, notFound } from '../errors.js';
 import type { ClusterRecord, EngineKind } from '../store/types.js';
 import { requirePolicy } from './auth.js';

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { Api, AppDeps } from '../app.js';
-import { tenantOf } from '../app.js';
+import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, echo } from '../errors.js';
 import type { JobBinaryRecord, Store } from '../store/types.js';
 import { checkJobBinaryExtra, internalId, jobBinaryKind } from './job-binary-urls.js';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import type { Api, AppDeps } from '../app.js';
-import { tenantOf } from '../app.js';
+import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
 import type { JobBinaryInternalRecord } from '../store/types.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';

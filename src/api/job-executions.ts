@@ -1,7 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import type { Api, AppDeps } from '../app.js';
-import { tenantOf } from '../app.js';
+import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
 import { createExecution, type ExecuteRequest } from '../executions/execute.js';
 import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';

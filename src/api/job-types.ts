@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { Api, AppDeps } from '../app.js';
-import { tenantOf } from '../app.js';
+import { tenantOf, type Api, type AppDeps } from './context.js';
 import { type ClusterRecord, JOB_TYPES, type JobType } from '../store/types.js';
 import { configHints } from './config-hints.js';
 import { AnyObject, ProjectParams } from './schemas.js';

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type TSchema, Type } from '@sinclair/typebox';
-import type { Api, AppDeps } from '../app.js';
-import { tenantOf } from '../app.js';
+import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, echo } from '../errors.js';
 import { JOB_TYPES, type JobBinaryRecord, type JobTemplateRecord, type JobType, type Store } from '../store/types.js';
 import { configHints } from './config-hints.js';

@@ -1,6 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import type { Api } from '../app.js';
-import { tenantOf } from '../app.js';
+import { tenantOf, type Api } from './context.js';
 import { ApiError } from '../errors.js';
 import type { ListQuery, Owned, Page } from '../store/types.js';
 import { type ListSpec, listResource, sendList } from './listing.js';

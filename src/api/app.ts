@@ -1,19 +1,9 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type RawReplyDefaultExpression,
-  type RawRequestDefaultExpression,
-  type RawServerDefault,
-} from 'fastify';
-import type { Config } from './config.js';
-import type { Engines } from './engines/engine.js';
-import { ApiError, echo } from './errors.js';
-import type { AuthContext, Authenticator } from './api/auth.js';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ApiError, echo } from '../errors.js';
+import type { AuthContext } from './auth.js';
+import type { Api, AppDeps, RouteModule } from './context.js';
 import {
   answerClientError,
   answerConnect,
@@ -21,42 +11,19 @@ import {
   answerFrameworkError,
   installErrorHandling,
   type RegExpMethods,
-} from './api/error-handler.js';
-import { parseJsonBody } from './api/json-body.js';
-import { bodyLimit, LIMITS } from './api/limits.js';
-import { documentErrors, ErrorBody, FORMATS } from './api/schemas.js';
-import { ProjectTurns } from './api/project-turns.js';
-import { checkBodyText, checkParameters } from './api/text.js';
-import type { Store } from './store/types.js';
-import type { Executions } from './executions/executions.js';
-import { registerJobExecutionRoutes } from './api/job-executions.js';
-import { registerJobRoutes } from './api/jobs.js';
-import { registerJobBinaryRoutes } from './api/job-binaries.js';
-import { registerJobBinaryInternalRoutes } from './api/job-binary-internals.js';
-import { registerDataSourceRoutes } from './api/data-sources.js';
-import { registerJobTypeRoutes } from './api/job-types.js';
-import { registerClusterRoutes } from './api/clusters.js';
-
-export interface AppDeps {
-  config: Pick<Config, 'bodyLimitBytes'>;
-  store: Store;
-  engines: Engines;
-  executions: Executions;
-  auth: Authenticator;
-  logger?: FastifyBaseLogger | boolean;
-}
-
-/** The Fastify instance as route modules see it: TypeBox schemas give typed requests. */
-export type Api = FastifyInstance<
-  RawServerDefault,
-  RawRequestDefaultExpression,
-  RawReplyDefaultExpression,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
-
-/** A route module: registers one resource's routes under `/v1.1/:project_id`. */
-export type RouteModule = (api: Api, deps: AppDeps) => void;
+} from './error-handler.js';
+import { parseJsonBody } from './json-body.js';
+import { bodyLimit, LIMITS } from './limits.js';
+import { documentErrors, ErrorBody, FORMATS } from './schemas.js';
+import { ProjectTurns } from './project-turns.js';
+import { checkBodyText, checkParameters } from './text.js';
+import { registerJobExecutionRoutes } from './job-executions.js';
+import { registerJobRoutes } from './jobs.js';
+import { registerJobBinaryRoutes } from './job-binaries.js';
+import { registerJobBinaryInternalRoutes } from './job-binary-internals.js';
+import { registerDataSourceRoutes } from './data-sources.js';
+import { registerJobTypeRoutes } from './job-types.js';
+import { registerClusterRoutes } from './clusters.js';
 
 const ROUTE_MODULES: readonly RouteModule[] = [
   registerJobExecutionRoutes,
@@ -67,26 +34,6 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   registerJobTypeRoutes,
   registerClusterRoutes,
 ];
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The authenticated caller; set for every /v1.1 route before its handler runs. */
-    auth: AuthContext;
-  }
-  interface FastifyContextConfig {
-    /** The route takes the raw request bytes as its body (job-binary-internal upload). */
-    rawBody?: boolean;
-    /** The error to answer when the body exceeds the route's limit. */
-    tooLargeError?: ApiError;
-    /** The route lists rows: while its project's lists are large, it takes the project's turn. */
-    list?: boolean;
-  }
-}
-
-/** The caller's tenant, for route handlers. */
-export function tenantOf(request: FastifyRequest): string {
-  return request.auth.tenantId;
-}
 
 /**
  * Builds the HTTP application without listening: main.ts listens, tests use `app.inject()`.
