@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { buildApp } from '../../src/app.js';
+import { buildApp } from '../../src/api/app.js';
 import { type Authenticator, noAuth } from '../../src/api/auth.js';
 import type { Engine, Engines } from '../../src/engines/engine.js';
 import { createLocalEngine } from '../../src/engines/local/index.js';
