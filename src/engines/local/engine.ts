@@ -26,6 +26,7 @@ import {
   leaderAlive,
   liveGroupMembers,
   signalGroup,
+  terminateJob,
   type ProcessIdentity,
 } from './processes.js';
 import {
@@ -255,7 +256,7 @@ export class LocalEngine implements Engine {
       marker = { at: Date.now() };
       await writeCancelMarker(job.dir, marker);
     }
-    await signalGroup(job.identity, 'SIGTERM');
+    await terminateJob(job.identity);
     this.watch(job);
     this.settings.logger?.info({ executionId: job.executionId }, 'local job cancelled');
 

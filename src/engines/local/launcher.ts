@@ -14,17 +14,16 @@ import { FILES } from './workdir.js';
  * positional parameters and runs as `"$@"`, which the shell neither splits nor expands.
  *
  * The launcher leads the job's own process group (spawned detached, so with its own session);
- * the job runs in that group too, so cancel signals the group and every descendant gets the signal
- * directly. The launcher ignores SIGTERM, and so does what it starts until the sandbox's argv
- * restores the default for the job itself (see sandbox/limits.ts): the launcher and the sandbox's
- * own supervising processes outlive the job, and the launcher records 128+n when the job dies of
- * signal n. SIGKILL ends the launcher too: then `result` is missing and the `cancelled` marker
- * tells that Oasis did it.
+ * the job runs in that group too. The launcher ignores SIGTERM and starts the job from a subshell
+ * that restores the default: a cancel's SIGTERM ends the job, and the launcher lives on to record
+ * 128+n when the job dies of signal n. SIGKILL ends the launcher too: then `result` is missing and
+ * the `cancelled` marker tells that Oasis did it.
  */
 const LAUNCHER_SCRIPT = [
   "trap '' TERM",
   `printf '%s\\n' "$$" > ${FILES.launched}`,
-  '"$@"',
+  // A subshell, not a program: the job's start costs no extra exec.
+  '(trap - TERM; exec "$@")',
   'code=$?',
   `printf '%s\\n' "$code" > ${FILES.resultTemp} && /bin/mv -f ${FILES.resultTemp} ${FILES.result}`,
 ].join('\n');

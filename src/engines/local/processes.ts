@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -99,4 +99,43 @@ export async function signalGroup(job: ProcessIdentity, signal: NodeJS.Signals):
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
   }
+}
+
+async function pidNamespaceOf(pid: number | 'self'): Promise<string | undefined> {
+  try {
+    return await readlink(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Asks a job to stop: SIGTERM to every process of the job's own PID namespace when its sandbox
+ * made one, daemons that left the job's group included; to the job's process group otherwise.
+ * The sandbox's supervising processes (its `bwrap` or `unshare`) sit outside that namespace and
+ * keep the default disposition of SIGTERM, so they must not get it: they would end the whole
+ * sandbox at once and take the job's grace time away. The namespace's first process ignores it.
+ */
+export async function terminateJob(job: ProcessIdentity): Promise<void> {
+  if (!(await groupMayBeOurs(job))) return;
+  const own = await pidNamespaceOf('self');
+  const members = await liveGroupMembers(job);
+  const namespaces = new Set<string>();
+  for (const pid of members) {
+    const namespace = await pidNamespaceOf(pid);
+    if (namespace !== undefined && namespace !== own) namespaces.add(namespace);
+  }
+  if (namespaces.size === 0) return signalGroup(job, 'SIGTERM');
+  const entries = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
+  await Promise.all(
+    entries.map(async (entry) => {
+      const namespace = await pidNamespaceOf(Number(entry));
+      if (namespace === undefined || !namespaces.has(namespace)) return;
+      try {
+        process.kill(Number(entry), 'SIGTERM');
+      } catch {
+        // Ended meanwhile.
+      }
+    }),
+  );
 }

@@ -1,7 +1,7 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 
-import { RESTORE_SIGTERM, describeConfinement, rlimitPrefix } from './limits.js';
+import { describeConfinement, rlimitPrefix } from './limits.js';
 import { isWithin, outermost, type ConfinementSettings, type JobLimits, type Sandbox, type SandboxedJob } from './sandbox.js';
 
 /** Where a job finds its working directory (and HOME) inside the sandbox. */
@@ -122,6 +122,6 @@ export class BubblewrapSandbox implements Sandbox {
       args.push('--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--');
       args.push('/usr/bin/unshare', '--user', `--map-user=${uid}`, `--map-group=${gid}`, '--');
     }
-    return [...args, ...RESTORE_SIGTERM, ...rlimitPrefix(limits), ...job.command];
+    return [...args, ...rlimitPrefix(limits), ...job.command];
   }
 }

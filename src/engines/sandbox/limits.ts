@@ -14,12 +14,6 @@ export function rlimitPrefix(limits: JobLimits): string[] {
   ];
 }
 
-/**
- * The supervisor ignores SIGTERM (see local/launcher.ts), and an ignored signal stays ignored
- * across exec: the job gets the default disposition back here.
- */
-export const RESTORE_SIGTERM = ['/usr/bin/env', '--default-signal=TERM'] as const;
-
 export function formatBytes(bytes: number): string {
   for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;

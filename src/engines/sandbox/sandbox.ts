@@ -62,9 +62,9 @@ export interface Sandbox {
   /** Where the job sees its working directory, `hostWorkDir` on the host. */
   jobDir(hostWorkDir: string): string;
   /**
-   * The argv that runs `job.command` confined. Whatever the sandbox, the job gets the default
-   * disposition of SIGTERM back: its supervisor ignores SIGTERM so that a cancel, sent to the
-   * whole process group, reaches the job and spares the supervisor that records its end.
+   * The argv that runs `job.command` confined. Its own supervising processes (a `bwrap` or an
+   * `unshare` outside the job's PID namespace) are never sent a cancel's SIGTERM: see
+   * local/processes.ts `terminateJob`.
    */
   wrap(job: SandboxedJob): string[];
 }

@@ -1,4 +1,3 @@
-import { RESTORE_SIGTERM } from './limits.js';
 import { JobStartError } from '../engine.js';
 import type { Sandbox, SandboxedJob } from './sandbox.js';
 
@@ -17,7 +16,7 @@ export class UnconfinedSandbox implements Sandbox {
   }
 
   wrap(job: SandboxedJob): string[] {
-    return [...RESTORE_SIGTERM, ...job.command];
+    return [...job.command];
   }
 }
 

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 
-import { RESTORE_SIGTERM, describeConfinement, rlimitPrefix } from './limits.js';
+import { describeConfinement, rlimitPrefix } from './limits.js';
 import { outermost, type ConfinementSettings, type JobLimits, type Sandbox, type SandboxedJob } from './sandbox.js';
 
 /** Where a job finds its working directory: inside its private /tmp, the one place mounted anew. */
@@ -101,6 +101,6 @@ export class UnshareSandbox implements Sandbox {
     } else {
       args.push('/usr/bin/setpriv', ...drop, '--');
     }
-    return [...args, ...RESTORE_SIGTERM, ...rlimitPrefix(limits), ...job.command];
+    return [...args, ...rlimitPrefix(limits), ...job.command];
   }
 }

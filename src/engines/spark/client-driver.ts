@@ -9,6 +9,7 @@ import {
   leaderAlive,
   liveGroupMembers,
   signalGroup,
+  terminateJob,
   type ProcessIdentity,
 } from '../local/processes.js';
 import {
@@ -122,7 +123,7 @@ function lastLines(text: string, count = 5): string {
 }
 
 /**
- * SIGTERM to the whole group (spark-submit's shutdown hook then stops the SparkContext, which
+ * SIGTERM to the driver's processes (spark-submit's shutdown hook then stops the SparkContext, which
  * unregisters the application), SIGKILL after the grace time. Resolves once the group is gone,
  * or false if it is still dying after the grace time (a later status will tell).
  */
@@ -130,7 +131,7 @@ export async function cancelClientJob(job: ClientJob, killGraceMs: number): Prom
   if (!job.identity) return true;
   const cancelledAt = Date.now();
   await writeCancelMarker(job.dir, { at: cancelledAt });
-  await signalGroup(job.identity, 'SIGTERM');
+  await terminateJob(job.identity);
   const killAt = cancelledAt + killGraceMs;
   while (Date.now() < killAt + KILL_SETTLE_MS) {
     if ((await liveGroupMembers(job.identity)).length === 0) return true;
