@@ -2,10 +2,12 @@
 # A throw-away PostgreSQL server for the tests. Source this file, then:
 #   postgres_start   # fresh cluster on 127.0.0.1:${OASIS_TEST_PG_PORT:-55432}, exports POSTGRES_URL
 #   postgres_stop
-# The cluster lives in /tmp/oasis-postgres/<port> (OASIS_TEST_PG_DIR overrides /tmp/oasis-postgres)
-# and runs as the `postgres` OS user, so it must be outside the checkout: the checkout's parent
-# directories may be closed to other users.
-# Installs the server with apt-get when no binaries are found (CI runs as root).
+# The cluster lives in /tmp/oasis-postgres/<port> (OASIS_TEST_PG_DIR overrides /tmp/oasis-postgres).
+# Under root it runs as the `postgres` OS user, so it must be outside the checkout: the checkout's
+# parent directories may be closed to other users; under any other user it runs as that user, in
+# /tmp/oasis-postgres-<uid>/<port>.
+# Installs the server with apt-get when no binaries are found and this is root (as in CI); any
+# other user needs the server installed (Debian: `apt-get install postgresql`).
 
 
 _postgres_bin_dir() {
@@ -15,12 +17,22 @@ _postgres_bin_dir() {
 }
 
 _postgres_port() { echo "${OASIS_TEST_PG_PORT:-55432}"; }
-_postgres_root() { echo "${OASIS_TEST_PG_DIR:-/tmp/oasis-postgres}"; }
+_postgres_is_root() { [[ "$(id -u)" == 0 ]]; }
+_postgres_root() {
+  if [[ -n "${OASIS_TEST_PG_DIR:-}" ]]; then echo "$OASIS_TEST_PG_DIR"
+  elif _postgres_is_root; then echo /tmp/oasis-postgres
+  else echo "/tmp/oasis-postgres-$(id -u)"; fi
+}
 _postgres_base() { echo "$(_postgres_root)/$(_postgres_port)"; }
 
-# Runs a server binary as the postgres user from a directory it may enter (avoids cd warnings).
+# Runs a server binary from a directory it may enter (avoids cd warnings): as the postgres user
+# under root (the server refuses to run as root), as the caller otherwise.
 _postgres_run() {
-  (cd "$(_postgres_base)" && runuser -u postgres -- "$@")
+  if _postgres_is_root; then
+    (cd "$(_postgres_base)" && runuser -u postgres -- "$@")
+  else
+    (cd "$(_postgres_base)" && "$@")
+  fi
 }
 
 postgres_stop() {
@@ -34,18 +46,23 @@ postgres_stop() {
 postgres_start() {
   local bin base port
   bin="$(_postgres_bin_dir)" || true
+  if [[ -z "$bin" ]] && ! _postgres_is_root; then
+    echo "postgres.sh: no PostgreSQL server found; install it (Debian: sudo apt-get install postgresql) or run as root" >&2
+    return 1
+  fi
   if [[ -z "$bin" ]]; then
     echo "postgres.sh: installing PostgreSQL with apt-get" >&2
     { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; } >/dev/null || return 1
     bin="$(_postgres_bin_dir)" || { echo "postgres.sh: no PostgreSQL server binaries after install" >&2; return 1; }
   fi
-  id -u postgres >/dev/null 2>&1 || useradd --system --user-group --no-create-home --shell /usr/sbin/nologin postgres
-
   port="$(_postgres_port)"
   base="$(_postgres_base)"
   mkdir -p "$base"
-  chmod 755 "$(_postgres_root)"
-  chown postgres: "$base"
+  if _postgres_is_root; then
+    id -u postgres >/dev/null 2>&1 || useradd --system --user-group --no-create-home --shell /usr/sbin/nologin postgres
+    chmod 755 "$(_postgres_root)"
+    chown postgres: "$base"
+  fi
   postgres_stop
   rm -rf "$base/data"
 

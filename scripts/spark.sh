@@ -30,13 +30,20 @@ _spark_home() {
   "$(_spark_venv)/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))'
 }
 
+# Whether <pid> is still the Spark daemon this script started: its command line names a Spark
+# deploy class, so a pid recycled by another program is never killed.
+_spark_is_ours() {
+  local pid="$1"
+  [[ "$pid" =~ ^[0-9]+$ ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'org\.apache\.spark\.deploy\.'
+}
+
 # Kills the daemons recorded in pid files (only those: never by name).
 _spark_kill_recorded() {
   local pidfile pid
   for pidfile in "$OASIS_SPARK_BASE"/run/*.pid; do
     [[ -f "$pidfile" ]] || continue
     pid="$(cat "$pidfile")"
-    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    if _spark_is_ours "$pid"; then
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
@@ -78,6 +85,7 @@ spark_wait_workers() {
     sleep 0.5
   done
   echo "spark.sh: fewer than $want workers registered; see $OASIS_SPARK_BASE/logs" >&2
+  spark_stop
   return 1
 }
 
@@ -95,10 +103,18 @@ spark_start() {
   SPARK_MASTER_OPTS="-Dspark.master.rest.enabled=true -Dspark.master.rest.port=6066" \
     spark_daemon master org.apache.spark.deploy.master.Master \
     --host 127.0.0.1 --port 7077 --webui-port 8080
+  local up=''
   for _ in $(seq 1 120); do
-    curl -fsS "$SPARK_MASTER_WEB/json/" >/dev/null 2>&1 && break
+    if curl -fsS "$SPARK_MASTER_WEB/json/" >/dev/null 2>&1; then up=1; break; fi
+    _spark_is_ours "$(cat "$OASIS_SPARK_BASE/run/master.pid")" || break
     sleep 0.5
   done
+  if [[ -z "$up" ]]; then
+    echo "spark.sh: the Spark master did not come up; log follows" >&2
+    tail -n 30 "$OASIS_SPARK_BASE/logs/master.log" >&2
+    spark_stop
+    return 1
+  fi
   spark_worker worker1
   spark_worker worker2
   spark_wait_workers 2

@@ -12,7 +12,7 @@ import { createSandbox, type Sandbox } from './engines/sandbox/index.js';
 import { createSparkEngine } from './engines/spark/index.js';
 import { createYarnEngine } from './engines/yarn/index.js';
 import { Executions } from './executions/executions.js';
-import { openStore } from './store/index.js';
+import { migrate as migrateStore, openStore } from './store/index.js';
 import type { EngineKind, Store } from './store/types.js';
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
@@ -41,11 +41,11 @@ function openSandbox(config: Config, logger: Logger): Sandbox {
   return sandbox;
 }
 
-/** Connects to the database and applies pending migrations, then disconnects. */
+/** Connects to the database and applies pending migrations, then disconnects: no store, no change feed. */
 export async function migrate(config: Config, logger: Logger): Promise<void> {
   await prepareDataDir(config);
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs, logger });
-  await store.close();
+  const applied = await migrateStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs, logger });
+  logger.info({ migrations: applied }, applied.length > 0 ? 'database migrated' : 'database already up to date');
 }
 
 /**
