@@ -50,16 +50,20 @@ export function installErrorHandling(app: FastifyInstance, routePatterns: () => 
  * is not valid percent-encoding, or a path id longer than any id Oasis hands out. Without this
  * they would answer Fastify's own body instead of Sahara's.
  */
-export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  send(reply, frameworkErrorOf(error, request));
+}
+
+function frameworkErrorOf(error: FastifyError, request: FastifyRequest): ApiError {
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    return send(reply, new ApiError('NOT_FOUND', 'The requested URL was not found on the server.'));
+    return new ApiError('NOT_FOUND', 'The requested URL was not found on the server.');
   }
   if (error.code === 'FST_ERR_BAD_URL') {
     const path = request.raw.url?.split('?')[0] ?? '';
-    return send(reply, new ApiError('BAD_REQUEST', `The URL path ${echo(path)} is not valid percent-encoded UTF-8`));
+    return new ApiError('BAD_REQUEST', `The URL path ${echo(path)} is not valid percent-encoded UTF-8`);
   }
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-  return send(reply, new ApiError(BY_STATUS[status] ?? 'BAD_REQUEST', error.message));
+  return new ApiError(BY_STATUS[status] ?? 'BAD_REQUEST', error.message);
 }
 
 /** Raw HTTP errors Node's parser reports, by llhttp code, in words a client can act on. */

@@ -13,7 +13,6 @@ for (const dialect of testDialects()) {
     let t: TestApp;
     let clusters: ClusterEngines;
     let a: Client;
-    let o: Client;
     /** A Hadoop cluster (the real YARN engine) that is not Active: the launcher leaves its jobs PENDING. */
     let spawning: string;
     /** An Active Hadoop cluster where nothing listens: the real engine's submit is retried, jobs stay PENDING. */
@@ -26,7 +25,6 @@ for (const dialect of testDialects()) {
       clusters = await clusterEngines();
       t = await createTestApp({ dialect, engines: clusters.engines });
       a = new Client(t.app, 'tenant-a');
-      o = new Client(t.app, 'tenant-o');
       spawning = (await insertCluster(t.store, { status: 'Spawning' })).id;
       unreachable = (await insertCluster(t.store)).id;
       spark = (await insertSparkCluster(t.store)).id;
@@ -138,7 +136,7 @@ for (const dialect of testDialects()) {
         const mapReduce = await template('MapReduce');
         const response = await a.execute(mapReduce, { cluster_id: spawning, input_id: await a.dataSource(), output_id: await a.dataSource() });
         assert.equal(response.status, 202);
-        await t.executions.wake();
+        t.executions.wake();
         const row = await a.execution(response.json.job_execution.id);
         assert.equal(row.info.status, 'PENDING');
         assert.equal(row.start_time, null);

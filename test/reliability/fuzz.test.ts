@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
-import { call, createDataSource, newProject, ok, uploadJbi } from '../support/resources.js';
+import { createDataSource, newProject, ok, uploadJbi } from '../support/resources.js';
 import { assertSaharaError, executeLocal, shellTemplate } from './support.js';
 
 /** Cases per run over all endpoints together; the seed is fixed so a run is reproducible. */

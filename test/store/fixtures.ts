@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { executionRow } from '../support/rows.js';
-import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import type {
   ClusterRecord,
   DataSourceRecord,

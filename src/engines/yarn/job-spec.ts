@@ -124,7 +124,6 @@ export function configurationXml(properties: Record<string, string>): string {
 
 function escapeXml(value: string): string {
   // XML 1.0 cannot carry most control characters at all; Hadoop would refuse the file.
-  // eslint-disable-next-line no-control-regex
   const printable = value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
   return printable
     .replace(/&/g, '&amp;')
