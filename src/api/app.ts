@@ -157,7 +157,7 @@ type Hook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error)
 const hooksOf = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
 
 /**
- * Sahara's body rules (reference §0): a missing body is `{}`; JSON or no Content-Type is parsed
+ * Sahara's body rules (docs/compatibility.md#request-bodies): a missing body is `{}`; JSON or no Content-Type is parsed
  * as JSON (MALFORMED_REQUEST_BODY on failure); any other type is INVALID_DATA, except on routes
  * that take raw bytes. Bodies are read as bytes first (the content-type parser above) so that
  * the size limit always applies. A large body first waits for its project's turn.

@@ -64,7 +64,7 @@ export function authorize(context: AuthContext, rule: PolicyRule): void {
 
 /**
  * `authorize` as a route's preValidation hook. Sahara checks policy after parsing the body and
- * before looking up the path's id or validating the body (reference §0), so a denied caller
+ * before looking up the path's id or validating the body (docs/compatibility.md#request-bodies), so a denied caller
  * learns nothing about which ids exist or which bodies would pass.
  */
 export function requirePolicy(rule: PolicyRule): preValidationHookHandler {

@@ -51,7 +51,7 @@ const HIVE_DEFAULTS: readonly ConfigHint[] = [
   { name: 'hive.execution.engine', value: 'mr', description: 'The engine that runs Hive queries.' },
 ];
 
-/** Sahara's hints per job type (reference §8.4); `configs` is a list here, unlike job_configs. */
+/** Sahara's hints per job type (docs/compatibility.md#config-hints); `configs` is a list here, unlike job_configs. */
 function hintsFor(type: JobType): JobConfigHints['job_config'] {
   switch (type) {
     case 'Java':

@@ -12,11 +12,11 @@ export interface DataSourceCheck {
 
 const invalid = (message: string) => new ApiError('INVALID_DATA', message);
 
-/** Sahara's limit on the random text one URL may ask for (reference §7.3). */
+/** Sahara's limit on the random text one URL may ask for (docs/compatibility.md#data-source-urls-and-substitution). */
 const MAX_RANDSTR_TOTAL = 1024;
 
 /**
- * Placeholders are resolved per execution (reference §7.3): `%JOB_EXEC_ID%` becomes the execution
+ * Placeholders are resolved per execution (docs/compatibility.md#data-source-urls-and-substitution): `%JOB_EXEC_ID%` becomes the execution
  * id and `%RANDSTR(n)%` n random lowercase letters. `%JOB_EXEC_ID%` needs no check; every
  * `%RANDSTR(n)%` must ask for a positive length and all of them together for at most 1024.
  */
@@ -32,7 +32,7 @@ export function checkPlaceholders(url: string): void {
   }
 }
 
-/** The whole creation-time URL check of a data source (reference §7.3, §7.4). */
+/** The whole creation-time URL check of a data source (docs/compatibility.md#data-source-urls-and-substitution). */
 export function checkDataSource(data: DataSourceCheck): void {
   checkPlaceholders(data.url);
   CHECKS[data.type](data.url, data.credentials ?? {});

@@ -65,7 +65,7 @@ const DataSourceCreate = Type.Object(
 const DataSourceUpdate = Type.Partial(Type.Object(DataSourceFields), { additionalProperties: false });
 const Envelope = Type.Object({ data_source: DataSourceSchema });
 
-/** Data-source names are unique among the data sources the caller can see (reference §7.4). */
+/** Data-source names are unique among the data sources the caller can see (docs/compatibility.md#data-source-urls-and-substitution). */
 async function checkUniqueName(store: Store, tenantId: string, name: string): Promise<void> {
   if ((await store.dataSources.findByName(tenantId, name)).length > 0) {
     throw new ApiError('NAME_ALREADY_EXISTS', `Data source with name '${name}' already exists`);

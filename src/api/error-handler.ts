@@ -192,7 +192,7 @@ const BY_STATUS: Record<number, ErrorName> = {
 
 function toApiError(thrown: unknown, request: FastifyRequest): ApiError {
   if (thrown instanceof ApiError) return thrown;
-  // Unique names of templates, binaries and JBIs are the database's to enforce (reference §3.2).
+  // Unique names of templates, binaries and JBIs are the database's to enforce (docs/compatibility.md#errors-and-their-names).
   if (thrown instanceof DuplicateEntryError) return new ApiError('DB_DUPLICATE_ENTRY', thrown.message);
   if (thrown instanceof InvalidTextError) {
     return new ApiError('INVALID_DATA', 'The request holds text the database cannot store (a NUL character or invalid Unicode)');

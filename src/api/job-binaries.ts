@@ -63,7 +63,7 @@ const JobBinaryCreate = Type.Object(
 const JobBinaryUpdate = Type.Partial(Type.Object(JobBinaryFields), { additionalProperties: false });
 const Envelope = Type.Object({ job_binary: JobBinarySchema });
 
-/** An `internal-db://` URL must name a JBI the caller can see (reference §7.5). */
+/** An `internal-db://` URL must name a JBI the caller can see (docs/compatibility.md#job-binary-urls). */
 async function checkInternalReference(store: Store, url: string, tenantId: string): Promise<void> {
   const id = internalId(url);
   if (id === undefined) return;

@@ -3,7 +3,7 @@ import type { ConfigValue } from '../store/types.js';
 import { isUuidLike } from './schemas.js';
 import { splitUrl } from './url-parts.js';
 
-/** The kinds of job binary, chosen by the URL's scheme (reference §7.5, plus Oasis's hdfs). */
+/** The kinds of job binary, chosen by the URL's scheme (docs/compatibility.md#job-binary-urls, plus Oasis's hdfs). */
 export type JobBinaryKind = 'internal-db' | 'swift' | 's3' | 'manila' | 'hdfs';
 
 const KINDS: readonly JobBinaryKind[] = ['internal-db', 'swift', 's3', 'manila', 'hdfs'];

@@ -26,7 +26,7 @@ import { checkModifiable, getVisible } from './visibility.js';
 const KIND = 'Job execution';
 const NullableString = NullableStringOutput;
 
-/** The v1.1 job_execution object (reference §2.1): every key always present. */
+/** The v1.1 job_execution object (docs/compatibility.md#the-job_execution-object): every key always present. */
 export const JobExecutionSchema = Type.Object({
   ...OwnedFields,
   job_id: Type.String(),
@@ -84,7 +84,7 @@ const LIST: ListSpec = {
   markerMode: 'at',
 };
 
-/** JE_CREATE (reference §1.3). */
+/** JE_CREATE (docs/compatibility.md#request-schemas). */
 const ExecuteBody = Type.Object(
   {
     cluster_id: Uuid,
@@ -108,7 +108,7 @@ const ExecuteBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** JE_UPDATE (reference §1.3): `info` only carries an action. */
+/** JE_UPDATE (docs/compatibility.md#request-schemas): `info` only carries an action. */
 const UpdateBody = Type.Object(
   {
     is_public: Type.Optional(NullableBoolean),
@@ -130,7 +130,7 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
   const { store, engines, executions } = deps;
   const repo = store.jobExecutions;
   const respond = (row: JobExecutionRecord) => ({ job_execution: renderJobExecution(row) });
-  // Sahara checks that the path id exists before it validates the body (reference §0).
+  // Sahara checks that the path id exists before it validates the body (docs/compatibility.md#request-bodies).
   const executionExists = async (request: FastifyRequest) => {
     await getVisible(repo, (request.params as { id: string }).id, tenantOf(request));
   };

@@ -3,7 +3,7 @@ import type { FastifySchema } from 'fastify';
 import { LIMITS } from './limits.js';
 
 /**
- * Schema building blocks shared by the resources, after Sahara's JSON schemas (reference §1.3).
+ * Schema building blocks shared by the resources, after Sahara's JSON schemas (docs/compatibility.md#request-schemas).
  * Route schemas are the contract: they validate requests, shape responses and feed /openapi.json.
  */
 

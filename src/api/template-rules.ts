@@ -7,7 +7,7 @@ const invalid = (message: string) => new ApiError('INVALID_DATA', message);
 
 export type MappingType = InterfaceArg['mapping_type'];
 
-/** Where each job type may map interface arguments (reference §7.1, JOB_TYPES_ACCEPTABLE_CONFIGS). */
+/** Where each job type may map interface arguments (docs/compatibility.md#job-types-and-binaries, JOB_TYPES_ACCEPTABLE_CONFIGS). */
 export const INTERFACE_MAPPING_TYPES: Readonly<Record<JobType, readonly MappingType[]>> = {
   Hive: ['configs', 'params'],
   Java: ['configs', 'args'],
@@ -24,7 +24,7 @@ const SCRIPT_TYPES: readonly JobType[] = ['Pig', 'Hive', 'Shell'];
 const APPLICATION_TYPES: readonly JobType[] = ['Spark', 'Storm', 'Storm.Pyleus'];
 
 /**
- * Which binaries a template of each type takes (reference §7.1). Checked before the binaries are
+ * Which binaries a template of each type takes (docs/compatibility.md#job-types-and-binaries). Checked before the binaries are
  * looked up, in Sahara's order, so the messages match.
  */
 export function checkMainsAndLibs(type: JobType, mains: readonly string[], libs: readonly string[]): void {
@@ -54,7 +54,7 @@ export interface InterfaceArgInput {
 const UNBROKEN = 'Locations of positional arguments must be an unbroken integer sequence ascending from 0.';
 
 /**
- * The template-time interface rules (reference §6.7), in Sahara's order. Returns the arguments
+ * The template-time interface rules (docs/compatibility.md#template-interfaces), in Sahara's order. Returns the arguments
  * as stored: `value_type` defaults to `string`, `order` is the position in the list.
  * `dataSourceVisible` answers whether a data-source id is visible to the caller.
  */
@@ -104,7 +104,7 @@ export async function checkInterface(
 }
 
 /**
- * One interface value against its value_type (reference §6.7): numbers are all digits, data
+ * One interface value against its value_type (docs/compatibility.md#template-interfaces): numbers are all digits, data
  * sources are the id of a visible data source or a URL with a scheme.
  */
 export async function checkInterfaceValue(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError, type ErrorName, notFound } from '../errors.js';
 import type { Owned } from '../store/types.js';
 
-/** Sahara's read rule (reference §5): a tenant sees its own rows and every public row. */
+/** Sahara's read rule (docs/compatibility.md#tenants-visibility-and-protection): a tenant sees its own rows and every public row. */
 export function isVisible(row: Owned, tenantId: string): boolean {
   return row.tenant_id === tenantId || row.is_public === true;
 }
@@ -29,7 +29,7 @@ const FAILURE: Record<Modification, ErrorName> = {
 const VERB: Record<Modification, string> = { update: 'updated', delete: 'deleted', cancel: 'canceled' };
 
 /**
- * Sahara's write rules (reference §5): only the owner may change a row, and a protected row
+ * Sahara's write rules (docs/compatibility.md#tenants-visibility-and-protection): only the owner may change a row, and a protected row
  * refuses changes unless the request unprotects it or only changes `is_public`.
  * `kind` names the resource in messages ("Job execution", "Data source", ...).
  */

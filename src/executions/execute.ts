@@ -15,7 +15,7 @@ import type {
 import { checkInterface, mergeInterface } from './interface.js';
 import { jobFilesOf, specOf } from './job-spec.js';
 
-/** A validated JE_CREATE body (reference §1.3). */
+/** A validated JE_CREATE body (docs/compatibility.md#request-schemas). */
 export interface ExecuteRequest {
   cluster_id: string;
   input_id?: string;
@@ -35,7 +35,7 @@ const NEEDS_DATA_SOURCES: ReadonlySet<JobType> = new Set(['MapReduce', 'MapReduc
 const NEEDS_MAIN_CLASS: ReadonlySet<JobType> = new Set(['Java', 'Storm', 'Storm.Pyleus']);
 
 /**
- * The synchronous part of execute (reference §6.2), after the template lookup and the schema:
+ * The synchronous part of execute (docs/compatibility.md#execute-and-clusters-that-are-not-ready), after the template lookup and the schema:
  * cluster, engine, interface, per-type checks, data sources, the engine's own checks; then the
  * PENDING row is stored. The launcher starts it.
  */

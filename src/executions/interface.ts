@@ -3,7 +3,7 @@ import { ApiError } from '../errors.js';
 import type { ConfigValue, DataSourceRecord, InterfaceArg, JobConfigs } from '../store/types.js';
 
 /**
- * Execution-time checks of a template's interface (reference §6.7), in Sahara's order:
+ * Execution-time checks of a template's interface (docs/compatibility.md#template-interfaces), in Sahara's order:
  * an interface map is required when the template has arguments; unknown names, missing required
  * names, values of the wrong type, and values contradicting `job_configs` are INVALID_DATA;
  * a data_source value that is a UUID must name a visible data source (INVALID_REFERENCE).
@@ -81,7 +81,7 @@ function isNumber(value: ConfigValue): boolean {
 }
 
 /**
- * Merges interface values into job_configs (reference §6.7): each argument takes the execution's
+ * Merges interface values into job_configs (docs/compatibility.md#template-interfaces): each argument takes the execution's
  * value, else its default; for configs/params an explicit job_configs entry wins over a default;
  * positional args are placed by location and prepended to job_configs.args.
  */

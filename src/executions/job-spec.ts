@@ -67,8 +67,8 @@ export interface PreparedJob {
 
 /**
  * Resolves an execution into the job an engine runs, at launch time: binaries, input/output
- * URLs with their placeholders filled in, and data-source references substituted (reference
- * §7.3). Throws JobStartError when something the execution refers to has disappeared.
+ * URLs with their placeholders filled in, and data-source references substituted
+ * (docs/compatibility.md#data-source-urls-and-substitution). Throws JobStartError when something the execution refers to has disappeared.
  */
 export async function prepareJob(store: Store, execution: JobExecutionRecord, template: JobTemplateRecord): Promise<PreparedJob> {
   const files = await jobFilesOf(store, template);
@@ -111,7 +111,7 @@ export async function prepareJob(store: Store, execution: JobExecutionRecord, te
   return { spec, dataSourceUrls: urls.used };
 }
 
-/** Sahara counts only JSON true or the exact string "True" (reference §7.2). */
+/** Sahara counts only JSON true or the exact string "True" (docs/compatibility.md#special-configs). */
 function substitutionEnabled(value: ConfigValue | undefined): boolean {
   return value === true || value === 'True';
 }

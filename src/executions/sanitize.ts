@@ -1,6 +1,6 @@
 import type { JobConfigs } from '../store/types.js';
 
-/** Config keys whose values are secrets: kept, but blanked in responses (reference §2.2). */
+/** Config keys whose values are secrets: kept, but blanked in responses (docs/compatibility.md#secrets-in-answers). */
 const SECRET_CONFIGS = [
   'fs.swift.service.sahara.username',
   'fs.swift.service.sahara.password',

@@ -1,5 +1,5 @@
 /**
- * Job-execution statuses, exactly Sahara's literal strings (reference §6.1).
+ * Job-execution statuses, exactly Sahara's literal strings (docs/compatibility.md#execution-statuses).
  * This module is the only place that knows which statuses are terminal.
  */
 export const EXECUTION_STATUSES = [

@@ -78,7 +78,7 @@ function ordered(query: Query, key: RawBuilder<unknown>, descending: boolean, by
 
 /**
  * One page of a list, paginated in SQL by keyset on (sort key, id) so a page costs the same
- * however deep it is. Marker rules follow Sahara (reference §4.2), with L the whole filtered,
+ * however deep it is. Marker rules follow Sahara (docs/compatibility.md#paging-markers), with L the whole filtered,
  * sorted list:
  * - 'after': the page is the items strictly after the marker; next = the page's last item when
  *   more follow; prev = L[pos(marker) - limit].

@@ -144,7 +144,7 @@ export interface ListQuery {
   limit?: number;
   marker?: string;
   /**
-   * Sahara's two marker semantics (reference §4.2): job executions start the page AT the marker;
+   * Sahara's two marker semantics (docs/compatibility.md#paging-markers): job executions start the page AT the marker;
    * every other resource starts strictly AFTER it.
    */
   markerMode: 'at' | 'after';

@@ -58,12 +58,12 @@ for (const dialect of testDialects()) {
       }
     });
 
-    test('109: swift without credentials is INVALID_CREDENTIALS', async () => {
+    test('swift without credentials is INVALID_CREDENTIALS', async () => {
       await rejects({ type: 'swift', url: 'swift://c/o' }, 'INVALID_CREDENTIALS');
       await rejects({ type: 'swift', url: 'swift://c/o', credentials: { user: 'u' } }, 'INVALID_CREDENTIALS');
     });
 
-    test('110: hdfs with another scheme or no host is INVALID_DATA', async () => {
+    test('hdfs with another scheme or no host is INVALID_DATA', async () => {
       assert.match(await rejects({ type: 'hdfs', url: 'http://x/y' }, 'INVALID_DATA'), /^URL scheme must be 'hdfs'\nError ID: /);
       await rejects({ type: 'hdfs', url: 'hdfs:///no/host' }, 'INVALID_DATA');
       await rejects({ type: 'hdfs', url: '' }, 'INVALID_DATA');
@@ -90,20 +90,20 @@ for (const dialect of testDialects()) {
       }
     });
 
-    test('111: an unknown type is VALIDATION_ERROR', async () => {
+    test('an unknown type is VALIDATION_ERROR', async () => {
       assert.match(await rejects({ type: 'ftp', url: 'ftp://x/y' }, 'VALIDATION_ERROR'), /^type: 'ftp' is not one of \[/);
       await rejects({ type: 'hdfs' }, 'VALIDATION_ERROR');
       await rejects({ type: 'hdfs', url: '/x', extra: 1 }, 'VALIDATION_ERROR');
       await rejects({ type: 'hdfs', url: '/x', credentials: 'secret' }, 'VALIDATION_ERROR');
     });
 
-    test('112: %RANDSTR(n)% needs n > 0 and a total of at most 1024', async () => {
+    test('%RANDSTR(n)% needs n > 0 and a total of at most 1024', async () => {
       assert.match(await rejects({ type: 'hdfs', url: '/tmp/%RANDSTR(0)%' }, 'INVALID_DATA'), /must be positive/);
       await rejects({ type: 'hdfs', url: '/tmp/%RANDSTR(-3)%' }, 'INVALID_DATA');
       assert.match(await rejects({ type: 'hdfs', url: '/tmp/%RANDSTR(513)%/%RANDSTR(513)%' }, 'INVALID_DATA'), /maximum allowed is 1024/);
     });
 
-    test('113: an existing visible name is NAME_ALREADY_EXISTS', async () => {
+    test('an existing visible name is NAME_ALREADY_EXISTS', async () => {
       const project = newProject();
       await createDataSource(t.app, project, { name: 'taken', type: 'hdfs', url: '/a' });
       assert.match(
@@ -117,7 +117,7 @@ for (const dialect of testDialects()) {
       assertError(await post(newProject(), { name, type: 'hdfs', url: '/q' }), 400, 'NAME_ALREADY_EXISTS');
     });
 
-    test('114: PUT while a PENDING execution uses the data source is UPDATE_FAILED', async () => {
+    test('PUT while a PENDING execution uses the data source is UPDATE_FAILED', async () => {
       const project = newProject();
       const source = await createDataSource(t.app, project, { name: 'busy', type: 'hdfs', url: '/busy' });
       const template = await createShellTemplate(t.app, project, 'busy-template');
@@ -189,7 +189,7 @@ for (const dialect of testDialects()) {
       );
     });
 
-    test('53: list pages strictly after the marker; filters on columns', async () => {
+    test('list pages strictly after the marker; filters on columns', async () => {
       const project = newProject();
       const ids = [];
       for (const name of ['a', 'b', 'c', 'd', 'e']) {

@@ -55,7 +55,7 @@ for (const dialect of testDialects()) {
       assertError(await call(t.app, project, 'GET', `/job-binaries/${hdfs.id}/data`), 400, 'INVALID_DATA');
     });
 
-    test('116: internal-db with a non-uuid is VALIDATION_ERROR valid_job_location', async () => {
+    test('internal-db with a non-uuid is VALIDATION_ERROR valid_job_location', async () => {
       const message = assertError(await post(newProject(), { name: 'x', url: 'internal-db://abacaba' }), 400, 'VALIDATION_ERROR');
       assert.match(message, /^url: 'internal-db:\/\/abacaba' is not a 'valid_job_location'\nError ID: /);
       for (const url of ['swift://', `manila://not-a-uuid/x`, `manila://${SHARE}`, 'hdfs:///x', 'hdfs://host:port/x', 'hdfs://host']) {
@@ -63,7 +63,7 @@ for (const dialect of testDialects()) {
       }
     });
 
-    test('117: an unknown scheme is INVALID_DATA "Invalid job binary"; no scheme is INVALID_DATA', async () => {
+    test('an unknown scheme is INVALID_DATA "Invalid job binary"; no scheme is INVALID_DATA', async () => {
       assert.match(assertError(await post(newProject(), { name: 'x', url: 'ftp://h/x' }), 400, 'INVALID_DATA'), /^Invalid job binary\n/);
       assert.match(
         assertError(await post(newProject(), { name: 'x', url: '/just/a/path' }), 400, 'INVALID_DATA'),
@@ -71,18 +71,18 @@ for (const dialect of testDialects()) {
       );
     });
 
-    test('118: swift without extra user and password is BAD_JOB_BINARY', async () => {
+    test('swift without extra user and password is BAD_JOB_BINARY', async () => {
       assertError(await post(newProject(), { name: 'x', url: 'swift://c/x.jar' }), 400, 'BAD_JOB_BINARY');
       assertError(await post(newProject(), { name: 'x', url: 'swift://c/x.jar', extra: { user: 'u' } }), 400, 'BAD_JOB_BINARY');
     });
 
-    test('119: internal-db naming an unknown or invisible JBI is INVALID_REFERENCE', async () => {
+    test('internal-db naming an unknown or invisible JBI is INVALID_REFERENCE', async () => {
       assertError(await post(newProject(), { name: 'x', url: `internal-db://${randomUUID()}` }), 400, 'INVALID_REFERENCE');
       const foreign = await uploadJbi(t.app, newProject(), 'private.sh');
       assertError(await post(newProject(), { name: 'x', url: `internal-db://${foreign.id}` }), 400, 'INVALID_REFERENCE');
     });
 
-    test('120: s3 with extra missing endpoint is INVALID_DATA; s3 naming no object is BAD_JOB_BINARY', async () => {
+    test('s3 with extra missing endpoint is INVALID_DATA; s3 naming no object is BAD_JOB_BINARY', async () => {
       assertError(await post(newProject(), { name: 'x', url: 's3://b/x.jar', extra: { accesskey: 'a', secretkey: 's' } }), 400, 'INVALID_DATA');
       const creds = { accesskey: 'a', secretkey: 's', endpoint: 'e' };
       assertError(await post(newProject(), { name: 'x', url: 's3://bucket/', extra: creds }), 400, 'BAD_JOB_BINARY');
@@ -102,7 +102,7 @@ for (const dialect of testDialects()) {
       assertError(await post(project, { name: 'dup', url: 'hdfs://h/y' }), 400, 'DB_DUPLICATE_ENTRY');
     });
 
-    test('121: PUT on an unknown id is 400 NOT_FOUND (no existence pre-check)', async () => {
+    test('PUT on an unknown id is 400 NOT_FOUND (no existence pre-check)', async () => {
       assertError(await call(t.app, newProject(), 'PUT', `/job-binaries/${randomUUID()}`, { name: 'x' }), 400, 'NOT_FOUND');
     });
 
@@ -144,7 +144,7 @@ for (const dialect of testDialects()) {
       assertError(await call(t.app, newProject(), 'GET', `/job-binaries/${hidden.id}`), 404, 'NOT_FOUND');
     });
 
-    test('122: DELETE of a binary a template uses is DELETION_FAILED; otherwise 204', async () => {
+    test('DELETE of a binary a template uses is DELETION_FAILED; otherwise 204', async () => {
       const project = newProject();
       const used = await createBinary(t.app, project, 'used.sh');
       await createTemplate(t.app, project, { name: 'user', type: 'Shell', mains: [used.id] });
@@ -169,7 +169,7 @@ for (const dialect of testDialects()) {
       assert.equal(data.statusCode, 200);
     });
 
-    test('124: an unknown marker is ignored (first page, markers present); list filters', async () => {
+    test('an unknown marker is ignored (first page, markers present); list filters', async () => {
       const project = newProject();
       for (const name of ['b1', 'a1', 'c1']) ok(await post(project, { name, url: `hdfs://nn/${name}.jar`, description: `about ${name}` }), 202);
       const page = ok(await call(t.app, project, 'GET', `/job-binaries?marker=${randomUUID()}&sort_by=name&tenant_id=${project}`), 200);

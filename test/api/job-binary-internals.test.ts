@@ -22,7 +22,7 @@ for (const dialect of testDialects()) {
         headers: { 'content-type': 'application/octet-stream' },
       });
 
-    test('128: upload stores the bytes and renders only their size', async () => {
+    test('upload stores the bytes and renders only their size', async () => {
       const project = newProject();
       const jbi = ok(await put(project, 'x.pig', Buffer.from('text')), 202).job_binary_internal;
       assert.deepEqual(Object.keys(jbi).sort(), JBI_KEYS);
@@ -51,16 +51,16 @@ for (const dialect of testDialects()) {
       assert.deepEqual(data.rawPayload, bytes);
     });
 
-    test('125: an empty body is BAD_JOB_BINARY', async () => {
+    test('an empty body is BAD_JOB_BINARY', async () => {
       assertError(await put(newProject(), 'x.pig', ''), 400, 'BAD_JOB_BINARY');
     });
 
-    test('126: a name that is not a valid_name is BAD_JOB_BINARY', async () => {
+    test('a name that is not a valid_name is BAD_JOB_BINARY', async () => {
       const message = assertError(await put(newProject(), '-bad.pig', 'data'), 400, 'BAD_JOB_BINARY');
       assert.match(message, /^-bad\.pig is not a valid name\nError ID: /);
     });
 
-    test('127: a body over 5120 KiB is DATA_TOO_BIG', async () => {
+    test('a body over 5120 KiB is DATA_TOO_BIG', async () => {
       assertError(await put(newProject(), 'x.pig', Buffer.alloc(6 * 1024 * 1024, 1)), 400, 'DATA_TOO_BIG');
       // One byte over the limit reaches the handler, which reports the size.
       const message = assertError(await put(newProject(), 'x.pig', Buffer.alloc(5120 * 1024 + 1, 1)), 400, 'DATA_TOO_BIG');
@@ -76,7 +76,7 @@ for (const dialect of testDialects()) {
       await uploadJbi(t.app, newProject(), 'same.sh');
     });
 
-    test('129: PATCH rejects unknown fields with VALIDATION_ERROR', async () => {
+    test('PATCH rejects unknown fields with VALIDATION_ERROR', async () => {
       const project = newProject();
       const jbi = await uploadJbi(t.app, project, 'p.sh');
       const message = assertError(

@@ -35,7 +35,7 @@ for (const dialect of testDialects()) {
       await clusters.remove();
     });
 
-    /** A template of `type` with the binaries §7.1 asks for: libs only, none, or mains. */
+    /** A template of `type` with the binaries its type asks for (docs/compatibility.md#job-types-and-binaries): libs only, none, or mains. */
     const template = async (type: string, extra: Record<string, unknown> = {}) => {
       const needsLibs = type === 'Java' || type === 'MapReduce';
       const noMains = needsLibs || type === 'MapReduce.Streaming';
@@ -48,7 +48,7 @@ for (const dialect of testDialects()) {
     };
 
     describe('execute', () => {
-      test('1, 2, 5-10: the JE_CREATE schema', async () => {
+      test('an execute body must follow the JE_CREATE schema', async () => {
         const mapReduce = await template('MapReduce');
         const v1 = await a.execute(mapReduce, {});
         expectError(v1, 400, 'VALIDATION_ERROR');
@@ -64,18 +64,18 @@ for (const dialect of testDialects()) {
         expectError(await a.execute(mapReduce, { cluster_id: spawning, input_id: null }), 400, 'VALIDATION_ERROR');
       });
 
-      test('3, 23: unknown or private foreign cluster is INVALID_REFERENCE', async () => {
+      test('unknown or private foreign cluster is INVALID_REFERENCE', async () => {
         expectError(await a.execute(shell, { cluster_id: randomUUID() }), 400, 'INVALID_REFERENCE');
         const foreign = await insertCluster(t.store, { tenant_id: 'tenant-o', engine: 'local' });
         expectError(await a.execute(shell, { cluster_id: foreign.id }), 400, 'INVALID_REFERENCE');
       });
 
-      test('4: unknown template is 404, checked before the body', async () => {
+      test('unknown template is 404, checked before the body', async () => {
         expectError(await a.execute(randomUUID(), { cluster_id: LOCAL_CLUSTER_ID }), 404, 'NOT_FOUND');
         expectError(await a.execute(randomUUID(), {}), 404, 'NOT_FOUND');
       });
 
-      test('11-14: main class for Java and Spark', async () => {
+      test('Java and Spark executions need a main class', async () => {
         const java = await template('Java');
         expectError(await a.execute(java, { cluster_id: spawning }), 400, 'INVALID_DATA');
         expectError(await a.execute(java, { cluster_id: spawning, job_configs: { configs: { 'edp.java.main_class': '' } } }), 400, 'INVALID_DATA');
@@ -90,7 +90,7 @@ for (const dialect of testDialects()) {
         assert.equal(accepted.json.job_execution.info.status, 'PENDING');
       });
 
-      test('15-17: data sources of MapReduce', async () => {
+      test('MapReduce executions need distinct input and output data sources', async () => {
         const mapReduce = await template('MapReduce');
         expectError(await a.execute(mapReduce, { cluster_id: spawning }), 400, 'INVALID_DATA');
         const output = await a.dataSource();
@@ -103,7 +103,7 @@ for (const dialect of testDialects()) {
         assert.match(same.json.error_message, /reference the same location: hdfs:\/\/namenode\/same/);
       });
 
-      test('18, 19: streaming mapper and reducer', async () => {
+      test('Streaming executions need a mapper and a reducer', async () => {
         const streaming = await a.template({ type: 'MapReduce.Streaming' });
         const input = await a.dataSource();
         const output = await a.dataSource();
@@ -116,7 +116,7 @@ for (const dialect of testDialects()) {
         assert.equal(ok.status, 202, JSON.stringify(ok.json));
       });
 
-      test('20, 25: Shell without configs; is_public is accepted and ignored', async () => {
+      test('Shell without configs; is_public is accepted and ignored', async () => {
         const response = await a.execute(shell, { cluster_id: LOCAL_CLUSTER_ID, is_public: true, is_protected: true });
         assert.equal(response.status, 202);
         const execution = response.json.job_execution;
@@ -132,7 +132,7 @@ for (const dialect of testDialects()) {
         await a.waitForStatus(execution.id, 'SUCCEEDED');
       });
 
-      test('21: a cluster that is not Active keeps the execution PENDING', async () => {
+      test('a cluster that is not Active keeps the execution PENDING', async () => {
         const mapReduce = await template('MapReduce');
         const response = await a.execute(mapReduce, { cluster_id: spawning, input_id: await a.dataSource(), output_id: await a.dataSource() });
         assert.equal(response.status, 202);
@@ -142,7 +142,7 @@ for (const dialect of testDialects()) {
         assert.equal(row.start_time, null);
       });
 
-      test('21 (Oasis): an Active cluster that does not answer keeps the execution PENDING', async () => {
+      test('an Active cluster that does not answer keeps the execution PENDING', async () => {
         const mapReduce = await template('MapReduce');
         const onYarn = await a.execute(mapReduce, { cluster_id: unreachable, input_id: await a.dataSource(), output_id: await a.dataSource() });
         assert.equal(onYarn.status, 202, JSON.stringify(onYarn.json));
@@ -161,7 +161,7 @@ for (const dialect of testDialects()) {
         }
       });
 
-      test('22: an engine without the job type is INVALID_REFERENCE', async () => {
+      test('an engine without the job type is INVALID_REFERENCE', async () => {
         const mapReduce = await template('MapReduce');
         const response = await a.execute(mapReduce, { cluster_id: LOCAL_CLUSTER_ID, input_id: await a.dataSource(), output_id: await a.dataSource() });
         expectError(response, 400, 'INVALID_REFERENCE');
@@ -174,7 +174,7 @@ for (const dialect of testDialects()) {
         expectError(onYarn, 400, 'INVALID_REFERENCE');
       });
 
-      test('22 (Oasis): no engine runs Pig, Hive or Storm: a clear 400 on every cluster', async () => {
+      test('no engine runs Pig, Hive or Storm: a clear 400 on every cluster', async () => {
         const input = await a.dataSource();
         const output = await a.dataSource();
         for (const type of ['Pig', 'Hive', 'Storm', 'Storm.Pyleus']) {
@@ -199,7 +199,7 @@ for (const dialect of testDialects()) {
         await a.waitForStatus(response.json.job_execution.id, 'SUCCEEDED');
       });
 
-      test('26-32: interface checks and the merge of §6.7', async () => {
+      test('interface values are checked and merged into job_configs', async () => {
         const source = await a.dataSource();
         // Shell maps interface arguments to configs, params and args alike; on a Spark cluster
         // that is not Active, the real Spark engine validates it and nothing runs.
@@ -245,7 +245,7 @@ for (const dialect of testDialects()) {
         });
       });
 
-      test('37, 38: malformed and non-JSON bodies', async () => {
+      test('malformed and non-JSON bodies', async () => {
         const malformed = await t.app.inject({
           method: 'POST',
           url: `/v1.1/tenant-a/jobs/${shell}/execute`,
@@ -265,7 +265,7 @@ for (const dialect of testDialects()) {
     });
 
     describe('show, list, visibility', () => {
-      test('39-41: show', async () => {
+      test('show finds visible executions and hides invisible ones', async () => {
         expectError(await a.request('GET', `/job-executions/${randomUUID()}`), 404, 'NOT_FOUND');
         const hidden = await insertExecution(t.store, { job_id: shell, tenant_id: 'tenant-o' });
         expectError(await a.request('GET', `/job-executions/${hidden.id}`), 404, 'NOT_FOUND');
@@ -273,7 +273,7 @@ for (const dialect of testDialects()) {
         assert.equal((await a.request('GET', `/job-executions/${shared.id}`)).status, 200);
       });
 
-      test('45-52, 55: sorting, limits, markers and unknown filters', async () => {
+      test('lists sort, limit and page from a marker, and refuse unknown filters', async () => {
         const lister = new Client(t.app, `lister-${dialect}`);
         // Other tests add public executions, which every tenant sees.
         const own = `tenant_id=${lister.project}`;
@@ -326,13 +326,13 @@ for (const dialect of testDialects()) {
         assert.deepEqual(byStatus.json.job_executions.map((e: { id: string }) => e.id), [killed.id, running.id]);
       });
 
-      test('87: there is no POST /job-executions', async () => {
+      test('there is no POST /job-executions', async () => {
         assert.equal((await a.request('POST', '/job-executions', {})).status, 405);
       });
     });
 
     describe('refresh, cancel, update, delete', () => {
-      test('60, 61: refresh of a public foreign execution; deleted cluster leaves it unchanged', async () => {
+      test('refresh of a public foreign execution; deleted cluster leaves it unchanged', async () => {
         const gone = await insertCluster(t.store, { engine: 'local' });
         const row = await insertExecution(t.store, { job_id: shell, cluster_id: gone.id, status: 'RUNNING', engine_job_id: '1@x' });
         await t.store.clusters.delete(gone.id);
@@ -343,7 +343,7 @@ for (const dialect of testDialects()) {
         assert.equal((await a.request('GET', `/job-executions/${shared.id}/refresh-status`)).status, 200);
       });
 
-      test('62-66: cancel rules', async () => {
+      test('cancel follows the tenant, protection and terminal-status rules', async () => {
         const done = await insertExecution(t.store, { job_id: shell, status: 'SUCCEEDED' });
         const unchanged = await a.request('GET', `/job-executions/${done.id}/cancel`);
         assert.equal(unchanged.status, 200);
@@ -362,7 +362,7 @@ for (const dialect of testDialects()) {
         expectError(await a.request('GET', `/job-executions/${randomUUID()}/cancel`), 404, 'NOT_FOUND');
       });
 
-      test('67-72, 74-76, 79, 80, 82: PATCH', async () => {
+      test('PATCH changes visibility and protection and cancels, by the protection rules', async () => {
         const row = await insertExecution(t.store, { job_id: shell });
         const path = `/job-executions/${row.id}`;
         expectError(await a.request('PATCH', path, { foo: 1 }), 400, 'VALIDATION_ERROR');
@@ -404,7 +404,7 @@ for (const dialect of testDialects()) {
         assert.ok(running.info.pid);
       });
 
-      test('83-86: DELETE rules', async () => {
+      test('DELETE follows the tenant and protection rules', async () => {
         const guarded = await insertExecution(t.store, { job_id: shell, is_protected: true });
         expectError(await a.request('DELETE', `/job-executions/${guarded.id}`), 400, 'DELETION_FAILED');
         const foreign = await insertExecution(t.store, { job_id: shell, tenant_id: 'tenant-o', is_public: true });

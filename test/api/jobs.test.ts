@@ -65,7 +65,7 @@ for (const dialect of testDialects()) {
       assert.deepEqual(ok(await call(t.app, project, 'GET', `/jobs/${job.id}`), 200).job, job);
     });
 
-    test('96: an unknown type is VALIDATION_ERROR', async () => {
+    test('an unknown type is VALIDATION_ERROR', async () => {
       assertError(await post(newProject(), { name: 'jar.jar', type: 'Jar' }), 400, 'VALIDATION_ERROR');
       assertError(await post(newProject(), { name: 'x', type: 'Shell', mains: ['a', 'a'] }), 400, 'VALIDATION_ERROR');
       assertError(await post(newProject(), { name: 'x', type: 'Shell', mains: [''] }), 400, 'VALIDATION_ERROR');
@@ -73,7 +73,7 @@ for (const dialect of testDialects()) {
       assertError(await post(newProject(), { type: 'Shell' }), 400, 'VALIDATION_ERROR');
     });
 
-    test('97-100: mains and libs rules per type', async () => {
+    test('each job type takes the mains and libs it needs', async () => {
       const project = newProject();
       const a = await createBinary(t.app, project, 'a');
       const b = await createBinary(t.app, project, 'b');
@@ -87,12 +87,12 @@ for (const dialect of testDialects()) {
       await rule({ type: 'MapReduce.Streaming', mains: [a.id] }, /^MapReduce.Streaming flow does not use mains\n/);
     });
 
-    test('101: a Streaming template needs no binaries', async () => {
+    test('a Streaming template needs no binaries', async () => {
       const job = ok(await post(newProject(), { name: 'streaming', type: 'MapReduce.Streaming', streaming: true }), 202).job;
       assert.deepEqual([job.mains, job.libs, job.interface], [[], [], []]);
     });
 
-    test('102: an unknown or invisible binary is 400 NOT_FOUND', async () => {
+    test('an unknown or invisible binary is 400 NOT_FOUND', async () => {
       const missing = randomUUID();
       assert.match(
         assertError(await post(newProject(), { name: 'x', type: 'Shell', mains: [missing] }), 400, 'NOT_FOUND'),
@@ -102,13 +102,13 @@ for (const dialect of testDialects()) {
       assertError(await post(newProject(), { name: 'x', type: 'Java', libs: [foreign.id] }), 400, 'NOT_FOUND');
     });
 
-    test('103: a duplicate name in a project is DB_DUPLICATE_ENTRY', async () => {
+    test('a duplicate name in a project is DB_DUPLICATE_ENTRY', async () => {
       const project = newProject();
       await createShellTemplate(t.app, project, 'twice');
       assertError(await post(project, { name: 'twice', type: 'MapReduce.Streaming' }), 400, 'DB_DUPLICATE_ENTRY');
     });
 
-    test('104-106: interface rules', async () => {
+    test('template interfaces follow the argument rules', async () => {
       const project = newProject();
       const main = await createBinary(t.app, project, 'main');
       const shell = (args: unknown[]) => post(project, { name: 'iface', type: 'Shell', mains: [main.id], interface: args });
@@ -140,7 +140,7 @@ for (const dialect of testDialects()) {
       }
     });
 
-    test('107: PATCH with an unknown field is VALIDATION_ERROR; PATCH updates', async () => {
+    test('PATCH with an unknown field is VALIDATION_ERROR; PATCH updates', async () => {
       const project = newProject();
       const job = await createShellTemplate(t.app, project, 'patchable');
       assert.match(
@@ -175,7 +175,7 @@ for (const dialect of testDialects()) {
       assert.equal(deleted.body, '');
     });
 
-    test('108: DELETE of a template that has executions is DELETION_FAILED', async () => {
+    test('DELETE of a template that has executions is DELETION_FAILED', async () => {
       const project = newProject();
       const job = await createShellTemplate(t.app, project, 'ran');
       ok(await call(t.app, project, 'POST', `/jobs/${job.id}/execute`, { cluster_id: LOCAL_CLUSTER_ID }), 202);
@@ -185,7 +185,7 @@ for (const dialect of testDialects()) {
       );
     });
 
-    test('89, 90: config hints', async () => {
+    test('config hints answer per job type and 404 for an unknown type', async () => {
       const project = newProject();
       assert.deepEqual(ok(await call(t.app, project, 'GET', '/jobs/config-hints/Java'), 200), { job_config: { configs: [], args: [] } });
       assert.deepEqual(ok(await call(t.app, project, 'GET', '/jobs/config-hints/Shell'), 200), {

@@ -128,7 +128,7 @@ describe('cluster policy under tokens auth', () => {
       sparkBody(hostSide),
       sparkBody(trap, { is_public: true }),
       { name: 'hadoop', plugin_name: 'vanilla', hadoop_version: '3.5.0', cluster_configs: { yarn } },
-      // Policy comes before validation (reference §0): a member cannot even learn what would pass.
+      // Policy comes before validation (docs/compatibility.md#request-bodies): a member cannot even learn what would pass.
       sparkBody(trap, { surprise: true }),
       { name: 'x' },
       {},

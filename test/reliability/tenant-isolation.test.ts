@@ -48,7 +48,7 @@ const bodyOf = (action: Action, id: string): unknown => (typeof action.body === 
 /** An A template that clusters' execute action runs; set before the tests. */
 let clusterJob = '';
 
-/** What each change refusal is called (reference §5). */
+/** What each change refusal is called (docs/compatibility.md#tenants-visibility-and-protection). */
 const REFUSAL: Partial<Record<ActionKind, string>> = {
   update: 'UPDATE_FAILED',
   publicity: 'UPDATE_FAILED',

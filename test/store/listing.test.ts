@@ -8,7 +8,7 @@ import { newCluster, newDataSource, newExecution, newTemplate } from './fixtures
 
 type Mode = ListQuery['markerMode'];
 
-/** Sahara's marker rules (reference §4.2) over the whole sorted list L, as plain array code. */
+/** Sahara's marker rules (docs/compatibility.md#paging-markers) over the whole sorted list L, as plain array code. */
 function expectedPage(L: string[], mode: Mode, marker: string | undefined, limit: number | undefined): Page<string> {
   const upTo = (from: number) => (limit === undefined ? L.slice(from) : L.slice(from, from + limit));
   if (mode === 'after') {

@@ -55,7 +55,7 @@ export async function updateIf(
  * rows another claimer holds (FOR UPDATE SKIP LOCKED); SQLite runs a write statement under its
  * single writer lock, so a second claimer sees the new leases.
  *
- * A PENDING execution whose cluster is not Active waits (reference §6.2) and is not claimed: the
+ * A PENDING execution whose cluster is not Active waits (docs/compatibility.md#execute-and-clusters-that-are-not-ready) and is not claimed: the
  * launcher would only release it again, and claiming read and rewrote the whole row, job_configs
  * and all, on every pass; one project's queue of large executions on a stopped cluster made each
  * pass read and write megabytes while every other request waited on SQLite.
