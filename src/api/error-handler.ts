@@ -229,7 +229,7 @@ interface ValidationIssue {
  */
 function formatValidation(issues: readonly ValidationIssue[], context?: string): string {
   const lines = issues.map((issue) => {
-    const path = sahararPath(issue.instancePath);
+    const path = saharaPath(issue.instancePath);
     const prefix = path ? `${path}: ` : '';
     return prefix + describe(issue);
   });
@@ -237,7 +237,7 @@ function formatValidation(issues: readonly ValidationIssue[], context?: string):
   return context && context !== 'body' ? `${context}: ${unique.join('\n')}` : unique.join('\n');
 }
 
-function sahararPath(instancePath: string): string {
+function saharaPath(instancePath: string): string {
   const parts = instancePath
     .split('/')
     .slice(1)

@@ -10,7 +10,7 @@ import { LIMITS } from './limits.js';
 import { type ListSpec, listResource, sendList } from './listing.js';
 import { formatTime, renderOwned } from './render.js';
 import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
-import { checkInterface, checkMainsAndLibs } from './template-rules.js';
+import { checkTemplateInterface, checkMainsAndLibs } from './template-rules.js';
 import { checkModifiable, getVisible, isVisible, newOwnedRow } from './visibility.js';
 
 /** Sahara's model name for job templates, used in its messages. */
@@ -177,7 +177,7 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
         const binary = await store.jobBinaries.get(id);
         if (!binary || !isVisible(binary, tenant)) throw new ApiError('LATE_NOT_FOUND', `Job binary ${echo(id)} does not exist`);
       }
-      const args = await checkInterface(body.type, body.interface ?? [], async (id) => {
+      const args = await checkTemplateInterface(body.type, body.interface ?? [], async (id) => {
         const source = await store.dataSources.get(id);
         return source !== undefined && isVisible(source, tenant);
       });

@@ -58,7 +58,7 @@ const UNBROKEN = 'Locations of positional arguments must be an unbroken integer 
  * as stored: `value_type` defaults to `string`, `order` is the position in the list.
  * `dataSourceVisible` answers whether a data-source id is visible to the caller.
  */
-export async function checkInterface(
+export async function checkTemplateInterface(
   type: JobType,
   args: readonly InterfaceArgInput[],
   dataSourceVisible: (id: string) => Promise<boolean>,

@@ -12,7 +12,7 @@ import type {
   JobType,
   Store,
 } from '../store/types.js';
-import { checkInterface, mergeInterface } from './interface.js';
+import { checkInterfaceValues, mergeInterface } from './interface-values.js';
 import { jobFilesOf, specOf } from './job-spec.js';
 
 /** A validated JE_CREATE body (docs/compatibility.md#request-schemas). */
@@ -63,7 +63,7 @@ export async function createExecution(
     return found && isVisible(found, tenantId) ? found : undefined;
   };
   const requested: JobConfigs = { ...(request.job_configs ?? {}) };
-  await checkInterface(template.interface, request.interface, requested, findDataSource);
+  await checkInterfaceValues(template.interface, request.interface, requested, findDataSource);
   requested.job_execution_info = {};
   const jobConfigs = mergeInterface(template.interface, request.interface, requested);
 

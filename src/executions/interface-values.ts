@@ -8,7 +8,7 @@ import type { ConfigValue, DataSourceRecord, InterfaceArg, JobConfigs } from '..
  * names, values of the wrong type, and values contradicting `job_configs` are INVALID_DATA;
  * a data_source value that is a UUID must name a visible data source (INVALID_REFERENCE).
  */
-export async function checkInterface(
+export async function checkInterfaceValues(
   args: readonly InterfaceArg[],
   values: Record<string, ConfigValue> | undefined,
   jobConfigs: JobConfigs,
