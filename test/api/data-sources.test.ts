@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { insertExecution } from '../support/rows.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { testDialects } from '../support/databases.js';
 import {
@@ -9,7 +10,6 @@ import {
   createDataSource,
   createIdleCluster,
   createShellTemplate,
-  insertPendingExecution,
   newProject,
   ok,
 } from '../support/resources.js';
@@ -122,7 +122,7 @@ for (const dialect of testDialects()) {
       const source = await createDataSource(t.app, project, { name: 'busy', type: 'hdfs', url: '/busy' });
       const template = await createShellTemplate(t.app, project, 'busy-template');
       const cluster = await createIdleCluster(t.store, project);
-      await insertPendingExecution(t.store, project, {
+      await insertExecution(t.store, { tenant_id: project, status: 'PENDING',
         job_id: template.id,
         cluster_id: cluster.id,
         data_source_urls: { [source.id]: '/busy' },
@@ -133,7 +133,7 @@ for (const dialect of testDialects()) {
       );
       // Used as input of a PENDING execution counts as well.
       const input = await createDataSource(t.app, project, { name: 'input', type: 'hdfs', url: '/in' });
-      await insertPendingExecution(t.store, project, { job_id: template.id, cluster_id: cluster.id, input_id: input.id });
+      await insertExecution(t.store, { tenant_id: project, status: 'PENDING', job_id: template.id, cluster_id: cluster.id, input_id: input.id });
       assertError(await call(t.app, project, 'PUT', `/data-sources/${input.id}`, { description: 'x' }), 400, 'UPDATE_FAILED');
     });
 
@@ -182,7 +182,7 @@ for (const dialect of testDialects()) {
       const output = await createDataSource(t.app, project, { name: 'out', type: 'hdfs', url: '/out' });
       const template = await createShellTemplate(t.app, project, 'writer');
       const cluster = await createIdleCluster(t.store, project);
-      await insertPendingExecution(t.store, project, { job_id: template.id, cluster_id: cluster.id, output_id: output.id });
+      await insertExecution(t.store, { tenant_id: project, status: 'PENDING', job_id: template.id, cluster_id: cluster.id, output_id: output.id });
       assert.match(
         assertError(await call(t.app, project, 'DELETE', `/data-sources/${output.id}`), 400, 'DELETION_FAILED'),
         /being used by job executions/,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { insertExecution } from '../support/rows.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { testDialects } from '../support/databases.js';
 import {
@@ -9,7 +10,6 @@ import {
   createBinary,
   createIdleCluster,
   createTemplate,
-  insertPendingExecution,
   newProject,
   ok,
   uploadJbi,
@@ -125,7 +125,7 @@ for (const dialect of testDialects()) {
 
       const template = await createTemplate(t.app, project, { name: 'pending', type: 'Shell', mains: [remote.id] });
       const cluster = await createIdleCluster(t.store, project);
-      await insertPendingExecution(t.store, project, { job_id: template.id, cluster_id: cluster.id });
+      await insertExecution(t.store, { tenant_id: project, status: 'PENDING', job_id: template.id, cluster_id: cluster.id });
       assert.match(
         assertError(await call(t.app, project, 'PUT', `/job-binaries/${remote.id}`, { description: 'x' }), 400, 'UPDATE_FAILED'),
         /is used in a PENDING job/,

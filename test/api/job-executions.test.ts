@@ -4,7 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import { type TestApp, createTestApp } from '../support/app.js';
 import { testDialects } from '../support/databases.js';
 import { type ClusterEngines, clusterEngines } from '../support/engines.js';
-import { Client, LOCAL_CLUSTER_ID, insertCluster, insertExecution, insertSparkCluster } from '../executions/fixtures.js';
+import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
+import { Client } from '../support/client.js';
+import { insertCluster, insertExecution, insertSparkCluster } from '../support/rows.js';
 
 const SLEEPER = 'sleep 30\n';
 

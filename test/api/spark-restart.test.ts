@@ -6,7 +6,7 @@ import { before, describe, test } from 'node:test';
 
 import { createSparkEngine } from '../../src/engines/spark/index.js';
 import { testDialects } from '../support/databases.js';
-import { Client } from '../executions/fixtures.js';
+import { Client } from '../support/client.js';
 import {
   SKIP_REASON,
   SMALL_APP,

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { type TestApp, createTestApp } from '../support/app.js';
 import { testDialects } from '../support/databases.js';
-import { Client } from '../executions/fixtures.js';
+import { Client } from '../support/client.js';
 import {
   type HadoopTestCluster,
   fixturesJar,

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 
 import { createYarnEngine } from '../../src/engines/yarn/index.js';
 import { testDialects } from '../support/databases.js';
-import { Client } from '../executions/fixtures.js';
+import { Client } from '../support/client.js';
 import {
   type HadoopTestCluster,
   fixturesJar,

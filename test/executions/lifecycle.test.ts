@@ -6,7 +6,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type TestApp, createTestApp } from '../support/app.js';
 import { testDialects } from '../support/databases.js';
-import { Client, eventually, insertExecution, processAlive } from './fixtures.js';
+import { Client } from '../support/client.js';
+import { eventually } from '../support/eventually.js';
+import { insertExecution } from '../support/rows.js';
+import { processAlive } from '../support/sandbox.js';
 
 for (const dialect of testDialects()) {
   describe(`job lifecycle on the local engine (${dialect})`, () => {

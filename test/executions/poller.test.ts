@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { Poller } from '../../src/executions/poller.js';
-import { eventually } from './fixtures.js';
+import { eventually } from '../support/eventually.js';
 
 const logger = pino({ level: 'silent' });
 

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { createTestApp } from '../support/app.js';
 import { openTestStore, testDialects } from '../support/databases.js';
-import { Client, eventually } from './fixtures.js';
+import { Client } from '../support/client.js';
+import { eventually } from '../support/eventually.js';
 import { exchangeSubdir } from '../support/sandbox.js';
 
 for (const dialect of testDialects()) {

@@ -6,7 +6,8 @@ import { tokenAuth } from '../../src/api/auth.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { type ClusterEngines, clusterEngines, UNREACHABLE_SPARK } from '../support/engines.js';
-import { insertPendingExecution, newProject } from '../support/resources.js';
+import { newProject } from '../support/resources.js';
+import { insertExecution } from '../support/rows.js';
 import { assertSaharaError } from './support.js';
 
 /** A Spark master whose every address (the web UI's too) is a port nothing listens on. */
@@ -201,7 +202,7 @@ describe('tenant isolation under tokens auth', () => {
           return (await ok(project, 'POST', '/data-sources', { name, type: 'hdfs', url: `hdfs://namenode/${name}` })).data_source.id;
         case '/job-executions': {
           const job = await make(project, '/jobs');
-          return (await insertPendingExecution(t.store, project, { job_id: job, cluster_id: LOCAL_CLUSTER_ID })).id;
+          return (await insertExecution(t.store, { tenant_id: project, status: 'PENDING', job_id: job, cluster_id: LOCAL_CLUSTER_ID })).id;
         }
         case '/clusters': {
           const body = { name, plugin_name: 'spark', hadoop_version: '3.5.9', cluster_configs: { spark: NEVER_ANSWERS } };

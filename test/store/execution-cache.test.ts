@@ -7,7 +7,7 @@ import { sqliteFile } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
 import { openTestStore, testDialects, type TestDatabase } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
-import { newExecution } from './fixtures.js';
+import { executionRow } from '../support/rows.js';
 
 /** A connection of its own, as another process (another Oasis node, an operator's psql) has. */
 interface Outsider {
@@ -48,7 +48,7 @@ for (const dialect of testDialects()) {
     });
 
     it('serves an unchanged execution from memory and every write through the store fresh', async () => {
-      const { id } = await store.jobExecutions.insert(newExecution('t'));
+      const { id } = await store.jobExecutions.insert(executionRow({ tenant_id: 't' }));
       await eventually(async () => (await cached(store, id)) || undefined, 'the cache to serve the row');
       const row = (await store.jobExecutions.get(id))!;
       assert.throws(() => {
@@ -64,7 +64,7 @@ for (const dialect of testDialects()) {
     });
 
     it('sees what another process writes', async () => {
-      const { id } = await store.jobExecutions.insert(newExecution('t'));
+      const { id } = await store.jobExecutions.insert(executionRow({ tenant_id: 't' }));
       await eventually(async () => (await cached(store, id)) || undefined, 'the cache to serve the row');
       await other.setStatus(id, 'RUNNING');
       // SQLite's data_version is asked every millisecond at most; PostgreSQL notifies at commit.
@@ -73,7 +73,7 @@ for (const dialect of testDialects()) {
 
     if (dialect === 'postgres') {
       it('reads from the database while the change feed is down, and caches again once it is back', async () => {
-        const { id } = await store.jobExecutions.insert(newExecution('t'));
+        const { id } = await store.jobExecutions.insert(executionRow({ tenant_id: 't' }));
         await eventually(async () => (await cached(store, id)) || undefined, 'the cache to serve the row');
         const admin = new pg.Client({ connectionString: database.url! });
         await admin.connect();

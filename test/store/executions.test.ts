@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCAL_CLUSTER_ID, openStore } from '../../src/store/index.js';
 import type { ClaimOptions, JobExecutionRecord, Store } from '../../src/store/types.js';
 import { openTestStore, testDialects, type TestDatabase } from '../support/databases.js';
-import { newCluster, newExecution } from './fixtures.js';
+import { executionRow } from '../support/rows.js';
+import { newCluster } from './fixtures.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 
@@ -52,7 +53,7 @@ for (const dialect of testDialects()) {
     });
 
     it('updateIf applies a patch only when the status and lease guards hold', async () => {
-      const row = await store.jobExecutions.insert(newExecution('t', { status: 'RUNNING', lease_owner: 'node-a' }));
+      const row = await store.jobExecutions.insert(executionRow({ tenant_id: 't', status: 'RUNNING', lease_owner: 'node-a' }));
       const repo = store.jobExecutions;
       assert.equal(await repo.updateIf(row.id, { statusIn: ['PENDING'] }, { status: 'KILLED' }), undefined);
       assert.equal(await repo.updateIf(row.id, { statusIn: ['RUNNING'], owner: 'node-b' }, { status: 'KILLED' }), undefined);
@@ -73,7 +74,7 @@ for (const dialect of testDialects()) {
       assert.equal((await repo.updateIf(row.id, {}, { cancel_requested: true }))?.cancel_requested, true);
       assert.equal(await repo.updateIf('missing', {}, { status: 'KILLED' }), undefined);
 
-      const unowned = await repo.insert(newExecution('t', { status: 'PREPSUSPENDED' }));
+      const unowned = await repo.insert(executionRow({ tenant_id: 't', status: 'PREPSUSPENDED' }));
       assert.equal(await repo.updateIf(unowned.id, { owner: 'node-a' }, { status: 'KILLED' }), undefined);
     });
 
@@ -81,9 +82,9 @@ for (const dialect of testDialects()) {
       const spark = await store.clusters.insert(newCluster('t', { engine: 'spark' }));
       const tenant = `claim-order-${dialect}`;
       const local: JobExecutionRecord[] = [];
-      for (let i = 0; i < 4; i++) local.push(await store.jobExecutions.insert(newExecution(tenant, { status: 'PENDING' })));
-      const onSpark = await store.jobExecutions.insert(newExecution(tenant, { status: 'PENDING', cluster_id: spark.id }));
-      await store.jobExecutions.insert(newExecution(tenant, { status: 'RUNNING' }));
+      for (let i = 0; i < 4; i++) local.push(await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'PENDING' })));
+      const onSpark = await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'PENDING', cluster_id: spark.id }));
+      await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'RUNNING' }));
       const options: ClaimOptions = { nodeId: 'node-a', statuses: ['PENDING'], engines: ['local'], limit: 2, leaseMs: 60_000 };
 
       const oldest = [...local].sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1));
@@ -106,7 +107,7 @@ for (const dialect of testDialects()) {
     it('never gives one execution to two nodes claiming at once', async () => {
       const tenant = `claim-race-${dialect}`;
       const created = new Set<string>();
-      for (let i = 0; i < 60; i++) created.add((await store.jobExecutions.insert(newExecution(tenant, { status: 'READYTORUN' }))).id);
+      for (let i = 0; i < 60; i++) created.add((await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'READYTORUN' }))).id);
       const claimAll = async (node: Store, nodeId: string) => {
         const mine: string[] = [];
         for (;;) {
@@ -129,7 +130,7 @@ for (const dialect of testDialects()) {
 
     it('never gives one execution to two node processes claiming at once', async () => {
       const created = new Set<string>();
-      for (let i = 0; i < 600; i++) created.add((await store.jobExecutions.insert(newExecution('procs', { status: 'SUSPENDED' }))).id);
+      for (let i = 0; i < 600; i++) created.add((await store.jobExecutions.insert(executionRow({ tenant_id: 'procs', status: 'SUSPENDED' }))).id);
       const startAt = Date.now() + 3000;
       const claims = await Promise.all(
         ['p1', 'p2', 'p3'].map((nodeId) =>
@@ -143,7 +144,7 @@ for (const dialect of testDialects()) {
 
     it('lets another node claim an execution once its lease has expired', async () => {
       const tenant = `claim-expiry-${dialect}`;
-      const row = await store.jobExecutions.insert(newExecution(tenant, { status: 'TOBEKILLED', cluster_id: LOCAL_CLUSTER_ID }));
+      const row = await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'TOBEKILLED', cluster_id: LOCAL_CLUSTER_ID }));
       const options: ClaimOptions = { nodeId: 'node-a', statuses: ['TOBEKILLED'], engines: ['local'], limit: 5, leaseMs: 200 };
       assert.deepEqual((await store.jobExecutions.claim(options)).map((claimed) => claimed.id), [row.id]);
       // Held by node-a: node-b waits until the lease runs out.
@@ -162,17 +163,17 @@ for (const dialect of testDialects()) {
       const node = `node-renew-${dialect}`;
       const past = new Date(Date.now() - 1000).toISOString();
       const spark = await store.clusters.insert(newCluster('t', { engine: 'spark' }));
-      const pending = await store.jobExecutions.insert(newExecution('t', { status: 'PENDING', lease_owner: node, lease_expires_at: past }));
+      const pending = await store.jobExecutions.insert(executionRow({ tenant_id: 't', status: 'PENDING', lease_owner: node, lease_expires_at: past }));
       const running = await store.jobExecutions.insert(
-        newExecution('t', { status: 'RUNNING', lease_owner: node, lease_expires_at: past, start_time: past }),
+        executionRow({ tenant_id: 't', status: 'RUNNING', lease_owner: node, lease_expires_at: past, start_time: past }),
       );
       const runningSpark = await store.jobExecutions.insert(
-        newExecution('t', { status: 'PREP', lease_owner: node, lease_expires_at: past, cluster_id: spark.id }),
+        executionRow({ tenant_id: 't', status: 'PREP', lease_owner: node, lease_expires_at: past, cluster_id: spark.id }),
       );
       const ended = await store.jobExecutions.insert(
-        newExecution('t', { status: 'SUCCEEDED', lease_owner: node, lease_expires_at: past, end_time: past }),
+        executionRow({ tenant_id: 't', status: 'SUCCEEDED', lease_owner: node, lease_expires_at: past, end_time: past }),
       );
-      await store.jobExecutions.insert(newExecution('t', { status: 'RUNNING', lease_owner: 'someone-else' }));
+      await store.jobExecutions.insert(executionRow({ tenant_id: 't', status: 'RUNNING', lease_owner: 'someone-else' }));
 
       assert.deepEqual(
         new Set((await store.jobExecutions.listOwned(node)).map((row) => row.id)),

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { executionRow } from '../support/rows.js';
 import type {
   ClusterRecord,
   DataSourceRecord,
   JobBinaryRecord,
-  JobExecutionRecord,
   JobTemplateRecord,
   NewRow,
 } from '../../src/store/types.js';
@@ -55,8 +53,3 @@ export const newCluster = (tenant: string, over: Partial<NewRow<ClusterRecord>> 
   cluster_configs: { spark: { master: 'spark://host:7077' } },
   ...over,
 });
-
-export const newExecution = (
-  tenant: string,
-  over: Partial<NewRow<JobExecutionRecord>> = {},
-): NewRow<JobExecutionRecord> => executionRow({ tenant_id: tenant, ...over });

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import type { DataSourceRecord, JobExecutionRecord, ListQuery, Owned, Page, Store } from '../../src/store/types.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { openTestStore, testDialects, type TestDatabase } from '../support/databases.js';
-import { newCluster, newDataSource, newExecution, newTemplate } from './fixtures.js';
+import { executionRow } from '../support/rows.js';
+import { newCluster, newDataSource, newTemplate } from './fixtures.js';
 
 type Mode = ListQuery['markerMode'];
 
@@ -145,7 +146,7 @@ for (const dialect of testDialects()) {
       for (const spec of specs) {
         rows.push(
           await store.jobExecutions.insert(
-            newExecution(tenantId, { job_id: spec.job, cluster_id: spec.cluster, status: spec.status, start_time: spec.start ?? null }),
+            executionRow({ tenant_id: tenantId, job_id: spec.job, cluster_id: spec.cluster, status: spec.status, start_time: spec.start ?? null }),
           ),
         );
       }
@@ -201,7 +202,7 @@ for (const dialect of testDialects()) {
       assert.deepEqual(await dsPage(c), { items: [d, e], prev: a, next: null });
 
       const executions = [];
-      for (const status of ['a', 'b', 'c', 'd', 'e']) executions.push(await store.jobExecutions.insert(newExecution(tenantId, { status })));
+      for (const status of ['a', 'b', 'c', 'd', 'e']) executions.push(await store.jobExecutions.insert(executionRow({ tenant_id: tenantId, status })));
       const [ea, eb, , ed, ee] = executions.map((row) => row.id);
       const exPage = async (marker?: string) =>
         ids(

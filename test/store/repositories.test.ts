@@ -5,7 +5,8 @@ import { DuplicateEntryError, StoreUnavailableError } from '../../src/errors.js'
 import { LOCAL_CLUSTER_ID, openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
 import { openTestStore, testDialects, type TestDatabase } from '../support/databases.js';
-import { newBinary, newCluster, newDataSource, newExecution, newTemplate } from './fixtures.js';
+import { executionRow } from '../support/rows.js';
+import { newBinary, newCluster, newDataSource, newTemplate } from './fixtures.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -170,13 +171,13 @@ for (const dialect of testDialects()) {
     it('finds executions by data source (input, output, data_source_urls) and by template', async () => {
       const source = randomUUID();
       const template = randomUUID();
-      const asInput = await store.jobExecutions.insert(newExecution('t1', { input_id: source, job_id: template }));
-      const asOutput = await store.jobExecutions.insert(newExecution('t2', { output_id: source, status: 'RUNNING' }));
+      const asInput = await store.jobExecutions.insert(executionRow({ tenant_id: 't1', input_id: source, job_id: template }));
+      const asOutput = await store.jobExecutions.insert(executionRow({ tenant_id: 't2', output_id: source, status: 'RUNNING' }));
       const asUrl = await store.jobExecutions.insert(
-        newExecution('t3', { data_source_urls: { [source]: 'hdfs://x', other: 'y' }, status: 'SUCCEEDED' }),
+        executionRow({ tenant_id: 't3', data_source_urls: { [source]: 'hdfs://x', other: 'y' }, status: 'SUCCEEDED' }),
       );
       // Mentioned only inside a url value: not a use.
-      await store.jobExecutions.insert(newExecution('t3', { data_source_urls: { other: `swift://${source}:` } }));
+      await store.jobExecutions.insert(executionRow({ tenant_id: 't3', data_source_urls: { other: `swift://${source}:` } }));
       assert.deepEqual(new Set(await store.dataSources.executionsUsing(source)), new Set([asInput.id, asOutput.id, asUrl.id]));
       assert.deepEqual(new Set(await store.dataSources.executionsUsing(source, ['RUNNING', 'PENDING'])), new Set([asInput.id, asOutput.id]));
       assert.deepEqual(await store.dataSources.executionsUsing(source, []), []);
@@ -184,7 +185,7 @@ for (const dialect of testDialects()) {
     });
 
     it('round-trips every execution field', async () => {
-      const row = newExecution('t1', {
+      const row = executionRow({ tenant_id: 't1',
         status: 'RUNNING',
         info: { status: 'RUNNING', nested: { a: [1, 2] } },
         engine_job_id: 'pid-1',

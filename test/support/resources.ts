@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import type { ClusterRecord, JobExecutionRecord, Store } from '../../src/store/types.js';
-import { executionRow } from './rows.js';
+import type { ClusterRecord, Store } from '../../src/store/types.js';
 
 /** A fresh project id, so that tests sharing one app never see each other's rows. */
 export function newProject(): string {
@@ -83,13 +82,4 @@ export async function createIdleCluster(store: Store, project: string): Promise<
     status_description: '',
     cluster_configs: {},
   });
-}
-
-/** A PENDING execution row, as execute stores it, on a cluster no engine picks up. */
-export async function insertPendingExecution(
-  store: Store,
-  project: string,
-  fields: Partial<JobExecutionRecord> & { job_id: string; cluster_id: string },
-): Promise<JobExecutionRecord> {
-  return store.jobExecutions.insert(executionRow({ tenant_id: project, ...fields }));
 }

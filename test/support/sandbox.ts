@@ -64,3 +64,13 @@ export function processesRunning(argv: readonly string[]): number[] {
   }
   return pids;
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -2,14 +2,9 @@ import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
-import { executionRow } from '../support/rows.js';
-import { UNREACHABLE_SPARK, UNREACHABLE_YARN } from '../support/engines.js';
-import type { ClusterRecord, JobExecutionRecord, Store } from '../../src/store/types.js';
-import { eventually as poll } from '../support/eventually.js';
+import { eventually } from './eventually.js';
 
-export { LOCAL_CLUSTER_ID };
-
-/** Shared set-up for execution tests: objects created through the real API. */
+/** A project's view of the API, through `app.inject`: creates resources and waits on executions. */
 export class Client {
   constructor(
     readonly app: FastifyInstance,
@@ -83,74 +78,18 @@ export class Client {
 
   /** Polls the execution until `done` holds, with a generous deadline. */
   async waitFor(id: string, done: (execution: Record<string, any>) => boolean, timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const execution = await this.execution(id);
-      if (done(execution)) return execution;
-      if (Date.now() > deadline) assert.fail(`execution ${id} did not reach the expected state: ${JSON.stringify(execution)}`);
-      await sleep(50);
+    let last: Record<string, any> | undefined;
+    try {
+      return await eventually(async () => {
+        last = await this.execution(id);
+        return done(last) ? last : undefined;
+      }, `execution ${id} to reach the expected state`, timeoutMs);
+    } catch {
+      return assert.fail(`execution ${id} did not reach the expected state: ${JSON.stringify(last)}`);
     }
   }
 
   waitForStatus(id: string, status: string, timeoutMs?: number) {
     return this.waitFor(id, (execution) => execution.info.status === status, timeoutMs);
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `check` until it returns true. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, timeoutMs?: number): Promise<void> {
-  await poll(async () => ((await check()) ? true : undefined), what, timeoutMs);
-}
-
-/** Whether a process with this pid exists (signal 0 checks without sending anything). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Registers a cluster directly in the store, bypassing the registration check: by default a
- * Hadoop (`vanilla`, engine `yarn`) cluster whose ResourceManager and NameNode are at an address
- * where nothing listens, so the real YARN engine validates jobs on it but can never start them.
- */
-export async function insertCluster(store: Store, fields: Partial<ClusterRecord> = {}): Promise<ClusterRecord> {
-  return store.clusters.insert({
-    id: randomUUID(),
-    tenant_id: 'tenant-a',
-    is_public: false,
-    is_protected: false,
-    name: `cluster-${randomUUID().slice(0, 8)}`,
-    description: '',
-    plugin_name: 'vanilla',
-    hadoop_version: '3.5.0',
-    engine: 'yarn',
-    status: 'Active',
-    status_description: '',
-    cluster_configs: { yarn: { ...UNREACHABLE_YARN } },
-    ...fields,
-  });
-}
-
-/** A Spark standalone cluster whose master is at an address where nothing listens. */
-export function insertSparkCluster(store: Store, fields: Partial<ClusterRecord> = {}): Promise<ClusterRecord> {
-  return insertCluster(store, {
-    plugin_name: 'spark',
-    hadoop_version: '3.5.9',
-    engine: 'spark',
-    cluster_configs: { spark: { ...UNREACHABLE_SPARK } },
-    ...fields,
-  });
-}
-
-/** Inserts an execution row directly, for list and state tests that need given statuses. */
-export async function insertExecution(store: Store, fields: Partial<JobExecutionRecord> & { job_id: string }) {
-  return store.jobExecutions.insert(executionRow({ tenant_id: 'tenant-a', status: 'SUCCEEDED', ...fields }));
 }
