@@ -114,8 +114,7 @@ const ERROR_RESPONSES = {
  * Adds Sahara's error responses to a /v1.1 or /v2 route's schema (onRoute, so every module gets them):
  * 400, 401 and 503 everywhere, 403 on the cluster writes the policy guards (src/api/auth.ts),
  * 404 where the route names an object or takes a marker, 406 on /v2 (its microversion), 413
- * where it takes a body. Responses a
- * route declares itself are kept. They document /openapi.json and also shape the error bodies.
+ * where it takes a body. Responses a route declares itself are kept. They document /openapi.json and also shape the error bodies.
  */
 export function documentErrors(route: { url: string; method: string | string[]; schema?: FastifySchema }): void {
   const schema = (route.schema ??= {});
