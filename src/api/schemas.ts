@@ -102,7 +102,7 @@ export const NoContent = Type.Null({ description: 'Done; the response has no bod
 
 const ERROR_RESPONSES = {
   400: 'Invalid input: a validation error, invalid data or reference, a refused update or deletion, or a malformed request',
-  401: 'With OASIS_AUTH=tokens: no valid X-Auth-Token, or a path project other than the token\'s',
+  401: 'With OASIS_AUTH=tokens: no valid X-Auth-Token, or a path project other than the token\'s; under noauth, a /v2 path without a project and no X-Project-Id header',
   403: 'The policy refuses the caller: registering, changing and deleting clusters need the admin role (docs/policy.md)',
   404: 'No such object the project can see: an unknown or foreign id, or marker',
   406: 'The OpenStack-API-Version header asks for a data-processing microversion other than 2.0 (v2 only)',
