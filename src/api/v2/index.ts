@@ -8,7 +8,7 @@ import { registerJobBinaryRoutesV2 } from './job-binaries.js';
 import { registerJobTemplateRoutesV2 } from './job-templates.js';
 import { registerJobTypeRoutesV2 } from './job-types.js';
 import { registerJobRoutesV2 } from './jobs.js';
-import { answerMicroversion } from './microversion.js';
+import { checkMicroversion, nameMicroversion } from './microversion.js';
 
 const V2_MODULES: readonly ((api: Api, deps: AppDeps, scope: V2Scope) => void)[] = [
   registerJobRoutesV2,
@@ -29,8 +29,9 @@ export async function registerV2Api(app: FastifyInstance, deps: AppDeps, authent
     await app.register(
       async (api) => {
         api.decorateRequest('auth', null as unknown as AuthContext);
+        api.addHook('onRequest', nameMicroversion);
         api.addHook('onRequest', authenticate);
-        api.addHook('onRequest', answerMicroversion);
+        api.addHook('onRequest', checkMicroversion);
         for (const register of V2_MODULES) register(api as unknown as Api, deps, { withProject });
       },
       { prefix },

@@ -35,8 +35,13 @@ export function requestedVersion(header: string | string[] | undefined): string 
 
 
 /** Every v2 answer names its microversion, errors included; caches must key on the request header. */
-export const answerMicroversion: onRequestHookHandler = (request, reply, done) => {
+export const nameMicroversion: onRequestHookHandler = (_request, reply, done) => {
   void reply.header('OpenStack-API-Version', `${SERVICE} ${V2_VERSION}`).header('Vary', 'OpenStack-API-Version');
+  done();
+};
+
+/** Refuses a microversion other than 2.0; runs after authentication, as Sahara's check did. */
+export const checkMicroversion: onRequestHookHandler = (request, _reply, done) => {
   try {
     requestedVersion(request.headers[HEADER]);
   } catch (error) {

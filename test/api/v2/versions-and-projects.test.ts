@@ -62,8 +62,12 @@ for (const dialect of testDialects()) {
       assert.ok(ok(await callV2(t.app, null, 'GET', '/jobs', undefined, { 'x-tenant-id': project }), 200).jobs.some((job: any) => job.id === created.id));
       ok(await callV2(t.app, project, 'GET', `/jobs/${created.id}`), 200);
       assertError(await callV2(t.app, null, 'GET', `/jobs/${created.id}`, undefined, { 'x-project-id': newProject() }), 404, 'NOT_FOUND');
-      assertError(await callV2(t.app, null, 'GET', '/jobs'), 401, 'UNAUTHORIZED');
+      const refused = await callV2(t.app, null, 'GET', '/jobs');
+      assertError(refused, 401, 'UNAUTHORIZED');
+      assert.equal(refused.headers['openstack-api-version'], 'data-processing 2.0');
       assertError(await callV2(t.app, null, 'GET', '/jobs', undefined, { 'x-project-id': 'p'.repeat(101) }), 401, 'UNAUTHORIZED');
+      // Authentication comes first: no project and a bad version is a 401.
+      assertError(await callV2(t.app, null, 'GET', '/jobs', undefined, { 'openstack-api-version': 'data-processing 2.1' }), 401, 'UNAUTHORIZED');
     });
   });
 
