@@ -1,4 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { tenantOf, type Api } from './context.js';
 import { ApiError } from '../errors.js';
 import type { ListQuery, Owned, Page } from '../store/types.js';
@@ -43,6 +44,8 @@ export interface DeleteRoute<T extends Owned> {
   inUse(row: T): Promise<string | undefined>;
   /** The path parameters' schema; by default the project's and the row's id. */
   params?: TSchema;
+  /** Checks the rest of the request (v2: its query parameters) once the row is known to exist. */
+  checkRequest?(request: FastifyRequest): void;
 }
 
 /**
@@ -54,6 +57,7 @@ export function registerDeleteRoute<T extends Owned>(api: Api, route: DeleteRout
   api.delete(`${route.path}/:id`, { schema: { params: (route.params ?? IdParams) as typeof IdParams, response: { 204: NoContent } } }, async (request, reply) => {
     const tenant = tenantOf(request);
     const row = await getVisible(route.repo, request.params.id, tenant);
+    route.checkRequest?.(request);
     checkModifiable(row, tenant, 'delete', route.kind);
     const reason = await route.inUse(row);
     if (reason !== undefined) throw new ApiError('DELETION_FAILED', reason);

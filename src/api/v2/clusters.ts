@@ -84,6 +84,6 @@ export function registerClusterRoutesV2(api: Api, deps: AppDeps, scope: V2Scope)
 
   void api.register(async (guarded) => {
     guarded.addHook('preValidation', requirePolicy('data-processing:clusters:delete'));
-    registerDeleteRoute(guarded as unknown as Api, { path: '/clusters', repo, kind: 'Cluster', inUse: clusterInUse(deps), params: Id });
+    registerDeleteRoute(guarded as unknown as Api, { path: '/clusters', repo, kind: 'Cluster', inUse: clusterInUse(deps), params: Id, checkRequest: (request) => checkQuery(request) });
   });
 }

@@ -38,8 +38,8 @@ export function registerDataSourceRoutesV2(api: Api, deps: AppDeps, scope: V2Sco
   registerListRoute(api, { path: '/data-sources', repo, spec: LIST, item: DataSourceSchemaV2, render, params: ProjectOnly });
 
   api.post('/data-sources', { schema: { params: ProjectOnly, body: DataSourceCreate, response: { 202: Envelope } } }, async (request, reply) => {
-    const row = await createDataSource(store, tenantOf(request), request.body);
     checkQuery(request);
+    const row = await createDataSource(store, tenantOf(request), request.body);
     return reply.status(202).send({ data_source: render(row) });
   });
 
@@ -63,5 +63,5 @@ export function registerDataSourceRoutesV2(api: Api, deps: AppDeps, scope: V2Sco
     return reply.status(202).send({ data_source: render(updated) });
   });
 
-  registerDeleteRoute(api, { path: '/data-sources', repo, kind: DATA_SOURCE_KIND, inUse: dataSourceInUse(store), params: Id });
+  registerDeleteRoute(api, { path: '/data-sources', repo, kind: DATA_SOURCE_KIND, inUse: dataSourceInUse(store), params: Id, checkRequest: (request) => checkQuery(request) });
 }

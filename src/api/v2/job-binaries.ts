@@ -69,7 +69,7 @@ export function registerJobBinaryRoutesV2(api: Api, deps: AppDeps, scope: V2Scop
     return reply.status(202).send({ job_binary: render(await updateJobBinary(store, tenantOf(request), request.params.id, request.body)) });
   });
 
-  registerDeleteRoute(api, { path: '/job-binaries', repo, kind: KIND, inUse: jobBinaryInUse(store), params: Id });
+  registerDeleteRoute(api, { path: '/job-binaries', repo, kind: KIND, inUse: jobBinaryInUse(store), params: Id, checkRequest: (request) => checkQuery(request) });
 
   api.get('/job-binaries/:id/data', { schema: { params: Id, response: { 200: BinaryData } } }, async (request, reply) => {
     const data = await jobBinaryData(store, tenantOf(request), request.params.id);

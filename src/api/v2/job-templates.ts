@@ -64,6 +64,7 @@ export function registerJobTemplateRoutesV2(api: Api, deps: AppDeps, scope: V2Sc
   );
 
   api.post('/job-templates', { schema: { params: ProjectOnly, body: JobCreate, response: { 202: Envelope } } }, async (request, reply) => {
+    checkQuery(request);
     const row = await createJobTemplate(store, tenantOf(request), request.body);
     return reply.status(202).send(await respond(row));
   });
@@ -85,9 +86,11 @@ export function registerJobTemplateRoutesV2(api: Api, deps: AppDeps, scope: V2Sc
   });
 
   api.patch('/job-templates/:id', { schema: { params: Id, body: JobUpdate, response: { 202: Envelope } } }, async (request, reply) => {
+    await getVisible(repo, request.params.id, tenantOf(request));
+    checkQuery(request);
     const row = await updateJobTemplate(store, tenantOf(request), request.params.id, request.body);
     return reply.status(202).send(await respond(row));
   });
 
-  registerDeleteRoute(api, { path: '/job-templates', repo, kind: JOB_TEMPLATE_KIND, inUse: templateInUse(store), params: Id });
+  registerDeleteRoute(api, { path: '/job-templates', repo, kind: JOB_TEMPLATE_KIND, inUse: templateInUse(store), params: Id, checkRequest: (request) => checkQuery(request) });
 }

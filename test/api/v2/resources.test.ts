@@ -119,6 +119,25 @@ for (const dialect of testDialects()) {
       assert.equal((await callV2(t.app, project, 'DELETE', `/data-sources/${v1made.id}`)).statusCode, 204);
     });
 
+    test('writes with an unknown query parameter are refused and change nothing; unknown ids are still 404', async () => {
+      const body = { name: 'q-ds', type: 'hdfs', url: 'hdfs://nn/q' };
+      assertError(await callV2(t.app, project, 'POST', '/data-sources?x=1', body), 400, 'INVALID_PARAMS_ON_REQUEST');
+      const source = ok(await callV2(t.app, project, 'POST', '/data-sources', body), 202).data_source;
+      assertError(await callV2(t.app, project, 'PATCH', `/data-sources/${source.id}?x=1`, { description: 'no' }), 400, 'INVALID_PARAMS_ON_REQUEST');
+      assertError(await callV2(t.app, project, 'DELETE', `/data-sources/${source.id}?x=1`), 400, 'INVALID_PARAMS_ON_REQUEST');
+      assert.equal(ok(await callV2(t.app, project, 'GET', `/data-sources/${source.id}`), 200).data_source.description, '');
+      assertError(await callV2(t.app, project, 'DELETE', `/data-sources/${randomUUID()}?x=1`), 404, 'NOT_FOUND');
+      const main = await createBinary(t.app, project, 'q-main.sh');
+      const template = { name: 'q-template', type: 'Shell', mains: [main.id] };
+      assertError(await callV2(t.app, project, 'POST', '/job-templates?x=1', template), 400, 'INVALID_PARAMS_ON_REQUEST');
+      assert.deepEqual(ok(await callV2(t.app, project, 'GET', '/job-templates?name=q-template'), 200).job_templates, []);
+      const created = ok(await callV2(t.app, project, 'POST', '/job-templates', template), 202).job_template;
+      assertError(await callV2(t.app, project, 'PATCH', `/job-templates/${created.id}?x=1`, { description: 'no' }), 400, 'INVALID_PARAMS_ON_REQUEST');
+      assertError(await callV2(t.app, project, 'PATCH', `/job-templates/${randomUUID()}?x=1`, { description: 'no' }), 404, 'NOT_FOUND');
+      assertError(await callV2(t.app, project, 'DELETE', `/job-templates/${created.id}?x=1`), 400, 'INVALID_PARAMS_ON_REQUEST');
+      assert.equal(ok(await callV2(t.app, project, 'GET', `/job-templates/${created.id}`), 200).job_template.description, '');
+    });
+
     test('job types: only type filters, plugin_name is accepted and ignored, hints refused (vectors 92, 93)', async () => {
       const all = ok(await callV2(t.app, project, 'GET', '/job-types'), 200).job_types as { name: string }[];
       assert.ok(all.some((type) => type.name === 'Shell'));
