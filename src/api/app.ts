@@ -24,6 +24,7 @@ import { registerJobBinaryInternalRoutes } from './job-binary-internals.js';
 import { registerDataSourceRoutes } from './data-sources.js';
 import { registerJobTypeRoutes } from './job-types.js';
 import { registerClusterRoutes } from './clusters.js';
+import { registerV2Api } from './v2/index.js';
 
 const ROUTE_MODULES: readonly RouteModule[] = [
   registerJobExecutionRoutes,
@@ -74,7 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
   const parseBodyHook = bodyParser(turns);
   app.addHook('onRoute', (route) => {
     if (route.url === '*' || route.url.startsWith('/documentation')) return;
-    if (route.url.startsWith('/v1.1/')) documentErrors(route);
+    if (route.url.startsWith('/v1.1/') || route.url.startsWith('/v2/')) documentErrors(route);
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD');
     const pattern = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}/?$`);
     routes.push({ pattern, methods });
@@ -114,7 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
       openapi: '3.0.3',
       info: {
         title: 'Oasis',
-        description: 'Job executions on Spark, YARN and local clusters, wire-compatible with the Sahara EDP API v1.1',
+        description: 'Job executions on Spark, YARN and local clusters, wire-compatible with the Sahara EDP APIs v1.1 and v2',
         version: '0.1.0',
       },
     },
@@ -122,26 +123,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  const authenticate = authenticateCaller(deps);
   await app.register(
     async (api) => {
       api.decorateRequest('auth', null as unknown as AuthContext);
-      api.addHook('onRequest', (request, _reply, done) => {
-        const { project_id: project } = request.params as { project_id: string };
-        try {
-          // Before anything reads them, let alone a database: see text.ts.
-          checkParameters(request.params, 'path parameter');
-          checkParameters(request.query, 'query parameter');
-          request.auth = deps.auth.authenticate(request.headers, project);
-        } catch (error) {
-          done(error as Error);
-          return;
-        }
-        done();
-      });
+      api.addHook('onRequest', authenticate);
       for (const register of ROUTE_MODULES) register(api as unknown as Api, deps);
     },
     { prefix: '/v1.1/:project_id' },
   );
+  await registerV2Api(app, deps, authenticate);
 
   return Object.assign(app as unknown as FastifyInstance, {
     markClosing() {
@@ -151,6 +142,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * The caller of a versioned route (/v1.1, /v2), known before anything reads the request, let
+ * alone a database. The path's project is absent on the /v2 routes that leave it out.
+ */
+function authenticateCaller(deps: AppDeps): Hook {
+  return (request, _reply, done) => {
+    const { project_id: project } = request.params as { project_id?: string };
+    try {
+      // Before anything reads them, let alone a database: see text.ts.
+      checkParameters(request.params, 'path parameter');
+      checkParameters(request.query, 'query parameter');
+      request.auth = deps.auth.authenticate(request.headers, project);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    done();
+  };
+}
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
 

@@ -11,10 +11,11 @@ export interface AuthContext {
 /**
  * The pluggable authentication seam. Keystone can slot in later as another implementation
  * (the project from X-Project-Id, the roles from X-Roles); the policy below stays as it is.
- * `pathProject` is the `{project_id}` segment of the URL.
+ * `pathProject` is the `{project_id}` segment of the URL; undefined on the /v2 routes that leave
+ * it out, where the project comes from the caller's credentials.
  */
 export interface Authenticator {
-  authenticate(headers: Record<string, string | string[] | undefined>, pathProject: string): AuthContext;
+  authenticate(headers: Record<string, string | string[] | undefined>, pathProject: string | undefined): AuthContext;
 }
 
 /** The role that may register, change and delete clusters (Keystone's conventional admin role). */
@@ -27,10 +28,26 @@ export const ADMIN_ROLE = 'admin';
  */
 const TRUSTED_ROLES: readonly string[] = Object.freeze([ADMIN_ROLE]);
 
-/** Development and single-user mode: the project in the path is the caller's project. */
+/**
+ * Development and single-user mode: the project in the path is the caller's project. A /v2 path
+ * without one takes the project from `X-Project-Id` (or Sahara's `X-Tenant-Id`), the headers
+ * Keystone's middleware sets; without either there is no project to act in.
+ */
 export const noAuth: Authenticator = {
-  authenticate: (_headers, pathProject) => ({ tenantId: pathProject, roles: TRUSTED_ROLES }),
+  authenticate: (headers, pathProject) => ({ tenantId: pathProject ?? projectHeader(headers), roles: TRUSTED_ROLES }),
 };
+
+function projectHeader(headers: Record<string, string | string[] | undefined>): string {
+  for (const name of ['x-project-id', 'x-tenant-id']) {
+    const raw = headers[name];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (!value) continue;
+    // As long as a path segment may be (the router's maxParamLength): a project id, not a payload.
+    if (value.length > 100) throw new ApiError('UNAUTHORIZED', `The ${name} header is longer than 100 characters`);
+    return value;
+  }
+  throw new ApiError('UNAUTHORIZED', 'No project: name it in the path (/v2/<project_id>/...) or in an X-Project-Id header');
+}
 
 /**
  * Oasis's policy: the rules that need a role, each with the role it needs. Rules named here are
@@ -113,7 +130,8 @@ export function tokenAuth(tokens: ReadonlyMap<string, AuthContext>): Authenticat
       const context = token ? tokens.get(token) : undefined;
       if (!context) throw new ApiError('UNAUTHORIZED', 'Authentication required: a valid X-Auth-Token header is needed');
       // Sahara refuses a path project other than the token's; Oasis does so for every project id.
-      if (pathProject !== context.tenantId) {
+      // Without one in the path (/v2), the token names the project.
+      if (pathProject !== undefined && pathProject !== context.tenantId) {
         throw new ApiError('UNAUTHORIZED', 'Token tenant != requested tenant');
       }
       return context;

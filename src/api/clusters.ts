@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, notFound } from '../errors.js';
 import type { ClusterRecord, EngineKind } from '../store/types.js';
@@ -95,9 +95,9 @@ const ENGINE_OF_PLUGIN: Readonly<Record<string, EngineKind>> = {
  * Sahara's cluster-create body. Oasis registers existing clusters rather than provisioning them,
  * so the provisioning fields are accepted (clients send them) and ignored.
  */
-const ClusterName = Type.String({ minLength: 1, maxLength: 80, pattern: '^[a-zA-Z0-9][a-zA-Z0-9\\-_.]*$' });
+export const ClusterName = Type.String({ minLength: 1, maxLength: 80, pattern: '^[a-zA-Z0-9][a-zA-Z0-9\\-_.]*$' });
 
-const ClusterCreate = Type.Object(
+export const ClusterCreate = Type.Object(
   {
     name: ClusterName,
     plugin_name: Type.String({ minLength: 1 }),
@@ -124,7 +124,7 @@ const ClusterCreate = Type.Object(
  * settings cannot be changed in place: an admin deletes the cluster and registers it again.
  * `shares` (Manila shares) is accepted and ignored, as at registration.
  */
-const ClusterUpdate = Type.Object(
+export const ClusterUpdate = Type.Object(
   {
     name: Type.Optional(ClusterName),
     description: Type.Optional(NullableString),
@@ -163,30 +163,7 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
       schema: { params: ProjectParams, body: ClusterCreate, response: { 202: Envelope } },
     },
     async (request, reply) => {
-      const body = request.body;
-      const kind = ENGINE_OF_PLUGIN[body.plugin_name];
-      const engine = kind ? deps.engines.get(kind) : undefined;
-      if (!kind || !engine?.validateCluster) {
-        const known = Object.keys(ENGINE_OF_PLUGIN).filter((name) => deps.engines.get(ENGINE_OF_PLUGIN[name]!)?.validateCluster);
-        throw new ApiError(
-          'INVALID_REFERENCE',
-          `Plugin ${body.plugin_name} is not enabled; clusters can be registered with plugin_name ${known.join(' or ') || '(none enabled)'}`,
-        );
-      }
-      const settings = { hadoop_version: body.hadoop_version, cluster_configs: body.cluster_configs ?? {} };
-      engine.validateCluster(settings);
-      const health = await engine.checkCluster({ ...settings } as ClusterRecord);
-      const row = await repo.insert({
-        ...newOwnedRow(tenantOf(request), body),
-        name: body.name,
-        description: body.description ?? '',
-        plugin_name: body.plugin_name,
-        hadoop_version: body.hadoop_version,
-        engine: kind,
-        status: health.status,
-        status_description: health.description,
-        cluster_configs: settings.cluster_configs,
-      });
+      const row = await registerCluster(deps, tenantOf(request), request.body);
       return reply.status(202).send({ cluster: renderCluster(row) });
     },
   );
@@ -198,16 +175,7 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
       schema: { params: IdParams, body: ClusterUpdate, response: { 202: Envelope } },
     },
     async (request, reply) => {
-      const tenant = tenantOf(request);
-      const row = await getVisible(repo, request.params.id, tenant);
-      const { shares: _ignored, description, ...rest } = request.body;
-      // The description column holds text; Sahara's null description renders as the empty one.
-      const changes = description === undefined ? rest : { ...rest, description: description ?? '' };
-      checkModifiable(row, tenant, 'update', 'Cluster', changes);
-      // Its owner (project `oasis`) could otherwise unprotect it, hide it from every project or rename it.
-      if (row.engine === 'local') throw new ApiError('UPDATE_FAILED', `Cluster with id '${row.id}' is ${BUILT_IN} and cannot be changed`);
-      const updated = await repo.update(row.id, changes);
-      if (!updated) throw notFound(row.id);
+      const updated = await updateCluster(deps, tenantOf(request), request.params.id, request.body);
       return reply.status(202).send({ cluster: renderCluster(updated) });
     },
   );
@@ -219,11 +187,58 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
       path: '/clusters',
       repo,
       kind: 'Cluster',
-      inUse: async (cluster) => {
-        if (cluster.engine === 'local') return `Cluster with id '${cluster.id}' is ${BUILT_IN} and cannot be deleted`;
-        const running = await deps.store.clusters.activeExecutions(cluster.id);
-        return running.length > 0 ? `Cluster ${cluster.id} still has ${running.length} unfinished job execution(s)` : undefined;
-      },
+      inUse: clusterInUse(deps),
     });
   });
+}
+
+/** Registers an existing cluster of an enabled plugin, after its engine validated and checked it. */
+export async function registerCluster(deps: AppDeps, tenant: string, body: Static<typeof ClusterCreate>): Promise<ClusterRecord> {
+  const kind = ENGINE_OF_PLUGIN[body.plugin_name];
+  const engine = kind ? deps.engines.get(kind) : undefined;
+  if (!kind || !engine?.validateCluster) {
+    const known = Object.keys(ENGINE_OF_PLUGIN).filter((name) => deps.engines.get(ENGINE_OF_PLUGIN[name]!)?.validateCluster);
+    throw new ApiError(
+      'INVALID_REFERENCE',
+      `Plugin ${body.plugin_name} is not enabled; clusters can be registered with plugin_name ${known.join(' or ') || '(none enabled)'}`,
+    );
+  }
+  const settings = { hadoop_version: body.hadoop_version, cluster_configs: body.cluster_configs ?? {} };
+  engine.validateCluster(settings);
+  const health = await engine.checkCluster({ ...settings } as ClusterRecord);
+  return deps.store.clusters.insert({
+    ...newOwnedRow(tenant, body),
+    name: body.name,
+    description: body.description ?? '',
+    plugin_name: body.plugin_name,
+    hadoop_version: body.hadoop_version,
+    engine: kind,
+    status: health.status,
+    status_description: health.description,
+    cluster_configs: settings.cluster_configs,
+  });
+}
+
+/** Changes a cluster's name, description or flags; the built-in local cluster never changes. */
+export async function updateCluster(deps: AppDeps, tenant: string, id: string, body: Static<typeof ClusterUpdate>): Promise<ClusterRecord> {
+  const repo = deps.store.clusters;
+  const row = await getVisible(repo, id, tenant);
+  const { shares: _ignored, description, ...rest } = body;
+  // The description column holds text; Sahara's null description renders as the empty one.
+  const changes = description === undefined ? rest : { ...rest, description: description ?? '' };
+  checkModifiable(row, tenant, 'update', 'Cluster', changes);
+  // Its owner (project `oasis`) could otherwise unprotect it, hide it from every project or rename it.
+  if (row.engine === 'local') throw new ApiError('UPDATE_FAILED', `Cluster with id '${row.id}' is ${BUILT_IN} and cannot be changed`);
+  const updated = await repo.update(row.id, changes);
+  if (!updated) throw notFound(row.id);
+  return updated;
+}
+
+/** The built-in cluster, and a cluster with unfinished executions, cannot be deleted. */
+export function clusterInUse(deps: AppDeps) {
+  return async (cluster: ClusterRecord): Promise<string | undefined> => {
+    if (cluster.engine === 'local') return `Cluster with id '${cluster.id}' is ${BUILT_IN} and cannot be deleted`;
+    const running = await deps.store.clusters.activeExecutions(cluster.id);
+    return running.length > 0 ? `Cluster ${cluster.id} still has ${running.length} unfinished job execution(s)` : undefined;
+  };
 }

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
 import { DATA_SOURCE_TYPES, type DataSourceRecord, type DataSourceType, type Store } from '../store/types.js';
@@ -50,7 +50,7 @@ const DataSourceFields = {
   is_public: NullableBoolean,
   is_protected: NullableBoolean,
 };
-const DataSourceCreate = Type.Object(
+export const DataSourceCreate = Type.Object(
   {
     name: DataSourceFields.name,
     type: DataSourceFields.type,
@@ -62,7 +62,7 @@ const DataSourceCreate = Type.Object(
   },
   { additionalProperties: false },
 );
-const DataSourceUpdate = Type.Partial(Type.Object(DataSourceFields), { additionalProperties: false });
+export const DataSourceUpdate = Type.Partial(Type.Object(DataSourceFields), { additionalProperties: false });
 const Envelope = Type.Object({ data_source: DataSourceSchema });
 
 /** Data-source names are unique among the data sources the caller can see (docs/compatibility.md#data-source-urls-and-substitution). */
@@ -83,18 +83,7 @@ export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
     '/data-sources',
     { schema: { params: ProjectParams, body: DataSourceCreate, response: { 202: Envelope } } },
     async (request, reply) => {
-      const tenant = tenantOf(request);
-      const body = request.body;
-      await checkUniqueName(store, tenant, body.name);
-      checkDataSource({ type: body.type, url: body.url, credentials: body.credentials });
-      const row = await repo.insert({
-        ...newOwnedRow(tenant, body),
-        name: body.name,
-        description: body.description ?? '',
-        type: body.type,
-        url: body.url,
-        credentials: body.credentials ?? {},
-      });
+      const row = await createDataSource(store, tenantOf(request), request.body);
       return reply.status(202).send({ data_source: renderDataSource(row) });
     },
   );
@@ -128,13 +117,29 @@ export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
     },
   );
 
-  registerDeleteRoute(api, {
-    path: '/data-sources',
-    repo,
-    kind: KIND,
-    inUse: async (row) =>
-      (await repo.executionsUsing(row.id)).length > 0
-        ? 'Data Source deletion failed. This data source is being used by job executions.'
-        : undefined,
+  registerDeleteRoute(api, { path: '/data-sources', repo, kind: KIND, inUse: dataSourceInUse(store) });
+}
+
+/** Registers a data source: a unique name among those the caller sees, and a valid URL for its type. */
+export async function createDataSource(store: Store, tenant: string, body: Static<typeof DataSourceCreate>): Promise<DataSourceRecord> {
+  await checkUniqueName(store, tenant, body.name);
+  checkDataSource({ type: body.type, url: body.url, credentials: body.credentials });
+  return store.dataSources.insert({
+    ...newOwnedRow(tenant, body),
+    name: body.name,
+    description: body.description ?? '',
+    type: body.type,
+    url: body.url,
+    credentials: body.credentials ?? {},
   });
 }
+
+/** A data source executions still reference cannot be deleted. */
+export function dataSourceInUse(store: Store) {
+  return async (row: DataSourceRecord): Promise<string | undefined> =>
+    (await store.dataSources.executionsUsing(row.id)).length > 0
+      ? 'Data Source deletion failed. This data source is being used by job executions.'
+      : undefined;
+}
+
+export { KIND as DATA_SOURCE_KIND };

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, echo } from '../errors.js';
 import type { JobBinaryRecord, Store } from '../store/types.js';
@@ -49,7 +49,7 @@ const JobBinaryFields = {
   is_public: NullableBoolean,
   is_protected: NullableBoolean,
 };
-const JobBinaryCreate = Type.Object(
+export const JobBinaryCreate = Type.Object(
   {
     name: JobBinaryFields.name,
     url: JobBinaryFields.url,
@@ -60,7 +60,7 @@ const JobBinaryCreate = Type.Object(
   },
   { additionalProperties: false },
 );
-const JobBinaryUpdate = Type.Partial(Type.Object(JobBinaryFields), { additionalProperties: false });
+export const JobBinaryUpdate = Type.Partial(Type.Object(JobBinaryFields), { additionalProperties: false });
 const Envelope = Type.Object({ job_binary: JobBinarySchema });
 
 /** An `internal-db://` URL must name a JBI the caller can see (docs/compatibility.md#job-binary-urls). */
@@ -84,18 +84,7 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
     '/job-binaries',
     { schema: { params: ProjectParams, body: JobBinaryCreate, response: { 202: Envelope } } },
     async (request, reply) => {
-      const tenant = tenantOf(request);
-      const body = request.body;
-      const kind = jobBinaryKind(body.url);
-      checkJobBinaryExtra(kind, body.url, body.extra);
-      await checkInternalReference(store, body.url, tenant);
-      const row = await repo.insert({
-        ...newOwnedRow(tenant, body),
-        name: body.name,
-        description: body.description ?? '',
-        url: body.url,
-        extra: body.extra ?? {},
-      });
+      const row = await createJobBinary(store, tenantOf(request), request.body);
       return reply.status(202).send({ job_binary: renderJobBinary(row) });
     },
   );
@@ -109,47 +98,78 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
     '/job-binaries/:id',
     { schema: { params: IdParams, body: JobBinaryUpdate, response: { 202: Envelope } } },
     async (request, reply) => {
-      const tenant = tenantOf(request);
-      const { id } = request.params;
-      const changes = request.body;
-      if (changes.url !== undefined) {
-        jobBinaryKind(changes.url);
-        await checkInternalReference(store, changes.url, tenant);
-      }
-      const row = await repo.get(id);
-      if (!row || !isVisible(row, tenant)) throw new ApiError('LATE_NOT_FOUND', `JobBinary id ${echo(id)} not found`);
-      checkModifiable(row, tenant, 'update', KIND, changes);
-      if (changes.url !== undefined && changes.url !== row.url && internalId(row.url) !== undefined) {
-        throw new ApiError('UPDATE_FAILED', `The url for JobBinary Id '${id}' can not be updated because it is an internal-db url.`);
-      }
-      if (await usedByPendingExecution(store, id)) {
-        throw new ApiError('UPDATE_FAILED', `JobBinary Id '${id}' is used in a PENDING job and can not be updated.`);
-      }
-      const updated = await repo.update(id, changes);
-      if (!updated) throw new ApiError('LATE_NOT_FOUND', `JobBinary id ${echo(id)} not found`);
+      const updated = await updateJobBinary(store, tenantOf(request), request.params.id, request.body);
       return reply.status(202).send({ job_binary: renderJobBinary(updated) });
     },
   );
 
-  registerDeleteRoute(api, {
-    path: '/job-binaries',
-    repo,
-    kind: KIND,
-    inUse: async (row) => ((await repo.templatesUsing(row.id)).length > 0 ? `${KIND} is referenced and cannot be deleted` : undefined),
-  });
+  registerDeleteRoute(api, { path: '/job-binaries', repo, kind: KIND, inUse: jobBinaryInUse(store) });
 
   api.get('/job-binaries/:id/data', { schema: { params: IdParams, response: { 200: BinaryData } } }, async (request, reply) => {
-    const tenant = tenantOf(request);
-    const row = await getVisible(repo, request.params.id, tenant);
-    const jbiId = internalId(row.url);
-    if (jbiId === undefined) {
-      throw new ApiError('INVALID_DATA', `Oasis stores no data for job binary '${row.id}': its data lives at ${echo(row.url)}`);
-    }
-    const jbi = await store.jobBinaryInternals.get(jbiId);
-    const data = jbi && isVisible(jbi, tenant) ? await store.jobBinaryInternals.getData(jbiId) : undefined;
-    if (!data) throw new ApiError('INVALID_REFERENCE', `JobBinaryInternal with id '${jbiId}' doesn't exist`);
+    const data = await jobBinaryData(store, tenantOf(request), request.params.id);
     return reply.type('application/octet-stream').send(data);
   });
+}
+
+/** Registers a job binary: a URL of a known kind, its credentials, and a visible internal binary. */
+export async function createJobBinary(store: Store, tenant: string, body: Static<typeof JobBinaryCreate>): Promise<JobBinaryRecord> {
+  const kind = jobBinaryKind(body.url);
+  checkJobBinaryExtra(kind, body.url, body.extra);
+  await checkInternalReference(store, body.url, tenant);
+  return store.jobBinaries.insert({
+    ...newOwnedRow(tenant, body),
+    name: body.name,
+    description: body.description ?? '',
+    url: body.url,
+    extra: body.extra ?? {},
+  });
+}
+
+/**
+ * Sahara checks no existence before the validators here: an unknown id is a 400 NOT_FOUND.
+ * An internal-db URL cannot change, and a binary a PENDING execution will run cannot change.
+ */
+export async function updateJobBinary(
+  store: Store,
+  tenant: string,
+  id: string,
+  changes: Static<typeof JobBinaryUpdate>,
+): Promise<JobBinaryRecord> {
+  if (changes.url !== undefined) {
+    jobBinaryKind(changes.url);
+    await checkInternalReference(store, changes.url, tenant);
+  }
+  const row = await store.jobBinaries.get(id);
+  if (!row || !isVisible(row, tenant)) throw new ApiError('LATE_NOT_FOUND', `JobBinary id ${echo(id)} not found`);
+  checkModifiable(row, tenant, 'update', KIND, changes);
+  if (changes.url !== undefined && changes.url !== row.url && internalId(row.url) !== undefined) {
+    throw new ApiError('UPDATE_FAILED', `The url for JobBinary Id '${id}' can not be updated because it is an internal-db url.`);
+  }
+  if (await usedByPendingExecution(store, id)) {
+    throw new ApiError('UPDATE_FAILED', `JobBinary Id '${id}' is used in a PENDING job and can not be updated.`);
+  }
+  const updated = await store.jobBinaries.update(id, changes);
+  if (!updated) throw new ApiError('LATE_NOT_FOUND', `JobBinary id ${echo(id)} not found`);
+  return updated;
+}
+
+/** A binary some template still uses cannot be deleted. */
+export function jobBinaryInUse(store: Store) {
+  return async (row: JobBinaryRecord): Promise<string | undefined> =>
+    (await store.jobBinaries.templatesUsing(row.id)).length > 0 ? `${KIND} is referenced and cannot be deleted` : undefined;
+}
+
+/** The bytes of a visible internal-db binary, when the caller may also see its internal binary. */
+export async function jobBinaryData(store: Store, tenant: string, id: string): Promise<Buffer> {
+  const row = await getVisible(store.jobBinaries, id, tenant);
+  const jbiId = internalId(row.url);
+  if (jbiId === undefined) {
+    throw new ApiError('INVALID_DATA', `Oasis stores no data for job binary '${row.id}': its data lives at ${echo(row.url)}`);
+  }
+  const jbi = await store.jobBinaryInternals.get(jbiId);
+  const data = jbi && isVisible(jbi, tenant) ? await store.jobBinaryInternals.getData(jbiId) : undefined;
+  if (!data) throw new ApiError('INVALID_REFERENCE', `JobBinaryInternal with id '${jbiId}' doesn't exist`);
+  return data;
 }
 
 /** Whether a PENDING execution (any tenant) runs a template that uses this binary. */

@@ -4,7 +4,7 @@ import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
 import { createExecution, type ExecuteRequest } from '../executions/execute.js';
 import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
-import type { ConfigValue, JobExecutionRecord } from '../store/types.js';
+import type { ConfigValue, JobExecutionRecord, JobTemplateRecord } from '../store/types.js';
 import { bodyLimit, checkJobConfigsSize, LIMITS } from './limits.js';
 import { type ListSpec, listResource, sendList } from './listing.js';
 import { formatTime, renderOwned } from './render.js';
@@ -85,7 +85,7 @@ const LIST: ListSpec = {
 };
 
 /** JE_CREATE (docs/compatibility.md#request-schemas). */
-const ExecuteBody = Type.Object(
+export const ExecuteBody = Type.Object(
   {
     cluster_id: Uuid,
     input_id: Type.Optional(Uuid),
@@ -109,7 +109,7 @@ const ExecuteBody = Type.Object(
 );
 
 /** JE_UPDATE (docs/compatibility.md#request-schemas): `info` only carries an action. */
-const UpdateBody = Type.Object(
+export const UpdateBody = Type.Object(
   {
     is_public: Type.Optional(NullableBoolean),
     is_protected: Type.Optional(NullableBoolean),
@@ -201,10 +201,7 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
 
   // 204 at once; the job is stopped, cleaned up and the row removed in the background.
   api.delete('/job-executions/:id', { schema: { params: IdParams, response: { 204: NoContent } } }, async (request, reply) => {
-    const tenant = tenantOf(request);
-    const row = await getVisible(repo, request.params.id, tenant);
-    checkModifiable(row, tenant, 'delete', KIND);
-    await executions.remove(row);
+    await deleteExecution(deps, tenantOf(request), request.params.id);
     return reply.status(204).send(null);
   });
 
@@ -219,11 +216,31 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
     },
     async (request, reply) => {
       const tenant = tenantOf(request);
-      checkJobConfigsSize(request.body.job_configs, request.body.interface);
       const template = await getVisible(store.jobTemplates, request.params.id, tenant);
-      const row = await createExecution(store, engines, tenant, template, request.body as ExecuteRequest);
-      executions.wake();
+      const row = await executeTemplate(deps, tenant, template, request.body);
       return reply.status(202).send(respond(row));
     },
   );
 }
+
+/** Creates a PENDING execution of a template the caller sees, and wakes the launcher. */
+export async function executeTemplate(
+  deps: AppDeps,
+  tenant: string,
+  template: JobTemplateRecord,
+  body: Static<typeof ExecuteBody>,
+): Promise<JobExecutionRecord> {
+  checkJobConfigsSize(body.job_configs, body.interface);
+  const row = await createExecution(deps.store, deps.engines, tenant, template, body as ExecuteRequest);
+  deps.executions.wake();
+  return row;
+}
+
+/** The owner deletes an unprotected execution: it is stopped, cleaned up and removed in the background. */
+export async function deleteExecution(deps: AppDeps, tenant: string, id: string): Promise<void> {
+  const row = await getVisible(deps.store.jobExecutions, id, tenant);
+  checkModifiable(row, tenant, 'delete', KIND);
+  await deps.executions.remove(row);
+}
+
+export { KIND as JOB_EXECUTION_KIND };

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { type ClusterRecord, JOB_TYPES, type JobType } from '../store/types.js';
 import { configHints } from './config-hints.js';
@@ -27,7 +27,7 @@ const PluginEntry = Type.Object({
   description: Type.String(),
   versions: Type.Record(Type.String(), AnyObject),
 });
-const JobTypesList = Type.Object({
+export const JobTypesList = Type.Object({
   job_types: Type.Array(Type.Object({ name: Type.String(), plugins: Type.Array(PluginEntry) })),
 });
 
@@ -44,43 +44,56 @@ export function registerJobTypeRoutes(api: Api, deps: AppDeps): void {
     { schema: { params: ProjectParams, querystring: JobTypesQuery, response: { 200: JobTypesList } } },
     async (request) => {
       const query = request.query;
-      const types = values(query.type);
-      const plugins = values(query.plugin);
-      const versions = values(query.version);
-      const hints = values(query.hints)[0]?.toLowerCase() === 'true';
-
-      // plugin name → version → job types some visible cluster of that plugin and version runs.
-      const supported = new Map<string, Map<string, Set<JobType>>>();
-      for (const cluster of await visibleClusters(deps, tenantOf(request))) {
-        if (plugins.length > 0 && !plugins.includes(cluster.plugin_name)) continue;
-        if (versions.length > 0 && !versions.includes(cluster.hadoop_version)) continue;
-        const engine = deps.engines.get(cluster.engine);
-        if (!engine) continue;
-        const byVersion = supported.get(cluster.plugin_name) ?? new Map<string, Set<JobType>>();
-        supported.set(cluster.plugin_name, byVersion);
-        const set = byVersion.get(cluster.hadoop_version) ?? new Set<JobType>();
-        byVersion.set(cluster.hadoop_version, set);
-        for (const type of engine.supportedJobTypes(cluster)) set.add(type);
-      }
-
-      const jobTypes = [];
-      for (const type of JOB_TYPES) {
-        if (types.length > 0 && !types.includes(type)) continue;
-        const entries = [];
-        for (const [plugin, byVersion] of [...supported].sort(([a], [b]) => a.localeCompare(b))) {
-          const pluginVersions: Record<string, object> = {};
-          for (const [version, set] of byVersion) {
-            if (set.has(type)) pluginVersions[version] = hints ? configHints(type) : {};
-          }
-          if (Object.keys(pluginVersions).length === 0) continue;
-          const info = PLUGINS[plugin] ?? { title: plugin, description: '' };
-          entries.push({ name: plugin, title: info.title, description: info.description, versions: pluginVersions });
-        }
-        if (entries.length > 0) jobTypes.push({ name: type, plugins: entries });
-      }
-      return { job_types: jobTypes };
+      return listJobTypes(deps, tenantOf(request), {
+        types: values(query.type),
+        plugins: values(query.plugin),
+        versions: values(query.version),
+        hints: values(query.hints)[0]?.toLowerCase() === 'true',
+      });
     },
   );
+}
+
+export interface JobTypesFilter {
+  types: readonly string[];
+  plugins: readonly string[];
+  versions: readonly string[];
+  hints: boolean;
+}
+
+/** The job-types list for a caller; an empty filter list means no filter. */
+export async function listJobTypes(deps: AppDeps, tenantId: string, filter: JobTypesFilter): Promise<Static<typeof JobTypesList>> {
+  const { types, plugins, versions, hints } = filter;
+  // plugin name → version → job types some visible cluster of that plugin and version runs.
+  const supported = new Map<string, Map<string, Set<JobType>>>();
+  for (const cluster of await visibleClusters(deps, tenantId)) {
+    if (plugins.length > 0 && !plugins.includes(cluster.plugin_name)) continue;
+    if (versions.length > 0 && !versions.includes(cluster.hadoop_version)) continue;
+    const engine = deps.engines.get(cluster.engine);
+    if (!engine) continue;
+    const byVersion = supported.get(cluster.plugin_name) ?? new Map<string, Set<JobType>>();
+    supported.set(cluster.plugin_name, byVersion);
+    const set = byVersion.get(cluster.hadoop_version) ?? new Set<JobType>();
+    byVersion.set(cluster.hadoop_version, set);
+    for (const type of engine.supportedJobTypes(cluster)) set.add(type);
+  }
+
+  const jobTypes = [];
+  for (const type of JOB_TYPES) {
+    if (types.length > 0 && !types.includes(type)) continue;
+    const entries = [];
+    for (const [plugin, byVersion] of [...supported].sort(([a], [b]) => a.localeCompare(b))) {
+      const pluginVersions: Record<string, object> = {};
+      for (const [version, set] of byVersion) {
+        if (set.has(type)) pluginVersions[version] = hints ? configHints(type) : {};
+      }
+      if (Object.keys(pluginVersions).length === 0) continue;
+      const info = PLUGINS[plugin] ?? { title: plugin, description: '' };
+      entries.push({ name: plugin, title: info.title, description: info.description, versions: pluginVersions });
+    }
+    if (entries.length > 0) jobTypes.push({ name: type, plugins: entries });
+  }
+  return { job_types: jobTypes };
 }
 
 async function visibleClusters(deps: AppDeps, tenantId: string): Promise<ClusterRecord[]> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, echo } from '../errors.js';
 import { JOB_TYPES, type JobBinaryRecord, type JobTemplateRecord, type JobType, type Store } from '../store/types.js';
@@ -35,7 +35,7 @@ const InterfaceArgInput = Type.Object(
 );
 
 const BinaryIds = Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true, maxItems: LIMITS.binaries });
-const JobCreate = Type.Object(
+export const JobCreate = Type.Object(
   {
     name: ValidName,
     type: JobTypeEnum,
@@ -51,7 +51,7 @@ const JobCreate = Type.Object(
   },
   { additionalProperties: false },
 );
-const JobUpdate = Type.Object(
+export const JobUpdate = Type.Object(
   {
     name: Type.Optional(ValidName),
     description: Type.Optional(Nullable(Type.String())),
@@ -104,7 +104,7 @@ const LIST: ListSpec = {
 };
 
 /** Loads job binaries by id, each at most once per response. */
-function binaryLoader(store: Store) {
+export function binaryLoader(store: Store) {
   const cache = new Map<string, Promise<JobBinaryRecord | undefined>>();
   return async (ids: readonly string[]) => {
     const rows = await Promise.all(
@@ -119,7 +119,7 @@ function binaryLoader(store: Store) {
 }
 
 /** A template with its binaries in full (without `extra`) and every interface column. */
-async function renderTemplate(row: JobTemplateRecord, load: ReturnType<typeof binaryLoader>) {
+export async function renderTemplate(row: JobTemplateRecord, load: ReturnType<typeof binaryLoader>) {
   const [mains, libs] = await Promise.all([load(row.mains), load(row.libs)]);
   return renderOwned(row, {
     name: row.name,
@@ -168,28 +168,7 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
     '/jobs',
     { schema: { params: ProjectParams, body: JobCreate, response: { 202: Envelope } } },
     async (request, reply) => {
-      const tenant = tenantOf(request);
-      const body = request.body;
-      const mains = body.mains ?? [];
-      const libs = body.libs ?? [];
-      checkMainsAndLibs(body.type, mains, libs);
-      for (const id of [...mains, ...libs]) {
-        const binary = await store.jobBinaries.get(id);
-        if (!binary || !isVisible(binary, tenant)) throw new ApiError('LATE_NOT_FOUND', `Job binary ${echo(id)} does not exist`);
-      }
-      const args = await checkTemplateInterface(body.type, body.interface ?? [], async (id) => {
-        const source = await store.dataSources.get(id);
-        return source !== undefined && isVisible(source, tenant);
-      });
-      const row = await repo.insert({
-        ...newOwnedRow(tenant, body),
-        name: body.name,
-        description: body.description ?? '',
-        type: body.type,
-        mains,
-        libs,
-        interface: args.map((arg) => ({ id: randomUUID(), ...arg })),
-      });
+      const row = await createJobTemplate(store, tenantOf(request), request.body);
       return reply.status(202).send({ job: await renderTemplate(row, binaryLoader(store)) });
     },
   );
@@ -213,23 +192,55 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
     '/jobs/:id',
     { schema: { params: IdParams, body: JobUpdate, response: { 202: Envelope } } },
     async (request, reply) => {
-      const tenant = tenantOf(request);
-      const row = await getVisible(repo, request.params.id, tenant);
-      const { description, ...rest } = request.body;
-      checkModifiable(row, tenant, 'update', KIND, request.body);
-      // Descriptions are stored as text; a null from the client clears it.
-      const changes = description === undefined ? rest : { ...rest, description: description ?? '' };
-      const updated = await repo.update(row.id, changes);
-      if (!updated) throw new ApiError('NOT_FOUND', `Job id '${row.id}' not found`);
+      const updated = await updateJobTemplate(store, tenantOf(request), request.params.id, request.body);
       return reply.status(202).send({ job: await renderTemplate(updated, binaryLoader(store)) });
     },
   );
 
-  registerDeleteRoute(api, {
-    path: '/jobs',
-    repo,
-    kind: KIND,
-    inUse: async (row) =>
-      (await repo.executionsOf(row.id)).length > 0 ? 'Job deletion failed. This job is being used by job executions.' : undefined,
+  registerDeleteRoute(api, { path: '/jobs', repo, kind: KIND, inUse: templateInUse(store) });
+}
+
+/** Creates a job template (docs/compatibility.md#request-schemas): mains and libs by type, visible binaries, the interface. */
+export async function createJobTemplate(store: Store, tenant: string, body: Static<typeof JobCreate>): Promise<JobTemplateRecord> {
+  const mains = body.mains ?? [];
+  const libs = body.libs ?? [];
+  checkMainsAndLibs(body.type, mains, libs);
+  for (const id of [...mains, ...libs]) {
+    const binary = await store.jobBinaries.get(id);
+    if (!binary || !isVisible(binary, tenant)) throw new ApiError('LATE_NOT_FOUND', `Job binary ${echo(id)} does not exist`);
+  }
+  const args = await checkTemplateInterface(body.type, body.interface ?? [], async (id) => {
+    const source = await store.dataSources.get(id);
+    return source !== undefined && isVisible(source, tenant);
+  });
+  return store.jobTemplates.insert({
+    ...newOwnedRow(tenant, body),
+    name: body.name,
+    description: body.description ?? '',
+    type: body.type,
+    mains,
+    libs,
+    interface: args.map((arg) => ({ id: randomUUID(), ...arg })),
   });
 }
+
+/** Changes a template's name, description or flags, by Sahara's write rules. */
+export async function updateJobTemplate(store: Store, tenant: string, id: string, body: Static<typeof JobUpdate>): Promise<JobTemplateRecord> {
+  const repo = store.jobTemplates;
+  const row = await getVisible(repo, id, tenant);
+  const { description, ...rest } = body;
+  checkModifiable(row, tenant, 'update', KIND, body);
+  // Descriptions are stored as text; a null from the client clears it.
+  const changes = description === undefined ? rest : { ...rest, description: description ?? '' };
+  const updated = await repo.update(row.id, changes);
+  if (!updated) throw new ApiError('NOT_FOUND', `Job id '${row.id}' not found`);
+  return updated;
+}
+
+/** A template its executions still use cannot be deleted. */
+export function templateInUse(store: Store) {
+  return async (row: JobTemplateRecord): Promise<string | undefined> =>
+    (await store.jobTemplates.executionsOf(row.id)).length > 0 ? 'Job deletion failed. This job is being used by job executions.' : undefined;
+}
+
+export { KIND as JOB_TEMPLATE_KIND };

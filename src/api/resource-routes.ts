@@ -1,4 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { tenantOf, type Api } from './context.js';
 import { ApiError } from '../errors.js';
 import type { ListQuery, Owned, Page } from '../store/types.js';
@@ -16,6 +17,8 @@ export interface ListRoute<T extends Owned> {
   /** The schema of one rendered item. */
   item: TSchema;
   render(row: T): unknown;
+  /** The path parameters' schema; by default the project's (`/v1.1/:project_id`). */
+  params?: TSchema;
 }
 
 /** GET `<path>`: filters, sorting and markers as the resource's ListSpec allows. */
@@ -24,7 +27,7 @@ export function registerListRoute<T extends Owned>(api: Api, route: ListRoute<T>
     route.path,
     {
       config: { list: true },
-      schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope(route.spec.key, route.item) } },
+      schema: { params: route.params ?? ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope(route.spec.key, route.item) } },
     },
     async (request, reply) =>
       sendList(reply, await listResource(route.repo, request.query, route.spec, tenantOf(request), route.render), route.spec.key, route.item),
@@ -39,6 +42,10 @@ export interface DeleteRoute<T extends Owned> {
   kind: string;
   /** Why the row cannot go yet (something still uses it), or undefined when it can. */
   inUse(row: T): Promise<string | undefined>;
+  /** The path parameters' schema; by default the project's and the row's id. */
+  params?: TSchema;
+  /** Checks the rest of the request (v2: its query parameters) once the row is known to exist. */
+  checkRequest?(request: FastifyRequest): void;
 }
 
 /**
@@ -47,9 +54,10 @@ export interface DeleteRoute<T extends Owned> {
  * DELETION_FAILED); then 204 with no body.
  */
 export function registerDeleteRoute<T extends Owned>(api: Api, route: DeleteRoute<T>): void {
-  api.delete(`${route.path}/:id`, { schema: { params: IdParams, response: { 204: NoContent } } }, async (request, reply) => {
+  api.delete(`${route.path}/:id`, { schema: { params: (route.params ?? IdParams) as typeof IdParams, response: { 204: NoContent } } }, async (request, reply) => {
     const tenant = tenantOf(request);
     const row = await getVisible(route.repo, request.params.id, tenant);
+    route.checkRequest?.(request);
     checkModifiable(row, tenant, 'delete', route.kind);
     const reason = await route.inUse(row);
     if (reason !== undefined) throw new ApiError('DELETION_FAILED', reason);

@@ -102,18 +102,19 @@ export const NoContent = Type.Null({ description: 'Done; the response has no bod
 
 const ERROR_RESPONSES = {
   400: 'Invalid input: a validation error, invalid data or reference, a refused update or deletion, or a malformed request',
-  401: 'With OASIS_AUTH=tokens: no valid X-Auth-Token, or a path project other than the token\'s',
+  401: 'With OASIS_AUTH=tokens: no valid X-Auth-Token, or a path project other than the token\'s; under noauth, a /v2 path without a project and no X-Project-Id header',
   403: 'The policy refuses the caller: registering, changing and deleting clusters need the admin role (docs/policy.md)',
   404: 'No such object the project can see: an unknown or foreign id, or marker',
+  406: 'The OpenStack-API-Version header asks for a data-processing microversion other than 2.0 (v2 only)',
   413: 'The request body is larger than the server accepts',
   503: 'The database is unavailable, or Oasis is shutting down; safe to retry',
 } as const;
 
 /**
- * Adds Sahara's error responses to a /v1.1 route's schema (onRoute, so every module gets them):
+ * Adds Sahara's error responses to a /v1.1 or /v2 route's schema (onRoute, so every module gets them):
  * 400, 401 and 503 everywhere, 403 on the cluster writes the policy guards (src/api/auth.ts),
- * 404 where the route names an object or takes a marker, 413 where it takes a body. Responses a
- * route declares itself are kept. They document /openapi.json and also shape the error bodies.
+ * 404 where the route names an object or takes a marker, 406 on /v2 (its microversion), 413
+ * where it takes a body. Responses a route declares itself are kept. They document /openapi.json and also shape the error bodies.
  */
 export function documentErrors(route: { url: string; method: string | string[]; schema?: FastifySchema }): void {
   const schema = (route.schema ??= {});
@@ -124,6 +125,7 @@ export function documentErrors(route: { url: string; method: string | string[]; 
   const statuses: (keyof typeof ERROR_RESPONSES)[] = [400, 401];
   if (/\/clusters(\/:id)?$/.test(route.url) && methods.some((method) => method !== 'GET' && method !== 'HEAD')) statuses.push(403);
   if (namesObject || query?.properties?.marker !== undefined) statuses.push(404);
+  if (route.url.startsWith('/v2/')) statuses.push(406);
   if (methods.some((method) => method === 'POST' || method === 'PUT' || method === 'PATCH')) statuses.push(413);
   statuses.push(503);
   for (const status of statuses) {

@@ -34,7 +34,7 @@ for (const dialect of testDialects()) {
 
     const operations = () =>
       Object.entries(paths)
-        .filter(([path]) => path.startsWith('/v1.1/'))
+        .filter(([path]) => path.startsWith('/v1.1/') || path.startsWith('/v2/'))
         .flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
 
     test('Sahara\'s error body is one schema with its three fields', () => {
@@ -44,13 +44,17 @@ for (const dialect of testDialects()) {
     });
 
     test('every operation documents 400, 401 and 503 with Sahara\'s body; 403 where the policy guards it; 404 where it names an object; 413 where it takes a body', () => {
-      assert.ok(operations().length >= 30);
+      assert.ok(operations().length >= 90);
+      // Both v2 path forms, with and without the project.
+      assert.ok(paths['/v2/{project_id}/jobs/{id}']?.patch && paths['/v2/jobs/{id}']?.patch);
       for (const { path, method, operation } of operations()) {
         const where = `${method.toUpperCase()} ${path}`;
         const expected = ['400', '401', '503'];
         if (/\{(id|job_type)\}/.test(path) || path.endsWith('s') && method === 'get' && !path.endsWith('/job-types')) expected.push('404');
         if (['post', 'put', 'patch'].includes(method)) expected.push('413');
         if (path.includes('/clusters') && method !== 'get') expected.push('403');
+        // v2's microversion header.
+        if (path.startsWith('/v2/')) expected.push('406');
         for (const status of expected) {
           const response = operation.responses[status];
           assert.ok(response, `${where} does not document ${status}`);

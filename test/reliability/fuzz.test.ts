@@ -45,7 +45,7 @@ describe('bad-input fuzzing over /openapi.json', () => {
         hasJsonBody: Boolean(op.requestBody?.content?.['application/json']),
       })),
     );
-    assert.ok(operations.length >= 30, `only ${operations.length} operations in /openapi.json`);
+    assert.ok(operations.length >= 80, `only ${operations.length} operations in /openapi.json`);
 
     const jbi = await uploadJbi(t.app, project, 'seed-data.sh', 'exit 0');
     const template = await shellTemplate(t.app, project, 'seed', 'exit 0');
@@ -70,6 +70,19 @@ describe('bad-input fuzzing over /openapi.json', () => {
     body('POST', `${p}/data-sources`, { name: 'fuzz-ds', type: 'hdfs', url: 'hdfs://host/path', description: '' });
     body('PUT', `${p}/data-sources/{id}`, { name: 'fuzz-ds2', type: 'hdfs', url: 'hdfs://namenode/other', description: '' });
     body('POST', `${p}/clusters`, { name: 'fuzz-cluster', plugin_name: 'spark', hadoop_version: '3.5', cluster_configs: {} });
+    // Sahara's v2, at /v2/{project_id} and at /v2 (noauth then takes the project from X-Project-Id).
+    for (const v2 of ['/v2/{project_id}', '/v2']) {
+      body('POST', `${v2}/jobs`, { cluster_id: LOCAL_CLUSTER_ID, job_template_id: template.id, job_configs: { args: ['a'] }, input_id: source.id });
+      body('PATCH', `${v2}/jobs/{id}`, { is_public: true, info: { status: 'cancel' } });
+      body('POST', `${v2}/job-templates`, { name: 'fuzz-v2', type: 'Shell', mains: [binaryId], description: 'd', interface: [] });
+      body('PATCH', `${v2}/job-templates/{id}`, { name: 'fuzz-v2b', description: 'd', is_public: false, is_protected: false });
+      body('POST', `${v2}/job-binaries`, { name: 'fuzz.jar', url: 'swift://container/fuzz.jar', extra: { user: 'u', password: 'p' } });
+      body('PATCH', `${v2}/job-binaries/{id}`, { name: 'fuzz2.sh', description: '' });
+      body('POST', `${v2}/data-sources`, { name: 'fuzz-ds-v2', type: 'hdfs', url: 'hdfs://host/path', description: '' });
+      body('PATCH', `${v2}/data-sources/{id}`, { name: 'fuzz-ds-v2b', url: 'hdfs://namenode/other', description: '' });
+      body('POST', `${v2}/clusters`, { name: 'fuzz-cluster-v2', plugin_name: 'spark', plugin_version: '3.5', cluster_configs: {} });
+      body('PATCH', `${v2}/clusters/{id}`, { name: 'fuzz-cluster-v2b', description: 'd', is_public: false });
+    }
   });
 
   after(async () => {
@@ -196,6 +209,9 @@ function requestFor(operation: Operation, project: string, ids: string[], valid:
       accept: fc.constantFrom('application/json', '*/*', 'text/html', 'application/xml', ''),
       'x-auth-token': fc.string({ maxLength: 20 }).map(toWellFormed).filter((v) => /^[\x21-\x7e]*$/.test(v)),
       'x-openstack-request-id': fc.constantFrom('req-1', ''),
+      // The /v2 routes without a project take it from here under noauth.
+      'x-project-id': fc.oneof({ weight: 6, arbitrary: fc.constant(project) }, { weight: 1, arbitrary: fc.constantFrom('', 'x'.repeat(200), '%00', 'other') }),
+      'openstack-api-version': fc.constantFrom('data-processing 2.0', 'data-processing latest', 'data-processing 2.1', 'data-processing x', 'compute 2.1', ''),
     },
     { requiredKeys: [] },
   );

@@ -76,11 +76,19 @@ export async function http(
   return { status: response.status, json, text };
 }
 
-/** Asserts Sahara's error body: exactly the three keys, error_code equal to the HTTP status. */
+/**
+ * Asserts Sahara's error body: exactly the three keys, error_code equal to the HTTP status. A v2
+ * microversion refusal (400 BAD_REQUEST, 406 NOT_ACCEPTABLE) also carries the supported bounds.
+ */
 export function assertSaharaError(status: number, body: unknown, context: string): void {
   assert.ok(body && typeof body === 'object' && !Array.isArray(body), `${context}: not a JSON object: ${JSON.stringify(body)}`);
   const record = body as Record<string, unknown>;
-  assert.deepEqual(Object.keys(record).sort(), ['error_code', 'error_message', 'error_name'], `${context}: ${JSON.stringify(body)}`);
+  const keys = ['error_code', 'error_message', 'error_name'];
+  if ('max_version' in record && (record.error_name === 'BAD_REQUEST' || record.error_name === 'NOT_ACCEPTABLE')) {
+    keys.push('max_version', 'min_version');
+    assert.deepEqual([record.max_version, record.min_version], ['2.0', '2.0'], context);
+  }
+  assert.deepEqual(Object.keys(record).sort(), keys.sort(), `${context}: ${JSON.stringify(body)}`);
   assert.equal(record.error_code, status, context);
   assert.ok(typeof record.error_name === 'string' || typeof record.error_name === 'number', context);
   assert.equal(typeof record.error_message, 'string', context);

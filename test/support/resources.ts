@@ -15,6 +15,22 @@ export function call(app: FastifyInstance, project: string, method: Method, path
   return app.inject({ method, url: `/v1.1/${project}${path}`, ...(payload === undefined ? {} : { payload: payload as object }) });
 }
 
+/**
+ * A JSON request to Sahara's v2 API: `/v2/<project><path>`, or `/v2<path>` when `project` is null
+ * (the project then comes from the credentials in `headers`).
+ */
+export function callV2(
+  app: FastifyInstance,
+  project: string | null,
+  method: Method,
+  path: string,
+  payload?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const url = project === null ? `/v2${path}` : `/v2/${project}${path}`;
+  return app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+}
+
 /** Asserts a Sahara error: the status, its name, and exactly the three-key body. Returns the message. */
 export function assertError(response: LightMyRequestResponse, status: number, name: string | number): string {
   assert.equal(response.statusCode, status, response.body);
