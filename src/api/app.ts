@@ -16,7 +16,9 @@ import { parseJsonBody } from './json-body.js';
 import { bodyLimit, LIMITS } from './limits.js';
 import { documentErrors, ErrorBody, FORMATS } from './schemas.js';
 import { ProjectTurns } from './project-turns.js';
-import { checkBodyText, checkParameters } from './text.js';
+import { checkBodyText } from './text.js';
+import { authenticateRequest } from './authenticate.js';
+import { registerVersionRoutes, rewriteUrl } from './versions.js';
 import { registerJobExecutionRoutes } from './job-executions.js';
 import { registerJobRoutes } from './jobs.js';
 import { registerJobBinaryRoutes } from './job-binaries.js';
@@ -47,6 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
     // JSON bodies; the job-binary-internal upload sets its own limit from OASIS_MAX_BODY.
     bodyLimit: bodyLimit(LIMITS.jsonBodyBytes, deps.config.bodyLimitBytes),
     routerOptions: { ignoreTrailingSlash: true },
+    rewriteUrl,
     return503OnClosing: false,
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
@@ -121,23 +124,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerVersionRoutes(app);
 
   await app.register(
     async (api) => {
       api.decorateRequest('auth', null as unknown as AuthContext);
-      api.addHook('onRequest', (request, _reply, done) => {
-        const { project_id: project } = request.params as { project_id: string };
-        try {
-          // Before anything reads them, let alone a database: see text.ts.
-          checkParameters(request.params, 'path parameter');
-          checkParameters(request.query, 'query parameter');
-          request.auth = deps.auth.authenticate(request.headers, project);
-        } catch (error) {
-          done(error as Error);
-          return;
-        }
-        done();
-      });
+      api.addHook('onRequest', authenticateRequest(deps.auth));
       for (const register of ROUTE_MODULES) register(api as unknown as Api, deps);
     },
     { prefix: '/v1.1/:project_id' },

@@ -8,13 +8,21 @@ export interface AuthContext {
   roles: readonly string[];
 }
 
+export type RequestHeaders = Record<string, string | string[] | undefined>;
+
 /**
- * The pluggable authentication seam. Keystone can slot in later as another implementation
- * (the project from X-Project-Id, the roles from X-Roles); the policy below stays as it is.
- * `pathProject` is the `{project_id}` segment of the URL.
+ * The pluggable authentication seam: static tokens answer at once, Keystone (keystone.ts) when it
+ * has answered, or at once from its cache; the policy below stays as it is. `pathProject` is the
+ * `{project_id}` segment of the URL, undefined for Sahara's URLs without one (the token's project
+ * is then the caller's). Refusals are thrown (or rejected) as ApiErrors.
  */
 export interface Authenticator {
-  authenticate(headers: Record<string, string | string[] | undefined>, pathProject: string): AuthContext;
+  authenticate(headers: RequestHeaders, pathProject: string | undefined): AuthContext | Promise<AuthContext>;
+}
+
+/** An authenticator that always answers at once. */
+export interface SyncAuthenticator extends Authenticator {
+  authenticate(headers: RequestHeaders, pathProject: string | undefined): AuthContext;
 }
 
 /** The role that may register, change and delete clusters (Keystone's conventional admin role). */
@@ -28,9 +36,27 @@ export const ADMIN_ROLE = 'admin';
 const TRUSTED_ROLES: readonly string[] = Object.freeze([ADMIN_ROLE]);
 
 /** Development and single-user mode: the project in the path is the caller's project. */
-export const noAuth: Authenticator = {
-  authenticate: (_headers, pathProject) => ({ tenantId: pathProject, roles: TRUSTED_ROLES }),
+export const noAuth: SyncAuthenticator = {
+  authenticate(_headers, pathProject) {
+    if (pathProject === undefined) {
+      throw new ApiError('UNAUTHORIZED', 'Without authentication the project id must be in the path: /v1.1/<project_id>/...');
+    }
+    return { tenantId: pathProject, roles: TRUSTED_ROLES };
+  },
 };
+
+/** The X-Auth-Token header, if any. */
+export function tokenOf(headers: RequestHeaders): string | undefined {
+  const raw = headers['x-auth-token'];
+  return Array.isArray(raw) ? raw[0] : raw;
+}
+
+/** Sahara refuses a path project other than the token's; Oasis does so for every project id. */
+export function checkPathProject(context: AuthContext, pathProject: string | undefined): void {
+  if (pathProject !== undefined && pathProject !== context.tenantId) {
+    throw new ApiError('UNAUTHORIZED', 'Token tenant != requested tenant');
+  }
+}
 
 /**
  * Oasis's policy: the rules that need a role, each with the role it needs. Rules named here are
@@ -85,7 +111,7 @@ interface TokenEntry {
 }
 
 /** Static tokens from a JSON file: `{"<token>": {"project_id": "...", "roles": ["..."]}}`. */
-export async function loadTokenAuth(file: string): Promise<Authenticator> {
+export async function loadTokenAuth(file: string): Promise<SyncAuthenticator> {
   const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new Error(`${file}: expected an object mapping tokens to {"project_id", "roles"}`);
@@ -105,17 +131,13 @@ export async function loadTokenAuth(file: string): Promise<Authenticator> {
   return tokenAuth(tokens);
 }
 
-export function tokenAuth(tokens: ReadonlyMap<string, AuthContext>): Authenticator {
+export function tokenAuth(tokens: ReadonlyMap<string, AuthContext>): SyncAuthenticator {
   return {
     authenticate(headers, pathProject) {
-      const raw = headers['x-auth-token'];
-      const token = Array.isArray(raw) ? raw[0] : raw;
+      const token = tokenOf(headers);
       const context = token ? tokens.get(token) : undefined;
       if (!context) throw new ApiError('UNAUTHORIZED', 'Authentication required: a valid X-Auth-Token header is needed');
-      // Sahara refuses a path project other than the token's; Oasis does so for every project id.
-      if (pathProject !== context.tenantId) {
-        throw new ApiError('UNAUTHORIZED', 'Token tenant != requested tenant');
-      }
+      checkPathProject(context, pathProject);
       return context;
     },
   };

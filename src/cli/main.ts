@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, SECRET_VARIABLES } from '../config.js';
 import { createLogger, migrate, serve } from '../main.js';
 
 const USAGE = `usage: oasis <command>
@@ -20,6 +20,7 @@ async function main(argv: string[]): Promise<number> {
   let config;
   try {
     config = loadConfig();
+    for (const name of SECRET_VARIABLES) delete process.env[name];
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
