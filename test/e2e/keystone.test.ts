@@ -103,12 +103,13 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
     await assertSaharaError(await get(`/v1.1/${alpha}/job-executions/${started.Id}`, token), 404, 'NOT_FOUND');
   });
 
-  test('python-saharaclient v1.1 through Keystone: execute, list, show, cancel and delete', async () => {
+  test('python-saharaclient v1.1 through Keystone: execute, list, show, cancel and delete; v2 is discovered at the root', async () => {
     const { stdout } = await run(path.join(VENV, 'python'), [path.join(import.meta.dirname, 'keystone_flow.py'), keystone!.url, 'alice', keystone!.password, 'alpha'], {
       timeout: 120_000,
     });
     const result = JSON.parse(stdout);
     assert.equal(result.endpoint.replace(/\/$/, ''), `${oasis.url}/v1.1/${alpha}`);
+    assert.equal(result.v2_endpoint.replace(/\/$/, ''), `${oasis.url}/v2/${alpha}`);
     assert.equal(result.tenant_id, alpha);
     assert.ok(result.listed.includes(result.id));
     assert.equal(result.cancelled, 'KILLED');

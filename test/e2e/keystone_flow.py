@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from keystoneauth1 import session
+from keystoneauth1 import adapter, session
 from keystoneauth1.identity import v3
 from saharaclient.api import base
 from saharaclient.api.client import Client
@@ -30,8 +30,11 @@ def wait(sahara, execution_id, statuses, deadline=60):
 def main(auth_url, user, password, project):
     auth = v3.Password(auth_url=auth_url, username=user, password=password, project_name=project,
                        user_domain_name="Default", project_domain_name="Default")
-    sahara = Client(session=session.Session(auth=auth))
+    keystone = session.Session(auth=auth)
+    sahara = Client(session=keystone)
     endpoint = sahara.job_executions.api.get_endpoint()
+    # What the v2 client would use: discovered from the versions document at Oasis's root.
+    v2_endpoint = adapter.Adapter(session=keystone, service_type="data-processing", version="2").get_endpoint()
 
     jbi = sahara.job_binary_internals.create("sleeps.sh", "sleep 600\n")
     binary = sahara.job_binaries.create("sleeps.sh", "internal-db://" + jbi.id, "", {})
@@ -54,6 +57,7 @@ def main(auth_url, user, password, project):
             gone = {"code": error.error_code, "name": error.error_name}
     print(json.dumps({
         "endpoint": endpoint,
+        "v2_endpoint": v2_endpoint,
         "id": execution.id,
         "tenant_id": shown.tenant_id,
         "listed": listed,
