@@ -3,7 +3,8 @@
 #   keystone_start   # fresh Keystone on 127.0.0.1:${OASIS_TEST_KEYSTONE_PORT:-55357}, exports KEYSTONE_*
 #   keystone_stop
 # Debian's keystone package (installed with apt-get when missing; CI runs as root), SQLite, fernet
-# tokens, served by uwsgi (one worker, one thread: SQLite takes one writer at a time). keystone-manage bootstrap makes the admin; then two projects with a
+# tokens, served by uwsgi (one worker, one thread: SQLite takes one writer at a time; every answer
+# closes its connection, as uwsgi's plain HTTP socket does, so that clients never reuse a dead one). keystone-manage bootstrap makes the admin; then two projects with a
 # member each, an admin of the first, and Oasis's service user in the `service` project.
 # Every user's password is $KEYSTONE_PASSWORD. The tests register Oasis in the catalog themselves,
 # since only they know the port their Oasis listens on.
@@ -78,6 +79,7 @@ CONF
   OS_KEYSTONE_CONFIG_FILES="$base/keystone.conf" setsid uwsgi --plugins python3 \
     --http-socket "127.0.0.1:$port" --wsgi-file /usr/bin/keystone-wsgi-public \
     --master --processes 1 --threads 1 --die-on-term --buffer-size 65535 \
+    --add-header 'Connection: close' \
     --logto "$base/uwsgi.log" --pidfile "$base/uwsgi.pid" >/dev/null 2>&1 < /dev/null &
   local ready=""
   for _ in $(seq 1 300); do

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { KeystoneAuth, type KeystoneSettings } from '../../src/api/keystone.js';
 import { eventually } from '../support/eventually.js';
 import { issueToken, registerOasis, testKeystone, whileKeystoneHangs } from '../support/keystone.js';
 import { type OasisProcess, startOasis } from '../support/server.js';
@@ -177,5 +179,49 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
       return response.status === 503 ? undefined : response;
     }, 'Oasis to validate tokens again');
     assert.equal(answered.status, 200);
+  });
+
+  describe('the validation cache', () => {
+    const settings = (overrides: Partial<KeystoneSettings> = {}): KeystoneSettings => ({
+      url: keystone!.url,
+      username: 'oasis',
+      password: keystone!.password,
+      projectName: 'service',
+      userDomainName: 'Default',
+      projectDomainName: 'Default',
+      cacheTimeMs: 60_000,
+      cacheSize: 10_000,
+      timeoutMs: 5_000,
+      ...overrides,
+    });
+    const silent = pino({ level: 'silent' });
+
+    test('holds at most its size, forgetting the least recently used', async () => {
+      const auth = new KeystoneAuth(settings({ cacheSize: 2 }), silent);
+      const tokens = await Promise.all(['alice', 'bob', 'carol'].map((user) => issueToken(keystone!, user, user === 'bob' ? 'beta' : 'alpha')));
+      for (const { token } of tokens) await auth.authenticate({ 'x-auth-token': token }, undefined);
+      assert.equal(auth.cachedCount, 2);
+      // The two most recent answer at once, from the cache; the first must be asked again.
+      assert.ok(!(auth.authenticate({ 'x-auth-token': tokens[2]!.token }, undefined) instanceof Promise));
+      assert.ok(!(auth.authenticate({ 'x-auth-token': tokens[1]!.token }, undefined) instanceof Promise));
+      const first = auth.authenticate({ 'x-auth-token': tokens[0]!.token }, undefined);
+      assert.ok(first instanceof Promise);
+      assert.deepEqual((await first).tenantId, alpha);
+    });
+
+    test('never answers past the token\'s expiry, whatever the cache time', async () => {
+      const { token } = await issueToken(keystone!, 'alice', 'alpha');
+      const shown = await fetch(`${keystone!.url}/auth/tokens?nocatalog`, { headers: { 'X-Auth-Token': token, 'X-Subject-Token': token } });
+      const expiresAt = Date.parse(((await shown.json()) as { token: { expires_at: string } }).token.expires_at);
+      // A clock one second before the token expires: the validation is cached for that second only.
+      let clock = expiresAt - 1_000;
+      const auth = new KeystoneAuth(settings({ cacheTimeMs: 300_000 }), silent, () => clock);
+      const context = await auth.authenticate({ 'x-auth-token': token }, alpha);
+      assert.equal(context.tenantId, alpha);
+      assert.deepEqual([...context.roles].sort(), ['member', 'reader']);
+      assert.ok(!(auth.authenticate({ 'x-auth-token': token }, alpha) instanceof Promise));
+      clock = expiresAt;
+      await assert.rejects(Promise.resolve().then(() => auth.authenticate({ 'x-auth-token': token }, alpha)), { status: 401 });
+    });
   });
 });
