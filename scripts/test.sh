@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, with its own set-up: PostgreSQL, a Spark standalone cluster, a Hadoop
-# YARN/HDFS cluster, a Keystone, a MariaDB (a Sahara database to import) and the Python clients are installed and started here, so that
-# `npm ci && npm test` works on a fresh machine. Every test that touches the database runs on
-# SQLite and on PostgreSQL.
+# YARN/HDFS cluster, a Keystone, a MariaDB (a Sahara database to import) and the Python clients
+# are installed and started here, so that `npm ci && npm test` works on a fresh machine. Every
+# test that touches the database runs on SQLite and on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
