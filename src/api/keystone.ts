@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { ApiError } from '../errors.js';
-import type { AuthContext, Authenticator, RequestHeaders } from './auth.js';
-import { tokenOf, checkPathProject } from './auth.js';
+import { type AuthContext, type Authenticator, checkPathProject, type RequestHeaders, tokenOf } from './auth.js';
 
 /** How Oasis reaches Keystone and how long it trusts an answer: see docs/deployment.md. */
 export interface KeystoneSettings {
@@ -74,7 +73,7 @@ export class KeystoneAuth implements Authenticator {
     return this.validateOnce(key, token).then((validation) => answer(validation, pathProject));
   }
 
-  /** Validations currently remembered (for tests and the start log). */
+  /** Validations currently remembered (expired ones go when next looked up or evicted). */
   get cachedCount(): number {
     return this.cache.size;
   }
@@ -103,12 +102,12 @@ export class KeystoneAuth implements Authenticator {
   private validateOnce(key: string, token: string): Promise<Validation> {
     let validation = this.pending.get(key);
     if (!validation) {
-      validation = this.validate(token).then(
-        (result) => {
+      validation = this.validate(token)
+        .then((result) => {
           this.remember(key, result);
           return result;
-        },
-      ).finally(() => this.pending.delete(key));
+        })
+        .finally(() => this.pending.delete(key));
       this.pending.set(key, validation);
     }
     return validation;
