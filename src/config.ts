@@ -8,8 +8,10 @@ export interface Config {
   dataDir: string;
   /** postgres://… selects PostgreSQL; otherwise SQLite at `<dataDir>/oasis.db`. */
   databaseUrl: string | null;
-  auth: 'noauth' | 'tokens';
+  auth: 'noauth' | 'tokens' | 'keystone';
   tokensFile: string | null;
+  /** With `keystone`: where Keystone is, Oasis's service credentials, the validation cache. */
+  keystone: KeystoneConfig | null;
   /** Identity of this Oasis node; leases and local jobs are tied to it. */
   nodeId: string;
   /** How many local jobs run at once on this node; more wait as PENDING, in order. */
@@ -35,6 +37,18 @@ export interface Config {
   /** How jobs on this host are confined: see src/engines/sandbox and docs/sandbox.md. */
   sandbox: SandboxConfig;
   logLevel: string;
+}
+
+export interface KeystoneConfig {
+  url: string;
+  username: string;
+  password: string;
+  projectName: string;
+  userDomainName: string;
+  projectDomainName: string;
+  cacheTimeMs: number;
+  cacheSize: number;
+  timeoutMs: number;
 }
 
 export interface SandboxConfig {
@@ -89,6 +103,11 @@ const DEFAULTS = {
   OASIS_JOB_MAX_MEMORY: '2GiB',
   OASIS_JOB_MAX_PROCESSES: '1024',
   OASIS_JOB_MAX_OPEN_FILES: '1024',
+  OASIS_KEYSTONE_USER_DOMAIN: 'Default',
+  OASIS_KEYSTONE_PROJECT_DOMAIN: 'Default',
+  OASIS_KEYSTONE_CACHE_TIME: '60s',
+  OASIS_KEYSTONE_CACHE_SIZE: '10000',
+  OASIS_KEYSTONE_TIMEOUT: '5s',
 } as const;
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
@@ -97,11 +116,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const port = parseInteger(get('OASIS_PORT'), 'OASIS_PORT', problems, 0, 65535);
   const auth = get('OASIS_AUTH');
-  if (auth !== 'noauth' && auth !== 'tokens') {
-    problems.push(`OASIS_AUTH must be "noauth" or "tokens", not "${auth}"`);
+  if (auth !== 'noauth' && auth !== 'tokens' && auth !== 'keystone') {
+    problems.push(`OASIS_AUTH must be "noauth", "tokens" or "keystone", not "${auth}"`);
   }
   const tokensFile = env.OASIS_TOKENS_FILE?.trim() || null;
   if (auth === 'tokens' && !tokensFile) problems.push('OASIS_AUTH=tokens needs OASIS_TOKENS_FILE');
+  const keystone = auth === 'keystone' ? parseKeystone(env, get, problems) : null;
 
   const databaseUrl = env.OASIS_DATABASE_URL?.trim() || null;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -125,6 +145,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     databaseUrl,
     auth: auth as Config['auth'],
     tokensFile: tokensFile ? path.resolve(tokensFile) : null,
+    keystone,
     nodeId: env.OASIS_NODE_ID?.trim() || hostname(),
     localConcurrency: parseInteger(get('OASIS_LOCAL_CONCURRENCY'), 'OASIS_LOCAL_CONCURRENCY', problems, 1, 100_000),
     bodyLimitBytes: parseSize(get('OASIS_MAX_BODY'), 'OASIS_MAX_BODY', problems),
@@ -161,6 +182,36 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** The secret read from the environment: removed from it once read, so no child process inherits it. */
+export const SECRET_VARIABLES = ['OASIS_KEYSTONE_PASSWORD'] as const;
+
+function parseKeystone(env: Env, get: (name: keyof typeof DEFAULTS) => string, problems: string[]): KeystoneConfig {
+  const required = (name: string): string => {
+    const value = env[name]?.trim() ?? '';
+    if (value === '') problems.push(`OASIS_AUTH=keystone needs ${name}`);
+    return value;
+  };
+  const url = required('OASIS_KEYSTONE_URL');
+  if (url && !/^https?:\/\/[^/]/.test(url)) problems.push(`OASIS_KEYSTONE_URL must be an http:// or https:// URL, not "${url}"`);
+  const cacheTimeMs = parseDuration(get('OASIS_KEYSTONE_CACHE_TIME'), 'OASIS_KEYSTONE_CACHE_TIME', problems);
+  // Revoked tokens keep working while their validation is cached: the wait is bounded.
+  if (cacheTimeMs > 300_000) problems.push('OASIS_KEYSTONE_CACHE_TIME must be at most 5m');
+  const timeoutMs = parseDuration(get('OASIS_KEYSTONE_TIMEOUT'), 'OASIS_KEYSTONE_TIMEOUT', problems);
+  if (timeoutMs < 100) problems.push('OASIS_KEYSTONE_TIMEOUT must be at least 100ms');
+  return {
+    url,
+    username: required('OASIS_KEYSTONE_USER'),
+    // Not trimmed: a password may begin or end with spaces.
+    password: env.OASIS_KEYSTONE_PASSWORD || required('OASIS_KEYSTONE_PASSWORD'),
+    projectName: required('OASIS_KEYSTONE_PROJECT'),
+    userDomainName: get('OASIS_KEYSTONE_USER_DOMAIN'),
+    projectDomainName: get('OASIS_KEYSTONE_PROJECT_DOMAIN'),
+    cacheTimeMs,
+    cacheSize: parseInteger(get('OASIS_KEYSTONE_CACHE_SIZE'), 'OASIS_KEYSTONE_CACHE_SIZE', problems, 1, 1_000_000),
+    timeoutMs,
+  };
 }
 
 /** A colon-separated list of absolute paths. */

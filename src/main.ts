@@ -3,7 +3,8 @@ import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { pino, type Logger } from 'pino';
 import { buildApp } from './api/app.js';
-import { loadTokenAuth, noAuth } from './api/auth.js';
+import { type Authenticator, loadTokenAuth, noAuth } from './api/auth.js';
+import { KeystoneAuth } from './api/keystone.js';
 import type { Config } from './config.js';
 import { ClusterMonitor } from './engines/cluster-monitor.js';
 import type { Engine, Engines } from './engines/engine.js';
@@ -39,6 +40,17 @@ function openSandbox(config: Config, logger: Logger): Sandbox {
   else if (sandbox.kind === 'off') logger.warn({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
   else logger.error({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
   return sandbox;
+}
+
+/** The authenticator OASIS_AUTH names. */
+async function createAuthenticator(config: Config, logger: Logger): Promise<Authenticator> {
+  if (config.auth === 'keystone' && config.keystone) {
+    const { password: _secret, ...shown } = config.keystone;
+    logger.info({ keystone: shown }, 'tokens are validated with Keystone');
+    return new KeystoneAuth(config.keystone, logger.child({ component: 'keystone' }));
+  }
+  if (config.auth === 'tokens' && config.tokensFile) return loadTokenAuth(config.tokensFile);
+  return noAuth;
 }
 
 /** Connects to the database and applies pending migrations, then disconnects: no store, no change feed. */
@@ -98,7 +110,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     intervalMs: config.clusterCheckIntervalMs,
     logger: logger.child({ component: 'cluster-monitor' }),
   });
-  const auth = config.auth === 'tokens' && config.tokensFile ? await loadTokenAuth(config.tokensFile) : noAuth;
+  const auth = await createAuthenticator(config, logger);
   const app = await buildApp({ config, store, engines, executions, auth, logger });
 
   const steps: [string, () => Promise<unknown>][] = [

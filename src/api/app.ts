@@ -16,7 +16,9 @@ import { parseJsonBody } from './json-body.js';
 import { bodyLimit, LIMITS } from './limits.js';
 import { documentErrors, ErrorBody, FORMATS } from './schemas.js';
 import { ProjectTurns } from './project-turns.js';
-import { checkBodyText, checkParameters } from './text.js';
+import { checkBodyText } from './text.js';
+import { authenticateRequest } from './authenticate.js';
+import { registerVersionRoutes, rewriteUrl } from './versions.js';
 import { registerJobExecutionRoutes } from './job-executions.js';
 import { registerJobRoutes } from './jobs.js';
 import { registerJobBinaryRoutes } from './job-binaries.js';
@@ -48,6 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
     // JSON bodies; the job-binary-internal upload sets its own limit from OASIS_MAX_BODY.
     bodyLimit: bodyLimit(LIMITS.jsonBodyBytes, deps.config.bodyLimitBytes),
     routerOptions: { ignoreTrailingSlash: true },
+    rewriteUrl,
     return503OnClosing: false,
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
@@ -122,8 +125,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerVersionRoutes(app);
 
-  const authenticate = authenticateCaller(deps);
+  const authenticate = authenticateRequest(deps.auth);
   await app.register(
     async (api) => {
       api.decorateRequest('auth', null as unknown as AuthContext);
@@ -142,26 +146,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
-
-/**
- * The caller of a versioned route (/v1.1, /v2), known before anything reads the request, let
- * alone a database. The path's project is absent on the /v2 routes that leave it out.
- */
-function authenticateCaller(deps: AppDeps): Hook {
-  return (request, _reply, done) => {
-    const { project_id: project } = request.params as { project_id?: string };
-    try {
-      // Before anything reads them, let alone a database: see text.ts.
-      checkParameters(request.params, 'path parameter');
-      checkParameters(request.query, 'query parameter');
-      request.auth = deps.auth.authenticate(request.headers, project);
-    } catch (error) {
-      done(error as Error);
-      return;
-    }
-    done();
-  };
-}
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
 

@@ -8,14 +8,21 @@ export interface AuthContext {
   roles: readonly string[];
 }
 
+export type RequestHeaders = Record<string, string | string[] | undefined>;
+
 /**
- * The pluggable authentication seam. Keystone can slot in later as another implementation
- * (the project from X-Project-Id, the roles from X-Roles); the policy below stays as it is.
- * `pathProject` is the `{project_id}` segment of the URL; undefined on the /v2 routes that leave
- * it out, where the project comes from the caller's credentials.
+ * The pluggable authentication seam: static tokens answer at once, Keystone (keystone.ts) when it
+ * has answered, or at once from its cache; the policy below stays as it is. `pathProject` is the
+ * `{project_id}` segment of the URL, undefined for Sahara's URLs without one (the token's project
+ * is then the caller's). Refusals are thrown (or rejected) as ApiErrors.
  */
 export interface Authenticator {
-  authenticate(headers: Record<string, string | string[] | undefined>, pathProject: string | undefined): AuthContext;
+  authenticate(headers: RequestHeaders, pathProject: string | undefined): AuthContext | Promise<AuthContext>;
+}
+
+/** An authenticator that always answers at once. */
+export interface SyncAuthenticator extends Authenticator {
+  authenticate(headers: RequestHeaders, pathProject: string | undefined): AuthContext;
 }
 
 /** The role that may register, change and delete clusters (Keystone's conventional admin role). */
@@ -29,15 +36,15 @@ export const ADMIN_ROLE = 'admin';
 const TRUSTED_ROLES: readonly string[] = Object.freeze([ADMIN_ROLE]);
 
 /**
- * Development and single-user mode: the project in the path is the caller's project. A /v2 path
- * without one takes the project from `X-Project-Id` (or Sahara's `X-Tenant-Id`), the headers
- * Keystone's middleware sets; without either there is no project to act in.
+ * Development and single-user mode: the project in the path is the caller's project. A path
+ * without one (Sahara's /v2 routes allow it) takes the project from `X-Project-Id` (or Sahara's
+ * `X-Tenant-Id`), the headers Keystone's middleware sets; without either there is no project.
  */
-export const noAuth: Authenticator = {
+export const noAuth: SyncAuthenticator = {
   authenticate: (headers, pathProject) => ({ tenantId: pathProject ?? projectHeader(headers), roles: TRUSTED_ROLES }),
 };
 
-function projectHeader(headers: Record<string, string | string[] | undefined>): string {
+function projectHeader(headers: RequestHeaders): string {
   for (const name of ['x-project-id', 'x-tenant-id']) {
     const raw = headers[name];
     const value = Array.isArray(raw) ? raw[0] : raw;
@@ -46,7 +53,23 @@ function projectHeader(headers: Record<string, string | string[] | undefined>): 
     if (value.length > 100) throw new ApiError('UNAUTHORIZED', `The ${name} header is longer than 100 characters`);
     return value;
   }
-  throw new ApiError('UNAUTHORIZED', 'No project: name it in the path (/v2/<project_id>/...) or in an X-Project-Id header');
+  throw new ApiError('UNAUTHORIZED', 'No project: name it in the path (/v1.1/<project_id>/...) or in an X-Project-Id header');
+}
+
+/** The X-Auth-Token header, if any. */
+export function tokenOf(headers: RequestHeaders): string | undefined {
+  const raw = headers['x-auth-token'];
+  return Array.isArray(raw) ? raw[0] : raw;
+}
+
+/**
+ * Sahara refuses a path project other than the token's; Oasis does so for every project id.
+ * Without one in the path, the token names the project.
+ */
+export function checkPathProject(context: AuthContext, pathProject: string | undefined): void {
+  if (pathProject !== undefined && pathProject !== context.tenantId) {
+    throw new ApiError('UNAUTHORIZED', 'Token tenant != requested tenant');
+  }
 }
 
 /**
@@ -102,7 +125,7 @@ interface TokenEntry {
 }
 
 /** Static tokens from a JSON file: `{"<token>": {"project_id": "...", "roles": ["..."]}}`. */
-export async function loadTokenAuth(file: string): Promise<Authenticator> {
+export async function loadTokenAuth(file: string): Promise<SyncAuthenticator> {
   const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new Error(`${file}: expected an object mapping tokens to {"project_id", "roles"}`);
@@ -122,18 +145,13 @@ export async function loadTokenAuth(file: string): Promise<Authenticator> {
   return tokenAuth(tokens);
 }
 
-export function tokenAuth(tokens: ReadonlyMap<string, AuthContext>): Authenticator {
+export function tokenAuth(tokens: ReadonlyMap<string, AuthContext>): SyncAuthenticator {
   return {
     authenticate(headers, pathProject) {
-      const raw = headers['x-auth-token'];
-      const token = Array.isArray(raw) ? raw[0] : raw;
+      const token = tokenOf(headers);
       const context = token ? tokens.get(token) : undefined;
       if (!context) throw new ApiError('UNAUTHORIZED', 'Authentication required: a valid X-Auth-Token header is needed');
-      // Sahara refuses a path project other than the token's; Oasis does so for every project id.
-      // Without one in the path (/v2), the token names the project.
-      if (pathProject !== undefined && pathProject !== context.tenantId) {
-        throw new ApiError('UNAUTHORIZED', 'Token tenant != requested tenant');
-      }
+      checkPathProject(context, pathProject);
       return context;
     },
   };

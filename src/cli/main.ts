@@ -1,13 +1,20 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, SECRET_VARIABLES } from '../config.js';
 import { createLogger, migrate, serve } from '../main.js';
+import { runImport } from './import-command.js';
+import { SAHARA_EXPORT_SQL } from './sahara-export.js';
 
 const USAGE = `usage: oasis <command>
 
 commands:
   serve     start the Oasis service (configured by OASIS_* environment variables)
   migrate   apply database migrations and exit
+  import-sahara <export>
+            import Sahara's EDP rows (job binaries, data sources, templates, executions),
+            keeping their ids; see docs/migrating-from-sahara.md
+  sahara-export-query
+            print the SQL that exports them from Sahara's MySQL/MariaDB database
   help      show this text`;
 
 async function main(argv: string[]): Promise<number> {
@@ -17,9 +24,14 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (command === 'sahara-export-query') {
+    process.stdout.write(SAHARA_EXPORT_SQL);
+    return 0;
+  }
   let config;
   try {
     config = loadConfig();
+    for (const name of SECRET_VARIABLES) delete process.env[name];
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -35,6 +47,12 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate':
       await migrate(config, logger);
       return 0;
+    case 'import-sahara':
+      if (!positionals[1]) {
+        console.error(`import-sahara needs the export file\n\n${USAGE}`);
+        return 2;
+      }
+      return runImport(config, logger, positionals[1]);
     default:
       console.error(`unknown command: ${command}\n\n${USAGE}`);
       return 2;
