@@ -25,6 +25,8 @@ import { registerDataSourceRoutes } from './data-sources.js';
 import { registerJobTypeRoutes } from './job-types.js';
 import { registerClusterRoutes } from './clusters.js';
 import { registerLogRoutes } from './logs.js';
+import { registerHealthRoutes } from './health.js';
+import { registerMetricsRoute } from './metrics.js';
 
 const ROUTE_MODULES: readonly RouteModule[] = [
   registerJobExecutionRoutes,
@@ -107,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
     }
     done();
   });
+  if (deps.metrics) app.addHook('onResponse', deps.metrics.onResponse);
 
   // Referenced by every route's error responses (documentErrors), once in /openapi.json.
   app.addSchema(ErrorBody);
@@ -123,6 +126,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerHealthRoutes(app, deps.store);
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics);
 
   await app.register(
     async (api) => {
