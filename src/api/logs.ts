@@ -35,7 +35,7 @@ const LogQuery = Type.Object(
 
 const LogText = {
   description: `The stream's bytes from \`offset\`, at most ${LOG_CHUNK_BYTES} without follow; \`${LOG_OFFSET_HEADER}\` is the offset to ask from next (with follow: the offset the body starts at, and a trailer of the same name gives the offset after it)`,
-  headers: { [LOG_OFFSET_HEADER]: { schema: { type: 'integer' }, description: 'Offset after the body (with follow: where it starts)' } },
+  headers: { [LOG_OFFSET_HEADER]: { type: 'integer', description: 'Offset after the body (with follow: where it starts)' } },
   content: { 'text/plain': { schema: { type: 'string' } } },
 };
 
