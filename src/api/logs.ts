@@ -74,7 +74,9 @@ export function registerLogRoutes(api: Api, deps: AppDeps): void {
         following.delete(controller);
       });
       const position = { offset: query.offset };
-      reply.header(LOG_OFFSET_HEADER, String(query.offset));
+      // The connection ends with the stream: left open for keep-alive, a stream that ended at
+      // shutdown would hold the server's close until the keep-alive timeout.
+      reply.header(LOG_OFFSET_HEADER, String(query.offset)).header('connection', 'close');
       reply.trailer(LOG_OFFSET_HEADER, async () => String(position.offset));
       const body = Readable.from(follow(store, source, row.id, query.stream, position, controller.signal), { objectMode: false });
       return reply.send(body);

@@ -152,3 +152,22 @@ for (const dialect of testDialects()) {
     });
   });
 }
+
+describe('job execution logs at shutdown', () => {
+  test('a followed response ends when Oasis closes, and does not hold the close up', async () => {
+    const t = await createTestApp({ dialect: 'sqlite' });
+    try {
+      const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+      const client = new Client(t.app, `close-${randomUUID().slice(0, 8)}`);
+      const id = await client.run(await client.shellTemplate('echo before-close\nsleep 300\n'));
+      const follow = followed(`${base}/v1.1/${client.project}/job-executions/${id}/logs?follow=true`);
+      await follow.seen('before-close\n');
+      await t.app.close();
+      const { text, trailers } = await follow.done;
+      assert.equal(text, 'before-close\n');
+      assert.equal(trailers['oasis-log-offset'], '13');
+    } finally {
+      await t.close();
+    }
+  });
+});
