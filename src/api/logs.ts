@@ -21,6 +21,8 @@ const FOLLOW_POLL_MS = { local: 250, remote: 1_000 } as const;
 const MAX_OFFSET_DIGITS = 15;
 
 export const LOG_OFFSET_HEADER = 'Oasis-Log-Offset';
+/** Followed responses open at once, per project and on this node: each holds a connection and a poll. */
+export const MAX_FOLLOWS = { project: 32, node: 1_000 } as const;
 
 const LogQuery = Type.Object(
   {
@@ -50,6 +52,7 @@ export function registerLogRoutes(api: Api, deps: AppDeps): void {
   const { store, engines } = deps;
   // Followed responses end when Oasis shuts down, or closing would wait on them forever.
   const following = new Set<AbortController>();
+  const followsOf = new Map<string, number>();
   api.addHook('preClose', (done) => {
     for (const controller of following) controller.abort();
     done();
@@ -67,11 +70,23 @@ export function registerLogRoutes(api: Api, deps: AppDeps): void {
         const chunk = await source.read(row, query.stream, query.offset, LOG_CHUNK_BYTES);
         return reply.header(LOG_OFFSET_HEADER, String(chunk.nextOffset)).send(chunk.data);
       }
+      const tenant = tenantOf(request);
+      const open = followsOf.get(tenant) ?? 0;
+      if (open >= MAX_FOLLOWS.project || following.size >= MAX_FOLLOWS.node) {
+        throw new ApiError(
+          'SERVICE_UNAVAILABLE',
+          `Too many followed logs are open (at most ${MAX_FOLLOWS.project} per project); close one, or read without follow`,
+        );
+      }
       const controller = new AbortController();
       following.add(controller);
+      followsOf.set(tenant, open + 1);
       reply.raw.once('close', () => {
         controller.abort();
         following.delete(controller);
+        const left = (followsOf.get(tenant) ?? 1) - 1;
+        if (left > 0) followsOf.set(tenant, left);
+        else followsOf.delete(tenant);
       });
       const position = { offset: query.offset };
       // The connection ends with the stream: left open for keep-alive, a stream that ended at

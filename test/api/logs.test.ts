@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { get, type IncomingMessage } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
-import { LOG_CHUNK_BYTES } from '../../src/api/logs.js';
+import { LOG_CHUNK_BYTES, MAX_FOLLOWS } from '../../src/api/logs.js';
 import { type TestApp, createTestApp } from '../support/app.js';
 import { testDialects } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
@@ -141,6 +141,28 @@ for (const dialect of testDialects()) {
         return response.statusCode === 200 ? response : undefined;
       }, 'the public execution\'s logs');
       assert.equal(shared.body, 'private\n');
+    });
+
+    test('a project may follow a bounded number of logs at once; others are not held up, and closed ones free their place', async () => {
+      const busy = new Client(t.app, `busy-${randomUUID().slice(0, 8)}`);
+      const id = await busy.run(await busy.shellTemplate("trap 'exit 0' TERM\necho up\nsleep 300 &\nwait\n"));
+      const url = `${base}/v1.1/${busy.project}/job-executions/${id}/logs?follow=true`;
+      const follows = Array.from({ length: MAX_FOLLOWS.project }, () => followed(url));
+      await Promise.all(follows.map((follow) => follow.seen('up\n')));
+      const refused = await logsOf(t.app, busy.project, id, '?follow=true');
+      assertError(refused, 503, 'SERVICE_UNAVAILABLE');
+      assert.equal((await logsOf(t.app, busy.project, id)).body, 'up\n', 'reading without follow still works');
+
+      const calm = await other.run(await other.shellTemplate('echo calm\n'));
+      assert.equal((await followed(`${base}/v1.1/${other.project}/job-executions/${calm}/logs?follow=true`).done).text, 'calm\n');
+
+      assert.equal((await busy.request('GET', `/job-executions/${id}/cancel`)).status, 200);
+      for (const follow of follows) assert.equal((await follow.done).text, 'up\n');
+      const again = await eventually(async () => {
+        const response = await logsOf(t.app, busy.project, id, '?follow=true');
+        return response.statusCode === 200 ? response : undefined;
+      }, 'a follow once the others have closed');
+      assert.equal(again.body, 'up\n');
     });
 
     test('an invalid stream, offset or follow is a 400 with Sahara\'s body', async () => {
