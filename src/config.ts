@@ -37,6 +37,10 @@ export interface Config {
   /** How jobs on this host are confined: see src/engines/sandbox and docs/sandbox.md. */
   sandbox: SandboxConfig;
   logLevel: string;
+  /** `pretty` (pino-pretty) or `json` lines; `auto` is pretty on a terminal and JSON otherwise. */
+  logFormat: 'auto' | 'pretty' | 'json';
+  /** The bearer token /metrics asks for; without it /metrics is open under noauth only. */
+  metricsToken: string | null;
 }
 
 export interface KeystoneConfig {
@@ -95,6 +99,7 @@ const DEFAULTS = {
   OASIS_SHUTDOWN_GRACE: '10s',
   OASIS_DATABASE_TIMEOUT: '10s',
   OASIS_LOG_LEVEL: 'info',
+  OASIS_LOG_FORMAT: 'auto',
   OASIS_SANDBOX: 'auto',
   OASIS_JOB_NETWORK: 'on',
   OASIS_JOB_USER: 'nobody',
@@ -129,6 +134,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   const dataDir = path.resolve(get('OASIS_DATA_DIR'));
 
+  const logFormat = get('OASIS_LOG_FORMAT');
+  if (!['auto', 'pretty', 'json'].includes(logFormat)) problems.push(`OASIS_LOG_FORMAT must be "auto", "pretty" or "json", not "${logFormat}"`);
+  const metricsToken = env.OASIS_METRICS_TOKEN?.trim() || null;
+  if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    problems.push('OASIS_METRICS_TOKEN must be 16 to 256 printable characters without spaces');
+  }
+
   const sandboxMode = get('OASIS_SANDBOX');
   if (!['auto', 'bubblewrap', 'unshare', 'off'].includes(sandboxMode)) {
     problems.push(`OASIS_SANDBOX must be "auto", "bubblewrap", "unshare" or "off", not "${sandboxMode}"`);
@@ -158,6 +170,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     sparkHome: env.OASIS_SPARK_HOME?.trim() || env.SPARK_HOME?.trim() || null,
     hadoopClasspath: env.OASIS_HADOOP_CLASSPATH?.trim() || null,
     logLevel: get('OASIS_LOG_LEVEL'),
+    logFormat: logFormat as Config['logFormat'],
+    metricsToken,
     sandbox: {
       mode: sandboxMode as SandboxConfig['mode'],
       network: network === 'on',

@@ -2,9 +2,11 @@ import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { pino, type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 import { buildApp } from './api/app.js';
 import { type Authenticator, loadTokenAuth, noAuth } from './api/auth.js';
 import { KeystoneAuth } from './api/keystone.js';
+import { Metrics, observeExecutions } from './api/metrics.js';
 import type { Config } from './config.js';
 import { ClusterMonitor } from './engines/cluster-monitor.js';
 import type { Engine, Engines } from './engines/engine.js';
@@ -16,8 +18,12 @@ import { Executions } from './executions/executions.js';
 import { migrate as migrateStore, openStore } from './store/index.js';
 import type { EngineKind, Store } from './store/types.js';
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, base: { service: 'oasis' } });
+/** JSON lines for log collectors; pino-pretty for a person at a terminal (OASIS_LOG_FORMAT). */
+export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, stdout: { isTTY?: boolean } = process.stdout): Logger {
+  const options = { level: config.logLevel, base: { service: 'oasis' } };
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && stdout.isTTY === true);
+  if (!pretty) return pino(options);
+  return pino(options, pinoPretty({ colorize: stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }));
 }
 
 /**
@@ -68,7 +74,12 @@ export async function migrate(config: Config, logger: Logger): Promise<void> {
 export async function serve(config: Config, logger: Logger): Promise<void> {
   await prepareDataDir(config);
   const sandbox = openSandbox(config, logger);
-  const store: Store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs, logger });
+  const database: Store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs, logger });
+  const metrics = new Metrics(
+    { token: config.metricsToken, openWithoutToken: config.auth === 'noauth' },
+    { store: database, nodeId: config.nodeId, sandbox },
+  );
+  const store = observeExecutions(database, metrics);
   const local = await createLocalEngine({
     workDir: path.join(config.dataDir, 'executions'),
     nodeId: config.nodeId,
@@ -111,7 +122,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     logger: logger.child({ component: 'cluster-monitor' }),
   });
   const auth = await createAuthenticator(config, logger);
-  const app = await buildApp({ config, store, engines, executions, auth, logger });
+  const app = await buildApp({ config, store, engines, executions, auth, metrics, logger });
 
   const steps: [string, () => Promise<unknown>][] = [
     ['http', async () => {

@@ -27,6 +27,9 @@ import { registerDataSourceRoutes } from './data-sources.js';
 import { registerJobTypeRoutes } from './job-types.js';
 import { registerClusterRoutes } from './clusters.js';
 import { registerV2Api } from './v2/index.js';
+import { registerLogRoutes } from './logs.js';
+import { registerHealthRoutes } from './health.js';
+import { registerMetricsRoute } from './metrics.js';
 
 const ROUTE_MODULES: readonly RouteModule[] = [
   registerJobExecutionRoutes,
@@ -36,6 +39,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   registerDataSourceRoutes,
   registerJobTypeRoutes,
   registerClusterRoutes,
+  registerLogRoutes,
 ];
 
 /**
@@ -109,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
     }
     done();
   });
+  if (deps.metrics) app.addHook('onResponse', deps.metrics.onResponse);
 
   // Referenced by every route's error responses (documentErrors), once in /openapi.json.
   app.addSchema(ErrorBody);
@@ -126,6 +131,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   registerVersionRoutes(app);
+  registerHealthRoutes(app, deps.store);
+  if (deps.metrics) registerMetricsRoute(app, deps.metrics);
 
   const authenticate = authenticateRequest(deps.auth);
   await app.register(

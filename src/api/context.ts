@@ -13,6 +13,7 @@ import type { ApiError } from '../errors.js';
 import type { Executions } from '../executions/executions.js';
 import type { Store } from '../store/types.js';
 import type { AuthContext, Authenticator } from './auth.js';
+import type { Metrics } from './metrics.js';
 
 /** What the route modules share: the app's dependencies, the typed Fastify instance, the caller. */
 
@@ -22,6 +23,8 @@ export interface AppDeps {
   engines: Engines;
   executions: Executions;
   auth: Authenticator;
+  /** Serves /metrics and times every request; left out, neither happens. */
+  metrics?: Metrics;
   logger?: FastifyBaseLogger | boolean;
 }
 

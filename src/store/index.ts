@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { type Kysely, sql } from 'kysely';
 import { coerceError, StoreUnavailableError } from '../errors.js';
 import type { DialectName } from './migrations.js';
@@ -8,11 +9,11 @@ import { jobBinaries } from './repositories/job-binaries.js';
 import { jobBinaryInternals } from './repositories/job-binary-internals.js';
 import { jobExecutions } from './repositories/job-executions.js';
 import { jobTemplates } from './repositories/job-templates.js';
-import { acquireSqlite, migrateSqlite, translateSqliteError } from './sqlite.js';
+import { acquireSqlite, migrateSqlite, sqliteFile, translateSqliteError } from './sqlite.js';
 import { withRowCache } from './cached-executions.js';
 import { listenForChanges } from './postgres-changes.js';
 import { RowCache } from './row-cache.js';
-import type { JobExecutionRecord, Store } from './types.js';
+import type { DatabaseStats, JobExecutionRecord, Store } from './types.js';
 
 export { LOCAL_CLUSTER_ID, MIGRATIONS } from './migrations.js';
 export type * from './types.js';
@@ -39,6 +40,7 @@ interface Connection {
   translate(error: unknown): unknown;
   /** Starts keeping the cache of executions coherent with other processes' writes. */
   executionCache(): { cache: RowCache<JobExecutionRecord>; stop(): Promise<void> };
+  stats(): DatabaseStats;
 }
 
 /** Executions kept in memory per process: enough for every execution clients are watching. */
@@ -48,13 +50,14 @@ function connect(options: StoreOptions): Connection {
   const { databaseUrl, logger } = options;
   if (databaseUrl) {
     const timeoutMs = options.timeoutMs ?? 10_000;
-    const db = openPostgres(databaseUrl, { timeoutMs, logger });
+    const { db, stats } = openPostgres(databaseUrl, { timeoutMs, logger });
     return {
       dialect: 'postgres',
       db,
       release: () => db.destroy(),
       migrate: migratePostgres,
       translate: translatePostgresError,
+      stats: () => ({ dialect: 'postgres', ...stats() }),
       executionCache: () => {
         const cache = new RowCache<JobExecutionRecord>(CACHED_EXECUTIONS, { suspended: true });
         const feed = listenForChanges(
@@ -73,6 +76,7 @@ function connect(options: StoreOptions): Connection {
     release,
     migrate: migrateSqlite,
     translate: translateSqliteError,
+    stats: () => ({ dialect: 'sqlite', bytes: filesSize(sqliteFile(options.dataDir), ['', '-wal']) }),
     executionCache: () => ({ cache: sqliteExecutionCache(db, dataVersion), stop: async () => undefined }),
   };
 }
@@ -137,7 +141,20 @@ export async function migrate(options: StoreOptions): Promise<number[]> {
   }
 }
 
-function createStore({ db, dialect, release, translate, executionCache }: Connection): Store {
+/** The database file and its write-ahead log, as they stand on disk. */
+function filesSize(file: string, suffixes: string[]): number {
+  let bytes = 0;
+  for (const suffix of suffixes) {
+    try {
+      bytes += statSync(file + suffix).size;
+    } catch {
+      // Not there (no WAL yet).
+    }
+  }
+  return bytes;
+}
+
+function createStore({ db, dialect, release, translate, executionCache, stats }: Connection): Store {
   let closing: Promise<void> | undefined;
   const { cache, stop } = executionCache();
   // A closed store refuses work itself: its SQLite connection may live on for another store.
@@ -159,6 +176,7 @@ function createStore({ db, dialect, release, translate, executionCache }: Connec
     clusters: guard(clusters(db)),
     jobExecutions: guard(withRowCache(jobExecutions(db, dialect), cache)),
     ping: () => call(async () => void (await sql`select 1`.execute(db))),
+    databaseStats: stats,
     close: () => (closing ??= stop().then(release)),
   };
 }

@@ -16,7 +16,10 @@ interface Logger {
  * server cancels a statement at `timeoutMs` (which leaves the connection usable); the client gives
  * up a little later, for a server that cannot even do that.
  */
-export function openPostgres(databaseUrl: string, options: { timeoutMs: number; logger?: Logger }): Kysely<any> {
+export function openPostgres(
+  databaseUrl: string,
+  options: { timeoutMs: number; logger?: Logger },
+): { db: Kysely<any>; stats(): { connections: number; idle: number; waiting: number } } {
   const { timeoutMs, logger } = options;
   const pool = new pg.Pool({
     connectionString: databaseUrl,
@@ -33,7 +36,10 @@ export function openPostgres(databaseUrl: string, options: { timeoutMs: number; 
   pool.on('connect', (client) => {
     client.on('error', (error) => logger?.warn({ err: summary(error) }, 'PostgreSQL connection failed while in use'));
   });
-  return new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }),
+    stats: () => ({ connections: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+  };
 }
 
 /** What a connection error says, without the client object pg attaches (it holds the credentials). */

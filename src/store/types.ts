@@ -244,6 +244,10 @@ export interface JobExecutionRepository extends Repository<JobExecutionRecord> {
   countActive(nodeId: string, engines: readonly EngineKind[]): Promise<number>;
 }
 
+export type DatabaseStats =
+  | { dialect: 'postgres'; connections: number; idle: number; waiting: number }
+  | { dialect: 'sqlite'; bytes: number };
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly jobBinaryInternals: JobBinaryInternalRepository;
@@ -254,6 +258,8 @@ export interface Store {
   readonly jobExecutions: JobExecutionRepository;
   /** Cheap round trip, for health checks. Throws StoreUnavailableError when the database is down. */
   ping(): Promise<void>;
+  /** The connection pool's state (PostgreSQL) or the database's size on disk (SQLite), for /metrics. */
+  databaseStats(): DatabaseStats;
   /** Idempotent. */
   close(): Promise<void>;
 }

@@ -15,7 +15,7 @@ const NEVER_ANSWERS = { ...UNREACHABLE_SPARK, web_url: 'http://127.0.0.1:9' };
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type Variant = 'own' | 'ownProtected' | 'otherPrivate' | 'otherPublic' | 'otherPublicProtected';
-type ActionKind = 'read' | 'update' | 'publicity' | 'delete' | 'cancel' | 'refresh' | 'execute' | 'data';
+type ActionKind = 'read' | 'update' | 'publicity' | 'delete' | 'cancel' | 'refresh' | 'execute' | 'data' | 'logs';
 
 interface Action {
   kind: ActionKind;
@@ -110,6 +110,7 @@ const RESOURCES: Resource[] = [
     actions: [
       { kind: 'read', method: 'GET', path: row('/job-executions') },
       { kind: 'refresh', method: 'GET', path: (id) => `/job-executions/${id}/refresh-status` },
+      { kind: 'logs', method: 'GET', path: (id) => `/job-executions/${id}/logs?stream=stderr&offset=0` },
       { kind: 'update', method: 'PATCH', path: row('/job-executions'), body: { info: { status: 'cancel' } } },
       { kind: 'publicity', method: 'PATCH', path: row('/job-executions'), body: { is_public: true } },
       { kind: 'cancel', method: 'GET', path: (id) => `/job-executions/${id}/cancel` },

@@ -15,6 +15,9 @@ import {
   type JobSpec,
   type Submission,
   type EngineLogger,
+  type LogChunk,
+  type LogRead,
+  type LogTarget,
 } from '../engine.js';
 import { executionDir, stagingDir } from '../local/workdir.js';
 import type { Sandbox } from '../sandbox/index.js';
@@ -28,6 +31,7 @@ import {
   type ClientJob,
 } from './client-driver.js';
 import { clusterDriverStatus } from './cluster-driver.js';
+import { readSparkLogs } from './logs.js';
 import {
   SPARK_JOB_TYPES,
   clientCommand,
@@ -169,6 +173,10 @@ export class SparkEngine implements Engine {
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.length = 0;
+  }
+
+  readLogs(target: LogTarget, cluster: ClusterRecord, read: LogRead): Promise<LogChunk> {
+    return readSparkLogs(this.settings.workDir, this.clusterSettings(cluster), target, read);
   }
 
   private clusterSettings(cluster: ClusterRecord): SparkClusterSettings {

@@ -15,8 +15,12 @@ import {
   type JobSpec,
   type Submission,
   type EngineLogger,
+  type LogChunk,
+  type LogRead,
+  type LogTarget,
 } from '../engine.js';
 import { failedTaskDiagnostics } from './job-history.js';
+import { readYarnLogs } from './logs.js';
 import { YARN_JOB_TYPES, configurationXml, hadoopPropertiesOf, tagOf, validateYarnJob } from './job-spec.js';
 import { ResourceManagerClient, UnknownApplicationError, type YarnApplication } from './resource-manager.js';
 import { validateYarnCluster, yarnSettingsOf, type YarnClusterSettings } from './settings.js';
@@ -160,6 +164,10 @@ export class YarnEngine implements Engine {
 
   async close(): Promise<void> {
     // Nothing to stop: applications run on YARN and are followed by id through the RM.
+  }
+
+  readLogs(target: LogTarget, cluster: ClusterRecord, read: LogRead): Promise<LogChunk> {
+    return readYarnLogs(this.settings.workDir, this.clusterSettings(cluster), target, read);
   }
 
   private clusterSettings(cluster: ClusterRecord): YarnClusterSettings {
