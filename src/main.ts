@@ -11,12 +11,14 @@ import { createLocalEngine } from './engines/local/index.js';
 import { createSandbox, type Sandbox } from './engines/sandbox/index.js';
 import { createSparkEngine } from './engines/spark/index.js';
 import { createYarnEngine } from './engines/yarn/index.js';
+import { DiskSpace } from './executions/disk-space.js';
 import { Executions } from './executions/executions.js';
+import { stdoutDestination } from './log-destination.js';
 import { openStore } from './store/index.js';
 import type { EngineKind, Store } from './store/types.js';
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, base: { service: 'oasis' } });
+  return pino({ level: config.logLevel, base: { service: 'oasis' } }, stdoutDestination());
 }
 
 /**
@@ -90,6 +92,8 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     localConcurrency: config.localConcurrency,
     pollIntervalMs: config.pollIntervalMs,
     leaseMs: config.leaseMs,
+    nodeLossGraceMs: config.nodeLossGraceMs,
+    disk: new DiskSpace({ dataDir: config.dataDir, minFreeBytes: config.minFreeDiskBytes, logger: logger.child({ component: 'disk' }) }),
     logger: logger.child({ component: 'executions' }),
   });
   const clusterMonitor = new ClusterMonitor({

@@ -221,6 +221,7 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
       const tenant = tenantOf(request);
       checkJobConfigsSize(request.body.job_configs, request.body.interface);
       const template = await getVisible(store.jobTemplates, request.params.id, tenant);
+      await executions.checkRoomForExecution();
       const row = await createExecution(store, engines, tenant, template, request.body as ExecuteRequest);
       executions.wake();
       return reply.status(202).send(respond(row));

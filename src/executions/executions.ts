@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { EngineStatus, Engines } from '../engines/engine.js';
-import { coerceError } from '../errors.js';
+import { coerceError, isDiskFull } from '../errors.js';
 import type { JobExecutionRecord, Store } from '../store/types.js';
 import { Canceller } from './cancel.js';
+import type { DiskSpace } from './disk-space.js';
 import { Launcher } from './launcher.js';
 import { Poller } from './poller.js';
 import { Reconciler } from './reconciler.js';
@@ -16,6 +17,10 @@ export interface ExecutionsOptions {
   localConcurrency: number;
   pollIntervalMs: number;
   leaseMs: number;
+  /** How long past its lease a lost node's local executions wait before they end FAILED. */
+  nodeLossGraceMs?: number;
+  /** The data dir's free space: its watermark and the reserve that keeps ends and deletes writable. */
+  disk?: DiskSpace;
   logger: Logger;
 }
 
@@ -98,10 +103,30 @@ export class Executions {
   /**
    * Deletes an execution in the background: a running job is cancelled first, its leftovers
    * removed by the engine, then the row. Resolves once the deletion is under way.
+   *
+   * Below the data dir's watermark, or when even marking the delete cannot be stored, it is
+   * done at once instead: the job is killed and its files removed first, which frees space, then
+   * the row goes (a graceful cancel would have to write its marker on the full disk).
    */
   async remove(execution: JobExecutionRecord): Promise<void> {
-    await this.options.store.jobExecutions.update(execution.id, { delete_requested: true });
+    if (await this.options.disk?.shortage()) return this.removeAtOnce(execution);
+    try {
+      await this.options.store.jobExecutions.update(execution.id, { delete_requested: true });
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      return this.removeAtOnce(execution);
+    }
     this.track(this.canceller.removeWhenEnded(execution.id));
+  }
+
+  private async removeAtOnce(execution: JobExecutionRecord): Promise<void> {
+    this.options.logger.warn({ executionId: execution.id }, 'disk short: deleting the execution and its files at once');
+    await this.reconciler.removeExecution(execution);
+  }
+
+  /** Refuses a new execution (507) while the data dir is below its free-space watermark. */
+  async checkRoomForExecution(): Promise<void> {
+    await this.options.disk?.checkRoomForExecution();
   }
 
   /** Idempotent and time-boxed: stops the loops, waits for in-flight work up to `graceMs`. */

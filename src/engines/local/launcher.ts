@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 
-import { FILES } from './workdir.js';
+import { FILES, reserveResultFile } from './workdir.js';
 
 /**
  * Every job runs under a tiny supervisor: a fixed `/bin/sh -c` script that records its own pid in
@@ -18,15 +18,20 @@ import { FILES } from './workdir.js';
  * directly. The launcher ignores SIGTERM, and so does what it starts until the sandbox's argv
  * restores the default for the job itself (see sandbox/limits.ts): the launcher and the sandbox's
  * own supervising processes outlive the job, and the launcher records 128+n when the job dies of
- * signal n. SIGKILL ends the launcher too: then `result` is missing and the `cancelled` marker
+ * signal n. SIGKILL ends the launcher too: then `result` holds no code and the `cancelled` marker
  * tells that Oasis did it.
+ *
+ * `result` is created, blank and full size, before the launcher starts, and the launcher only
+ * overwrites its first bytes: that needs no new disk space, so a job that ends while the data
+ * dir's disk is full still records its exit code.
  */
 const LAUNCHER_SCRIPT = [
   "trap '' TERM",
   `printf '%s\\n' "$$" > ${FILES.launched}`,
   '"$@"',
   'code=$?',
-  `printf '%s\\n' "$code" > ${FILES.resultTemp} && /bin/mv -f ${FILES.resultTemp} ${FILES.result}`,
+  // Overwritten in place, never created: its room was taken before the job started.
+  `printf '%s\\n' "$code" 1<> ${FILES.result}`,
 ].join('\n');
 
 export interface LaunchOptions {
@@ -42,6 +47,7 @@ export interface LaunchOptions {
  * handed to the child, so output keeps flowing into the working directory if Oasis dies.
  */
 export function launch({ dir, command, env }: LaunchOptions): ChildProcess {
+  reserveResultFile(dir);
   const stdout = openSync(path.join(dir, FILES.stdout), 'a', 0o600);
   try {
     const stderr = openSync(path.join(dir, FILES.stderr), 'a', 0o600);
