@@ -8,7 +8,10 @@ import { after, describe, test } from 'node:test';
 import { RESERVE_BYTES, RESERVE_FILE } from '../../src/executions/disk-space.js';
 import { isTerminal } from '../../src/executions/statuses.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
-import { newProject } from '../support/resources.js';
+import pg from 'pg';
+import { createTestApp } from '../support/app.js';
+import { openTestStore } from '../support/databases.js';
+import { assertError, call, newProject, ok } from '../support/resources.js';
 import { exchangeSubdir } from '../support/sandbox.js';
 import { startOasis, type OasisProcess } from '../support/server.js';
 import { assertSaharaError, eventually, http } from './support.js';
@@ -139,6 +142,32 @@ describe('a full data dir (sqlite)', () => {
     assert.equal(rerun.return_code, '3', JSON.stringify(rerun.info));
     const failures = oasis.logs.filter((line) => line.includes('"request failed"'));
     assert.deepEqual(failures, [], 'a request answered 500');
+  });
+});
+
+describe('a full PostgreSQL disk', { skip: process.env.OASIS_TEST_DATABASE_URL ? false : 'needs OASIS_TEST_DATABASE_URL' }, () => {
+  test('disk_full (53100) from the server answers 507 with Sahara\'s body; reads still work', async () => {
+    const database = await openTestStore('postgres');
+    const oasis = await createTestApp({ dialect: 'postgres', store: database.store });
+    const client = new pg.Client({ connectionString: database.url! });
+    await client.connect();
+    try {
+      const project = newProject();
+      ok(await call(oasis.app, project, 'POST', '/data-sources', { name: 'before', type: 'hdfs', url: 'hdfs://nn/before' }), 202);
+      // The server's own error, raised by the server for every new data source.
+      await client.query(`
+        create function oasis_test_disk_full() returns trigger language plpgsql as $$
+        begin raise exception 'could not extend file: No space left on device' using errcode = 'disk_full'; end $$;
+        create trigger oasis_test_disk_full before insert on data_sources for each row execute function oasis_test_disk_full();`);
+      const refused = await call(oasis.app, project, 'POST', '/data-sources', { name: 'after', type: 'hdfs', url: 'hdfs://nn/after' });
+      assertError(refused, 507, 'INSUFFICIENT_STORAGE');
+      const listed = ok(await call(oasis.app, project, 'GET', '/data-sources'), 200);
+      assert.deepEqual(listed.data_sources.map((source: { name: string }) => source.name), ['before']);
+    } finally {
+      await client.end();
+      await oasis.close();
+      await database.drop();
+    }
   });
 });
 
