@@ -56,7 +56,15 @@ describe('a full data dir (sqlite)', () => {
   test('one project fills the disk: reads work, writes answer 507, another project\'s exit code is recorded, DELETE frees the space', async () => {
     const dataDir = await mountTmpfs(64 * MiB, cleanups);
     const gates = exchangeSubdir('disk-full-');
+    const full = path.join(gates, 'full');
+    const go = path.join(gates, 'go');
+    const done = path.join(gates, 'done');
     cleanups.push(() => rm(gates, { recursive: true, force: true }));
+    // Jobs outlive Oasis: a failed test still ends them.
+    cleanups.push(async () => {
+      await writeFile(go, '');
+      await writeFile(done, '');
+    });
     const oasis: OasisProcess = await startOasis({
       dataDir,
       env: { OASIS_MIN_FREE_DISK: '16MiB', OASIS_POLL_INTERVAL: '200ms', OASIS_KILL_GRACE: '1s', OASIS_NODE_ID: 'disk-node' },
@@ -81,10 +89,8 @@ describe('a full data dir (sqlite)', () => {
       api(project, 'POST', `/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID, job_configs: { params } });
     const statusOf = async (project: string, id: string) => (await api(project, 'GET', `/job-executions/${id}`)).json?.job_execution;
 
-    const full = path.join(gates, 'full');
-    const go = path.join(gates, 'go');
     // Its standard output is a file in the data dir: writing zeros to it fills the disk.
-    const fillerTemplate = await template(filler, 'fill', `head -c ${256 * MiB} /dev/zero\ntouch "$FULL"\nexec sleep 600\n`);
+    const fillerTemplate = await template(filler, 'fill', `head -c ${256 * MiB} /dev/zero\ntouch "$FULL"\nwhile [ ! -e "$DONE" ]; do sleep 0.1; done\n`);
     const otherTemplate = await template(other, 'three', 'while [ ! -e "$GO" ]; do sleep 0.05; done\nexit 3\n');
 
     // The reserve is in place before the disk fills.
@@ -93,7 +99,7 @@ describe('a full data dir (sqlite)', () => {
     assert.equal(waiting.status, 202, waiting.text);
     const waitingId = waiting.json.job_execution.id as string;
     await eventually(async () => ((await statusOf(other, waitingId))?.info.status === 'RUNNING' ? true : undefined), 'the other project\'s job to run');
-    const filling = await execute(filler, fillerTemplate, { FULL: full });
+    const filling = await execute(filler, fillerTemplate, { FULL: full, DONE: done });
     assert.equal(filling.status, 202, filling.text);
     const fillingId = filling.json.job_execution.id as string;
     await eventually(async () => (await stat(full).then(() => true, () => undefined)), 'the disk to fill');
@@ -189,7 +195,8 @@ describe('an unwritable log', () => {
     assert.equal(oasis.child.signalCode, null, 'SIGTERM did not stop Oasis gracefully');
   };
 
-  test('with standard output on /dev/full, Oasis serves and SIGTERM stops it', async () => {
+  // A logger that stalls Oasis makes stop() wait for ever: the timeout turns that into a failure.
+  test('with standard output on /dev/full, Oasis serves and SIGTERM stops it', { timeout: 120_000 }, async () => {
     const fd = openSync('/dev/full', 'w');
     try {
       await servesAndStops(fd);
@@ -198,7 +205,7 @@ describe('an unwritable log', () => {
     }
   });
 
-  test('with standard output in a file on a full file system, Oasis serves and SIGTERM stops it', async () => {
+  test('with standard output in a file on a full file system, Oasis serves and SIGTERM stops it', { timeout: 120_000 }, async () => {
     const dir = await mountTmpfs(MiB, cleanups);
     const fd = openSync(path.join(dir, 'oasis.log'), 'a');
     try {
