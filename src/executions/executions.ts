@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EngineStatus, Engines } from '../engines/engine.js';
+import { type EngineStatus, type Engines, refOf } from '../engines/engine.js';
 import { coerceError, isDiskFull } from '../errors.js';
 import type { JobExecutionRecord, Store } from '../store/types.js';
 import { Canceller } from './cancel.js';
@@ -7,6 +7,7 @@ import type { DiskSpace } from './disk-space.js';
 import { Launcher } from './launcher.js';
 import { Poller } from './poller.js';
 import { Reconciler } from './reconciler.js';
+import { isTerminal } from './statuses.js';
 
 export interface ExecutionsOptions {
   store: Store;
@@ -109,7 +110,10 @@ export class Executions {
    * the row goes (a graceful cancel would have to write its marker on the full disk).
    */
   async remove(execution: JobExecutionRecord): Promise<void> {
-    if (await this.options.disk?.shortage()) return this.removeAtOnce(execution);
+    // Only this node can reach its jobs' files; another node's execution takes the usual way.
+    const holder = typeof execution.extra.node === 'string' ? execution.extra.node : execution.lease_owner;
+    const ours = holder === null || holder === this.options.nodeId;
+    if (ours && (await this.options.disk?.shortage())) return this.removeAtOnce(execution);
     try {
       await this.options.store.jobExecutions.update(execution.id, { delete_requested: true });
     } catch (error) {
@@ -120,7 +124,15 @@ export class Executions {
   }
 
   private async removeAtOnce(execution: JobExecutionRecord): Promise<void> {
-    this.options.logger.warn({ executionId: execution.id }, 'disk short: deleting the execution and its files at once');
+    const log = this.options.logger.child({ executionId: execution.id });
+    log.warn('disk short: deleting the execution and its files at once');
+    // A local job's cleanup kills it; a Spark or YARN job must be stopped on its cluster first.
+    const ref = refOf(execution);
+    const cluster = ref && !isTerminal(execution.status) ? await this.options.store.clusters.get(execution.cluster_id) : undefined;
+    const engine = cluster && this.options.engines.get(cluster.engine);
+    if (ref && cluster && engine && engine.kind !== 'local') {
+      await engine.cancel(ref, cluster).catch((error: unknown) => log.warn({ err: coerceError(error) }, 'stopping the job failed'));
+    }
     await this.reconciler.removeExecution(execution);
   }
 
