@@ -107,13 +107,15 @@ const ERROR_RESPONSES = {
   404: 'No such object the project can see: an unknown or foreign id, or marker',
   413: 'The request body is larger than the server accepts',
   503: 'The database is unavailable, or Oasis is shutting down; safe to retry',
+  507: 'A disk is full (docs/disk-full.md), or an execute finds the data dir below OASIS_MIN_FREE_DISK: nothing was written; safe to retry once space returns',
 } as const;
 
 /**
  * Adds Sahara's error responses to a /v1.1 route's schema (onRoute, so every module gets them):
  * 400, 401 and 503 everywhere, 403 on the cluster writes the policy guards (src/api/auth.ts),
- * 404 where the route names an object or takes a marker, 413 where it takes a body. Responses a
- * route declares itself are kept. They document /openapi.json and also shape the error bodies.
+ * 404 where the route names an object or takes a marker, 413 where it takes a body, 507 where it
+ * writes. Responses a route declares itself are kept. They document /openapi.json and also shape
+ * the error bodies.
  */
 export function documentErrors(route: { url: string; method: string | string[]; schema?: FastifySchema }): void {
   const schema = (route.schema ??= {});
@@ -126,6 +128,8 @@ export function documentErrors(route: { url: string; method: string | string[]; 
   if (namesObject || query?.properties?.marker !== undefined) statuses.push(404);
   if (methods.some((method) => method === 'POST' || method === 'PUT' || method === 'PATCH')) statuses.push(413);
   statuses.push(503);
+  // Reads keep working on a full disk; whatever writes may find it full.
+  if (methods.some((method) => method !== 'GET' && method !== 'HEAD') || /\/(cancel|refresh-status)$/.test(route.url)) statuses.push(507);
   for (const status of statuses) {
     response[status] ??= { $ref: 'SaharaError#', description: ERROR_RESPONSES[status] };
   }

@@ -43,7 +43,7 @@ for (const dialect of testDialects()) {
       assert.equal(schema.properties.error_code.type, 'integer');
     });
 
-    test('every operation documents 400, 401 and 503 with Sahara\'s body; 403 where the policy guards it; 404 where it names an object; 413 where it takes a body', () => {
+    test('every operation documents 400, 401 and 503 with Sahara\'s body; 403 where the policy guards it; 404 where it names an object; 413 where it takes a body; 507 where it writes', () => {
       assert.ok(operations().length >= 30);
       for (const { path, method, operation } of operations()) {
         const where = `${method.toUpperCase()} ${path}`;
@@ -51,6 +51,7 @@ for (const dialect of testDialects()) {
         if (/\{(id|job_type)\}/.test(path) || path.endsWith('s') && method === 'get' && !path.endsWith('/job-types')) expected.push('404');
         if (['post', 'put', 'patch'].includes(method)) expected.push('413');
         if (path.includes('/clusters') && method !== 'get') expected.push('403');
+        if (method !== 'get' || /\/(cancel|refresh-status)$/.test(path)) expected.push('507');
         for (const status of expected) {
           const response = operation.responses[status];
           assert.ok(response, `${where} does not document ${status}`);
