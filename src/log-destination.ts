@@ -21,15 +21,20 @@ export interface LogDestination {
  */
 export function stdoutDestination(fd = 1): LogDestination {
   let dropped = 0;
+  /** A line was cut short: the next one starts on a line of its own. */
+  let cut = false;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
   const writeAll = (text: string, mayWait: boolean) => {
-    let buffer = Buffer.from(text);
+    let buffer = Buffer.from(cut ? `\n${text}` : text);
+    const whole = buffer.length;
     let deadline: number | undefined;
     while (buffer.length > 0) {
       try {
         buffer = buffer.subarray(writeSync(fd, buffer));
+        cut = buffer.length > 0;
       } catch (error) {
+        if (buffer.length < whole) cut = true;
         // A non-blocking pipe that is full: wait a little for its reader, unless already dropping.
         if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || !mayWait) throw error;
         deadline ??= Date.now() + MAX_BLOCKED_MS;
