@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { readExitCode } from '../../src/engines/local/workdir.js';
 import { isTerminal } from '../../src/executions/statuses.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { openTestStore } from '../support/databases.js';
@@ -111,6 +112,11 @@ describe('node loss (postgres)', { skip: databaseUrl ? false : 'needs OASIS_TEST
     assert.equal(failed.info.lost_node, 'node-lost');
     assert.match(failed.info.reason, /'node-lost'/);
     assert.equal(await runsOf(runningMarker), 1, 'the lost job was started again');
+
+    // The lost node's job outlived it, as a partitioned node's would: end it.
+    await writeFile(path.join(gates, 'go-1'), '');
+    const orphan = path.join(lost.dataDir, 'executions', running);
+    await eventually(async () => ((await readExitCode(orphan)) === undefined ? undefined : true), 'the orphaned job to end');
   });
 
   test('a node that comes back within its lease re-adopts its running job', async () => {
