@@ -26,6 +26,13 @@ export interface Config {
   killGraceMs: number;
   /** A node's lease on an execution; renewed while the node lives. */
   leaseMs: number;
+  /**
+   * How long past its lease a lost node's local executions wait before another node ends them
+   * FAILED (docs/node-loss.md).
+   */
+  nodeLossGraceMs: number;
+  /** Below this much free space in the data dir, new executions are refused (docs/disk-full.md). */
+  minFreeDiskBytes: number;
   /** Time allowed to in-flight work at shutdown. */
   shutdownGraceMs: number;
   /** Longest wait for PostgreSQL (a connection, a statement) before the request answers 503. */
@@ -96,6 +103,8 @@ const DEFAULTS = {
   OASIS_CLUSTER_CHECK_INTERVAL: '15s',
   OASIS_KILL_GRACE: '5s',
   OASIS_LEASE: '30s',
+  OASIS_NODE_LOSS_GRACE: '0s',
+  OASIS_MIN_FREE_DISK: '256MiB',
   OASIS_SHUTDOWN_GRACE: '10s',
   OASIS_DATABASE_TIMEOUT: '10s',
   OASIS_LOG_LEVEL: 'info',
@@ -165,6 +174,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     clusterCheckIntervalMs: parseDuration(get('OASIS_CLUSTER_CHECK_INTERVAL'), 'OASIS_CLUSTER_CHECK_INTERVAL', problems),
     killGraceMs: parseDuration(get('OASIS_KILL_GRACE'), 'OASIS_KILL_GRACE', problems),
     leaseMs: parseDuration(get('OASIS_LEASE'), 'OASIS_LEASE', problems),
+    nodeLossGraceMs: parseDuration(get('OASIS_NODE_LOSS_GRACE'), 'OASIS_NODE_LOSS_GRACE', problems),
+    minFreeDiskBytes: parseSize(get('OASIS_MIN_FREE_DISK'), 'OASIS_MIN_FREE_DISK', problems),
     shutdownGraceMs: parseDuration(get('OASIS_SHUTDOWN_GRACE'), 'OASIS_SHUTDOWN_GRACE', problems),
     databaseTimeoutMs: parseDuration(get('OASIS_DATABASE_TIMEOUT'), 'OASIS_DATABASE_TIMEOUT', problems),
     sparkHome: env.OASIS_SPARK_HOME?.trim() || env.SPARK_HOME?.trim() || null,

@@ -38,6 +38,8 @@ const ERRORS = {
   REQUEST_HEADER_FIELDS_TOO_LARGE: 431,
   INTERNAL_SERVER_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
+  /** Oasis's own: the data dir's disk (or the database's) is full; reads still work. */
+  INSUFFICIENT_STORAGE: 507,
 } as const;
 
 export type ErrorName = keyof typeof ERRORS;
@@ -50,6 +52,7 @@ const WITHOUT_ERROR_ID: ReadonlySet<ErrorName> = new Set<ErrorName>([
   'BAD_REQUEST',
   'METHOD_NOT_ALLOWED',
   'SERVICE_UNAVAILABLE',
+  'INSUFFICIENT_STORAGE',
   'UNAUTHORIZED',
   'REQUEST_TIMEOUT',
   'REQUEST_ENTITY_TOO_LARGE',
@@ -161,6 +164,31 @@ export class StoreUnavailableError extends Error {
     super(`database unavailable: ${errorMessage(cause)}`, { cause });
     this.name = 'StoreUnavailableError';
   }
+}
+
+/**
+ * A write failed because a disk is full: the data dir's (SQLite, a job's files) or PostgreSQL's.
+ * Requests that write answer 507 and may be retried once space returns; reads keep working.
+ */
+export class StorageFullError extends Error {
+  constructor(cause: unknown) {
+    super(`no space left: ${errorMessage(cause)}`, { cause });
+    this.name = 'StorageFullError';
+  }
+}
+
+/** SQLite's SQLITE_FULL; PostgreSQL's disk_full (53100); the OS's ENOSPC and EDQUOT. */
+const DISK_FULL_CODES: ReadonlySet<string> = new Set(['SQLITE_FULL', '53100', 'ENOSPC', 'EDQUOT']);
+
+/**
+ * The one test of "the disk is full", whatever said it: a database driver or the file system.
+ * The stores raise StorageFullError from it, and the error handler answers it with 507.
+ */
+export function isDiskFull(thrown: unknown): boolean {
+  if (thrown instanceof StorageFullError) return true;
+  if (!(thrown instanceof Error)) return false;
+  const code = (thrown as { code?: unknown }).code;
+  return typeof code === 'string' && DISK_FULL_CODES.has(code);
 }
 
 /** Normalises anything thrown into an Error (graphile's coerceError). */

@@ -14,7 +14,9 @@ import { createLocalEngine } from './engines/local/index.js';
 import { createSandbox, type Sandbox } from './engines/sandbox/index.js';
 import { createSparkEngine } from './engines/spark/index.js';
 import { createYarnEngine } from './engines/yarn/index.js';
+import { DiskSpace } from './executions/disk-space.js';
 import { Executions } from './executions/executions.js';
+import { stdoutDestination } from './log-destination.js';
 import { migrate as migrateStore, openStore } from './store/index.js';
 import type { EngineKind, Store } from './store/types.js';
 
@@ -22,8 +24,9 @@ import type { EngineKind, Store } from './store/types.js';
 export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, stdout: { isTTY?: boolean } = process.stdout): Logger {
   const options = { level: config.logLevel, base: { service: 'oasis' } };
   const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && stdout.isTTY === true);
-  if (!pretty) return pino(options);
-  return pino(options, pinoPretty({ colorize: stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }));
+  if (!pretty) return pino(options, stdoutDestination());
+  const destination = stdoutDestination();
+  return pino(options, pinoPretty({ colorize: stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', destination }));
 }
 
 /**
@@ -113,6 +116,8 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     localConcurrency: config.localConcurrency,
     pollIntervalMs: config.pollIntervalMs,
     leaseMs: config.leaseMs,
+    nodeLossGraceMs: config.nodeLossGraceMs,
+    disk: new DiskSpace({ dataDir: config.dataDir, minFreeBytes: config.minFreeDiskBytes, logger: logger.child({ component: 'disk' }) }),
     logger: logger.child({ component: 'executions' }),
   });
   const clusterMonitor = new ClusterMonitor({

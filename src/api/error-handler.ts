@@ -8,6 +8,7 @@ import {
   echo,
   type ErrorName,
   InvalidTextError,
+  isDiskFull,
   MAX_ECHO_LENGTH,
   StoreUnavailableError,
 } from '../errors.js';
@@ -23,6 +24,9 @@ export function installErrorHandling(app: FastifyInstance, routePatterns: () => 
     if (thrown instanceof StoreUnavailableError) {
       // An outage fails every request alike: one line each, no stack, is enough to see it.
       request.log.warn({ reason: thrown.message }, 'database unavailable');
+    } else if (error.errorName === 'INSUFFICIENT_STORAGE') {
+      // A full disk fails every write alike, as an outage does.
+      request.log.warn({ reason: (thrown as Error).message }, 'no space left for a write');
     } else if (thrown instanceof InvalidTextError) {
       // The API's text check (text.ts) should have refused it: a route it does not cover.
       request.log.warn({ reason: thrown.message, url: request.url }, 'invalid text reached the database');
@@ -199,6 +203,9 @@ function toApiError(thrown: unknown, request: FastifyRequest): ApiError {
   }
   if (thrown instanceof StoreUnavailableError) {
     return new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly');
+  }
+  if (isDiskFull(thrown)) {
+    return new ApiError('INSUFFICIENT_STORAGE', 'Oasis is out of disk space: reads work, writes are refused until space returns');
   }
   const error = thrown as FastifyError;
   if (Array.isArray(error.validation)) {

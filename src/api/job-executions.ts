@@ -231,6 +231,7 @@ export async function executeTemplate(
   body: Static<typeof ExecuteBody>,
 ): Promise<JobExecutionRecord> {
   checkJobConfigsSize(body.job_configs, body.interface);
+  await deps.executions.checkRoomForExecution();
   const row = await createExecution(deps.store, deps.engines, tenant, template, body as ExecuteRequest);
   deps.executions.wake();
   return row;

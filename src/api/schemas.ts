@@ -108,13 +108,15 @@ const ERROR_RESPONSES = {
   406: 'The OpenStack-API-Version header asks for a data-processing microversion other than 2.0 (v2 only)',
   413: 'The request body is larger than the server accepts',
   503: 'The database is unavailable, or Oasis is shutting down; safe to retry',
+  507: 'A disk is full (docs/disk-full.md), or an execute finds the data dir below OASIS_MIN_FREE_DISK: nothing was written; safe to retry once space returns',
 } as const;
 
 /**
  * Adds Sahara's error responses to a /v1.1 or /v2 route's schema (onRoute, so every module gets them):
  * 400, 401 and 503 everywhere, 403 on the cluster writes the policy guards (src/api/auth.ts),
  * 404 where the route names an object or takes a marker, 406 on /v2 (its microversion), 413
- * where it takes a body. Responses a route declares itself are kept. They document /openapi.json and also shape the error bodies.
+ * where it takes a body, 507 where it writes. Responses a route declares itself are kept. They
+ * document /openapi.json and also shape the error bodies.
  */
 export function documentErrors(route: { url: string; method: string | string[]; schema?: FastifySchema }): void {
   const schema = (route.schema ??= {});
@@ -128,6 +130,8 @@ export function documentErrors(route: { url: string; method: string | string[]; 
   if (route.url.startsWith('/v2/')) statuses.push(406);
   if (methods.some((method) => method === 'POST' || method === 'PUT' || method === 'PATCH')) statuses.push(413);
   statuses.push(503);
+  // Reads keep working on a full disk; whatever writes may find it full.
+  if (methods.some((method) => method !== 'GET' && method !== 'HEAD') || /\/(cancel|refresh-status)$/.test(route.url)) statuses.push(507);
   for (const status of statuses) {
     response[status] ??= { $ref: 'SaharaError#', description: ERROR_RESPONSES[status] };
   }

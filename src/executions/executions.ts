@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
-import type { EngineStatus, Engines } from '../engines/engine.js';
-import { coerceError } from '../errors.js';
+import { type EngineStatus, type Engines, refOf } from '../engines/engine.js';
+import { coerceError, isDiskFull } from '../errors.js';
 import type { JobExecutionRecord, Store } from '../store/types.js';
 import { Canceller } from './cancel.js';
+import type { DiskSpace } from './disk-space.js';
 import { Launcher } from './launcher.js';
 import { Poller } from './poller.js';
 import { Reconciler } from './reconciler.js';
+import { isTerminal } from './statuses.js';
 
 export interface ExecutionsOptions {
   store: Store;
@@ -16,6 +18,10 @@ export interface ExecutionsOptions {
   localConcurrency: number;
   pollIntervalMs: number;
   leaseMs: number;
+  /** How long past its lease a lost node's local executions wait before they end FAILED. */
+  nodeLossGraceMs?: number;
+  /** The data dir's free space: its watermark and the reserve that keeps ends and deletes writable. */
+  disk?: DiskSpace;
   logger: Logger;
 }
 
@@ -98,10 +104,41 @@ export class Executions {
   /**
    * Deletes an execution in the background: a running job is cancelled first, its leftovers
    * removed by the engine, then the row. Resolves once the deletion is under way.
+   *
+   * Below the data dir's watermark, or when even marking the delete cannot be stored, it is
+   * done at once instead: the job is killed and its files removed first, which frees space, then
+   * the row goes (a graceful cancel would have to write its marker on the full disk).
    */
   async remove(execution: JobExecutionRecord): Promise<void> {
-    await this.options.store.jobExecutions.update(execution.id, { delete_requested: true });
+    // Only this node can reach its jobs' files; another node's execution takes the usual way.
+    const holder = typeof execution.extra.node === 'string' ? execution.extra.node : execution.lease_owner;
+    const ours = holder === null || holder === this.options.nodeId;
+    if (ours && (await this.options.disk?.shortage())) return this.removeAtOnce(execution);
+    try {
+      await this.options.store.jobExecutions.update(execution.id, { delete_requested: true });
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      return this.removeAtOnce(execution);
+    }
     this.track(this.canceller.removeWhenEnded(execution.id));
+  }
+
+  private async removeAtOnce(execution: JobExecutionRecord): Promise<void> {
+    const log = this.options.logger.child({ executionId: execution.id });
+    log.warn('disk short: deleting the execution and its files at once');
+    // A local job's cleanup kills it; a Spark or YARN job must be stopped on its cluster first.
+    const ref = refOf(execution);
+    const cluster = ref && !isTerminal(execution.status) ? await this.options.store.clusters.get(execution.cluster_id) : undefined;
+    const engine = cluster && this.options.engines.get(cluster.engine);
+    if (ref && cluster && engine && engine.kind !== 'local') {
+      await engine.cancel(ref, cluster).catch((error: unknown) => log.warn({ err: coerceError(error) }, 'stopping the job failed'));
+    }
+    await this.reconciler.removeExecution(execution);
+  }
+
+  /** Refuses a new execution (507) while the data dir is below its free-space watermark. */
+  async checkRoomForExecution(): Promise<void> {
+    await this.options.disk?.checkRoomForExecution();
   }
 
   /** Idempotent and time-boxed: stops the loops, waits for in-flight work up to `graceMs`. */

@@ -29,7 +29,8 @@ export class Launcher {
     // kept until the end of the pass so the next claim moves on to younger executions.
     const skipped: JobExecutionRecord[] = [];
     try {
-      if (engines.has('local')) {
+      // A local job's output goes to the data dir: below its watermark, queued jobs wait.
+      if (engines.has('local') && !(await this.dataDirShort())) {
         let free = localConcurrency - (await store.jobExecutions.countActive(nodeId, ['local']));
         while (free > 0) {
           const outcome = await this.claimAndLaunch(['local'], skipped);
@@ -51,6 +52,15 @@ export class Launcher {
       }
     }
   }
+
+  private async dataDirShort(): Promise<boolean> {
+    const reason = await this.options.disk?.shortage();
+    if (reason && !this.shortageLogged) this.options.logger.warn({ reason }, 'local jobs wait for disk space');
+    this.shortageLogged = reason !== undefined;
+    return reason !== undefined;
+  }
+
+  private shortageLogged = false;
 
   private async claimAndLaunch(kinds: EngineKind[], skipped: JobExecutionRecord[]): Promise<Outcome | undefined> {
     const { store, nodeId, leaseMs } = this.options;

@@ -3,7 +3,7 @@ import { coerceError } from '../errors.js';
 import type { ClusterRecord, JobExecutionRecord } from '../store/types.js';
 import type { ExecutionsOptions } from './executions.js';
 import { isTerminal } from './statuses.js';
-import { applyEngineStatus, failExecution, STARTED } from './transitions.js';
+import { applyEngineStatus, endFields, failExecution, STARTED } from './transitions.js';
 
 /** Local jobs are polled on every fifth pass only: their engine pushes their end. */
 const LOCAL_BACKSTOP_EVERY = 5;
@@ -14,7 +14,8 @@ const TAKEOVER_BATCH = 50;
 /**
  * Tracks started executions to their end: polls the engines for the executions this node holds,
  * stores what they report, renews this node's leases and takes over remote (spark, yarn)
- * executions whose node stopped renewing. Local jobs cannot move: only their node can see them.
+ * executions whose node stopped renewing. Local jobs cannot move: only their node can see them,
+ * so those of a node lost past its lease and the grace time end FAILED (docs/node-loss.md).
  */
 export class Reconciler {
   constructor(
@@ -48,6 +49,8 @@ export class Reconciler {
   async tick(): Promise<void> {
     const { store, engines, nodeId, leaseMs } = this.options;
     await store.jobExecutions.renewLeases(nodeId, leaseMs);
+    await this.options.disk?.refill();
+    await this.endLostLocalJobs();
     const remote = [...engines.keys()].filter((kind) => kind !== 'local');
     if (remote.length > 0) {
       const taken = await store.jobExecutions.claim({ nodeId, statuses: STARTED, engines: remote, limit: TAKEOVER_BATCH, leaseMs });
@@ -86,7 +89,10 @@ export class Reconciler {
     await this.store(execution, reported);
   }
 
-  /** Cleans up after an execution and removes its row (the end of a delete). */
+  /**
+   * Cleans up after an execution and removes its row (the end of a delete). The files go first:
+   * on a full disk that frees the space the row's delete needs, and the reserve covers the rest.
+   */
   async removeExecution(execution: JobExecutionRecord): Promise<void> {
     const ref = refOf(execution);
     if (ref) {
@@ -94,13 +100,14 @@ export class Reconciler {
       const engine = cluster && this.options.engines.get(cluster.engine);
       if (cluster && engine) await engine.cleanup(ref, cluster);
     }
-    await this.options.store.jobExecutions.delete(execution.id);
+    await this.withRoom(() => this.options.store.jobExecutions.delete(execution.id));
     this.options.logger.info({ executionId: execution.id }, 'execution deleted');
   }
 
   /** Stores a report; when it ends the execution, frees its slot and finishes a pending delete. */
   async store(execution: JobExecutionRecord, reported: EngineStatus): Promise<JobExecutionRecord | undefined> {
-    const updated = await applyEngineStatus(this.options.store, execution, reported);
+    // A job's end is stored even on a full disk: it borrows the reserve.
+    const updated = await this.withRoom(() => applyEngineStatus(this.options.store, execution, reported));
     if (updated && isTerminal(updated.status)) {
       this.options.logger.info({ executionId: updated.id, status: updated.status }, 'job ended');
       const cluster = await this.options.store.clusters.get(updated.cluster_id);
@@ -108,6 +115,40 @@ export class Reconciler {
       if (updated.delete_requested) await this.removeExecution(updated);
     }
     return updated;
+  }
+
+  /**
+   * Ends FAILED the local executions of a node that stopped renewing its leases more than the
+   * grace time ago: only that node could see their jobs, and it did not come back to re-adopt
+   * them. Their PENDING executions need nothing here: the launcher claims expired leases.
+   */
+  private async endLostLocalJobs(): Promise<void> {
+    const { store, nodeId, leaseMs, nodeLossGraceMs = 0 } = this.options;
+    const lost = await store.jobExecutions.claim({
+      nodeId,
+      statuses: STARTED,
+      engines: ['local'],
+      limit: TAKEOVER_BATCH,
+      leaseMs,
+      lostForMs: nodeLossGraceMs,
+    });
+    for (const execution of lost) {
+      const node = nodeOf(execution);
+      const reason = `The Oasis node '${node}' running this local job was lost: its lease expired and it did not come back; the job's outcome is unknown`;
+      const ended = await store.jobExecutions.updateIf(
+        execution.id,
+        { statusIn: STARTED, owner: nodeId },
+        { status: 'FAILED', info: { ...execution.info, status: 'FAILED', reason, lost_node: node }, ...endFields() },
+      );
+      if (!ended) continue;
+      this.options.logger.warn({ executionId: execution.id, lostNode: node }, 'local job of a lost node ended FAILED');
+      // Its files are on the lost node: only the row can go.
+      if (ended.delete_requested) await store.jobExecutions.delete(execution.id);
+    }
+  }
+
+  private withRoom<T>(write: () => Promise<T>): Promise<T> {
+    return this.options.disk ? this.options.disk.withRoom(write) : write();
   }
 
   private async poll(
@@ -143,4 +184,12 @@ export class Reconciler {
       this.options.logger.error({ err: coerceError(error), executionId: execution.id }, 'polling the engine failed');
     }
   }
+}
+
+/** The node a local job ran on: the local engine records it in the execution's engine id. */
+function nodeOf(execution: JobExecutionRecord): string {
+  const recorded = execution.extra.node;
+  if (typeof recorded === 'string' && recorded !== '') return recorded;
+  const at = execution.engine_job_id?.indexOf('@') ?? -1;
+  return at >= 0 ? execution.engine_job_id!.slice(at + 1) : 'unknown';
 }

@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { DuplicateEntryError, InvalidTextError, StoreUnavailableError } from '../errors.js';
+import { DuplicateEntryError, InvalidTextError, isDiskFull, StorageFullError, StoreUnavailableError } from '../errors.js';
 import { applyPendingMigrations } from './migrations.js';
 
 interface Logger {
@@ -101,6 +101,7 @@ const INVALID_TEXT_CODES = new Set(['22021', '22P05']);
 
 export function translatePostgresError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
+  if (isDiskFull(error)) return new StorageFullError(error);
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && INVALID_TEXT_CODES.has(code)) return new InvalidTextError(error);
   if (code === '23505') {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
-import { DuplicateEntryError, StoreUnavailableError } from '../errors.js';
+import { DuplicateEntryError, isDiskFull, StorageFullError, StoreUnavailableError } from '../errors.js';
 import { applyPendingMigrations } from './migrations.js';
 
 /** How long a writer waits for another connection's write lock before giving up (SQLITE_BUSY). */
@@ -74,6 +74,13 @@ function openSqlite(file: string): Omit<SqliteHandle, 'release'> {
 
 const MAX_CACHED_STATEMENTS = 500;
 
+const ALREADY_ROLLED_BACK: ReturnType<SqliteDatabase['prepare']> = {
+  reader: false,
+  all: () => [],
+  run: () => ({ changes: 0, lastInsertRowid: 0 }),
+  iterate: () => [][Symbol.iterator](),
+};
+
 /**
  * better-sqlite3 refuses JavaScript booleans as parameters; SQLite stores them as 0/1, so they
  * are converted here and the repositories pass booleans on both dialects.
@@ -99,6 +106,9 @@ function withBooleanParameters(raw: Database.Database): SqliteDatabase {
   return {
     close: () => raw.close(),
     prepare(query) {
+      // SQLite rolls a transaction back by itself on some errors (SQLITE_FULL among them); the
+      // rollback that follows would then fail and hide the real error behind "no transaction".
+      if (query === 'rollback' && !raw.inTransaction) return ALREADY_ROLLED_BACK;
       const statement = prepared(query);
       return {
         reader: statement.reader,
@@ -132,6 +142,7 @@ const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|READONLY)/;
 
 export function translateSqliteError(error: unknown): unknown {
   if (!(error instanceof Error)) return error;
+  if (isDiskFull(error)) return new StorageFullError(error);
   const code = (error as { code?: unknown }).code;
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
     // "UNIQUE constraint failed: job_templates.tenant_id, job_templates.name"

@@ -216,6 +216,11 @@ export interface ClaimOptions {
   engines: readonly EngineKind[];
   limit: number;
   leaseMs: number;
+  /**
+   * Only executions another node held and stopped renewing at least this long ago (a lost node's
+   * local jobs); without it, also unowned ones and any lease the moment it expires.
+   */
+  lostForMs?: number;
 }
 
 export interface JobExecutionRepository extends Repository<JobExecutionRecord> {

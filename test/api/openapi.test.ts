@@ -43,7 +43,7 @@ for (const dialect of testDialects()) {
       assert.equal(schema.properties.error_code.type, 'integer');
     });
 
-    test('every operation documents 400, 401 and 503 with Sahara\'s body; 403 where the policy guards it; 404 where it names an object; 413 where it takes a body', () => {
+    test('every operation documents 400, 401 and 503 with Sahara\'s body; 403 where the policy guards it; 404 where it names an object; 413 where it takes a body; 507 where it writes', () => {
       assert.ok(operations().length >= 90);
       // Both v2 path forms, with and without the project.
       assert.ok(paths['/v2/{project_id}/jobs/{id}']?.patch && paths['/v2/jobs/{id}']?.patch);
@@ -55,6 +55,7 @@ for (const dialect of testDialects()) {
         if (path.includes('/clusters') && method !== 'get') expected.push('403');
         // v2's microversion header.
         if (path.startsWith('/v2/')) expected.push('406');
+        if (method !== 'get' || /\/(cancel|refresh-status)$/.test(path)) expected.push('507');
         for (const status of expected) {
           const response = operation.responses[status];
           assert.ok(response, `${where} does not document ${status}`);

@@ -159,6 +159,23 @@ for (const dialect of testDialects()) {
       assert.deepEqual(await store.jobExecutions.claim({ ...options, leaseMs: 60_000 }), []);
     });
 
+    it('claims a lost node\'s executions only once its lease has been expired for the grace time', async () => {
+      const tenant = `claim-lost-${dialect}`;
+      const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+      const insert = (fields: Partial<JobExecutionRecord>) =>
+        store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'RUNNING', cluster_id: LOCAL_CLUSTER_ID, ...fields }));
+      const lostLongAgo = await insert({ lease_owner: 'node-lost', lease_expires_at: ago(60_000) });
+      await insert({ lease_owner: 'node-lost', lease_expires_at: ago(1_000) });
+      await insert({ lease_owner: 'node-alive', lease_expires_at: new Date(Date.now() + 60_000).toISOString() });
+      // Unowned, or this node's own: never a lost node's.
+      await insert({ lease_owner: null, lease_expires_at: null });
+      await insert({ lease_owner: 'node-sweeper', lease_expires_at: ago(60_000) });
+      const options: ClaimOptions = { nodeId: 'node-sweeper', statuses: ['RUNNING'], engines: ['local'], limit: 10, leaseMs: 60_000, lostForMs: 30_000 };
+      const taken = (await store.jobExecutions.claim(options)).filter((row) => row.tenant_id === tenant);
+      assert.deepEqual(taken.map((row) => row.id), [lostLongAgo.id]);
+      assert.equal(taken[0]?.lease_owner, 'node-sweeper');
+    });
+
     it('renews, lists and counts what a node holds', async () => {
       const node = `node-renew-${dialect}`;
       const past = new Date(Date.now() - 1000).toISOString();

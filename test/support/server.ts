@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,6 +28,11 @@ export interface StartOptions {
   env?: Record<string, string>;
   dataDir?: string;
   tokens?: Record<string, { project_id: string; roles?: string[] }>;
+  /**
+   * Standard output goes to this file descriptor (e.g. /dev/full) instead of the test: the
+   * process is then known ready when its port answers, on a port chosen up front.
+   */
+  stdoutFd?: number;
 }
 
 export async function startOasis(options: StartOptions = {}): Promise<OasisProcess> {
@@ -45,24 +52,28 @@ export async function startOasis(options: StartOptions = {}): Promise<OasisProce
     env.OASIS_AUTH = 'tokens';
     env.OASIS_TOKENS_FILE = file;
   }
+  if (options.stdoutFd !== undefined) env.OASIS_PORT = String(await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve'], {
     cwd: ROOT,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'],
   });
   const logs: string[] = [];
   const exited = once(child, 'exit');
   const ready = new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      logs.push(line);
-      try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === 'Oasis is ready' && entry.url) resolve(entry.url);
-      } catch {
-        // not a log line
-      }
-    });
+    if (child.stdout) {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        logs.push(line);
+        try {
+          const entry = JSON.parse(line) as { msg?: string; url?: string };
+          if (entry.msg === 'Oasis is ready' && entry.url) resolve(entry.url);
+        } catch {
+          // not a log line
+        }
+      });
+    } else {
+      void answering(`http://127.0.0.1:${env.OASIS_PORT}`, exited).then(resolve, () => undefined);
+    }
     createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
     void exited.then(([code]) => reject(new Error(`Oasis exited with ${String(code)} before it was ready:\n${logs.join('\n')}`)));
   });
@@ -74,4 +85,29 @@ export async function startOasis(options: StartOptions = {}): Promise<OasisProce
     await exited;
   };
   return { url, dataDir, child, logs, stop: () => waitExit('SIGTERM'), kill: () => waitExit('SIGKILL') };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Resolves with `url` once a request to it is answered, or rejects when the process exits. */
+async function answering(url: string, exited: Promise<unknown>): Promise<string> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  while (!gone) {
+    try {
+      await fetch(`${url}/`, { signal: AbortSignal.timeout(1_000) });
+      return url;
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error('exited');
 }

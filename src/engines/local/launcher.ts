@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 
-import { FILES } from './workdir.js';
+import { FILES, reserveResultFile } from './workdir.js';
 
 /**
  * Every job runs under a tiny supervisor: a fixed `/bin/sh -c` script that records its own pid in
@@ -16,8 +16,12 @@ import { FILES } from './workdir.js';
  * The launcher leads the job's own process group (spawned detached, so with its own session);
  * the job runs in that group too. The launcher ignores SIGTERM and starts the job from a subshell
  * that restores the default: a cancel's SIGTERM ends the job, and the launcher lives on to record
- * 128+n when the job dies of signal n. SIGKILL ends the launcher too: then `result` is missing and
- * the `cancelled` marker tells that Oasis did it.
+ * 128+n when the job dies of signal n. SIGKILL ends the launcher too: then `result` holds no code
+ * and the `cancelled` marker tells that Oasis did it.
+ *
+ * `result` is created, blank and full size, before the launcher starts, and the launcher only
+ * overwrites its first bytes: that needs no new disk space, so a job that ends while the data
+ * dir's disk is full still records its exit code.
  */
 const LAUNCHER_SCRIPT = [
   "trap '' TERM",
@@ -25,7 +29,8 @@ const LAUNCHER_SCRIPT = [
   // A subshell, not a program: the job's start costs no extra exec.
   '(trap - TERM; exec "$@")',
   'code=$?',
-  `printf '%s\\n' "$code" > ${FILES.resultTemp} && /bin/mv -f ${FILES.resultTemp} ${FILES.result}`,
+  // Overwritten in place, never created: its room was taken before the job started.
+  `printf '%s\\n' "$code" 1<> ${FILES.result}`,
 ].join('\n');
 
 export interface LaunchOptions {
@@ -41,6 +46,7 @@ export interface LaunchOptions {
  * handed to the child, so output keeps flowing into the working directory if Oasis dies.
  */
 export function launch({ dir, command, env }: LaunchOptions): ChildProcess {
+  reserveResultFile(dir);
   const stdout = openSync(path.join(dir, FILES.stdout), 'a', 0o600);
   try {
     const stderr = openSync(path.join(dir, FILES.stderr), 'a', 0o600);

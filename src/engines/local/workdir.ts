@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -11,7 +12,7 @@ import type { ProcessIdentity } from './processes.js';
  *   job.json    the launcher's identity and the command, written right after spawn
  *   stdout      the job's standard output (the fd is the child's own, so it outlives Oasis)
  *   stderr      the job's standard error
- *   result      the exit code (128+n for signal n), written atomically by the launcher
+ *   result      the exit code (128+n for signal n): blank until the launcher overwrites it
  *   cancelled   written before Oasis signals a job, so its end reads as KILLED
  *   work/       the staged mains and libs, under their own names; a sandboxed job finds them in
  *               its own working directory, never this directory itself
@@ -22,7 +23,6 @@ export const FILES = {
   stdout: 'stdout',
   stderr: 'stderr',
   result: 'result',
-  resultTemp: '.result.tmp',
   cancelled: 'cancelled',
   work: 'work',
 } as const;
@@ -101,7 +101,17 @@ export async function readLaunchedPid(dir: string): Promise<{ pid: number | unde
   return { pid: Number.isInteger(pid) && pid > 0 ? pid : undefined };
 }
 
-/** The exit code the launcher recorded, or undefined while it has not. */
+/**
+ * A blank `result`, longer than any exit code the launcher writes over it. Its space is taken
+ * now, so recording the code later cannot fail on a full disk.
+ */
+const BLANK_RESULT = `${' '.repeat(31)}\n`;
+
+export function reserveResultFile(dir: string): void {
+  writeFileSync(path.join(dir, FILES.result), BLANK_RESULT, { mode: 0o600, flag: 'wx' });
+}
+
+/** The exit code the launcher recorded, or undefined while it has not (or the file is blank). */
 export async function readExitCode(dir: string): Promise<number | undefined> {
   const text = await readOptional(path.join(dir, FILES.result));
   const code = text === undefined ? NaN : Number.parseInt(text.trim(), 10);

@@ -71,7 +71,7 @@ export async function claim(db: Kysely<any>, dialect: DialectName, options: Clai
       where e.status in (${sql.join(options.statuses)})
         and c.engine in (${sql.join(options.engines)})
         and (e.status <> 'PENDING' or c.status = 'Active')
-        and (e.lease_owner is null or e.lease_expires_at is null or e.lease_expires_at < ${now})
+        and ${leaseGone(options, now)}
       order by e.created_at, e.id
       limit ${options.limit}
       ${lock}
@@ -83,6 +83,15 @@ export async function claim(db: Kysely<any>, dialect: DialectName, options: Clai
   return result.rows
     .map(decode)
     .sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1));
+}
+
+/** Which leases a claim may take: free or expired ones, or only those of a node lost for long. */
+function leaseGone(options: ClaimOptions, now: string) {
+  if (options.lostForMs === undefined) {
+    return sql`(e.lease_owner is null or e.lease_expires_at is null or e.lease_expires_at < ${now})`;
+  }
+  const before = new Date(Date.now() - options.lostForMs).toISOString();
+  return sql`(e.lease_owner is not null and e.lease_owner <> ${options.nodeId} and e.lease_expires_at < ${before})`;
 }
 
 export async function renewLeases(db: Kysely<any>, nodeId: string, leaseMs: number): Promise<number> {

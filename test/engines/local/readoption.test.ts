@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -9,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { TransientEngineError, type EngineStatus } from '../../../src/engines/engine.js';
 import { createLocalEngine } from '../../../src/engines/local/index.js';
+import { readExitCode } from '../../../src/engines/local/workdir.js';
 import {
   cluster,
   engineFixture,
@@ -52,7 +52,7 @@ describe('local engine: a restarted Oasis re-adopts its jobs', () => {
 
     await fx.engine.close();
     await open();
-    await eventually(() => (existsSync(path.join(dir, 'result')) ? true : undefined), 'the result file');
+    await eventually(async () => ((await readExitCode(dir)) === undefined ? undefined : true), 'the recorded exit code');
 
     const restarted = await fx.newEngine();
     const status = await restarted.status(ref, cluster);
