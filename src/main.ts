@@ -25,8 +25,7 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, std
   const options = { level: config.logLevel, base: { service: 'oasis' } };
   const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && stdout.isTTY === true);
   if (!pretty) return pino(options, stdoutDestination());
-  const destination = stdoutDestination();
-  return pino(options, pinoPretty({ colorize: stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', destination }));
+  return pino(options, pinoPretty({ colorize: stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }));
 }
 
 /**
