@@ -19,7 +19,7 @@ import {
 import type { JobType } from '../../store/types.js';
 import { limitReason, type Sandbox } from '../sandbox/index.js';
 import { LOCAL_JOB_TYPES, commandOf, environmentOf, validateLocalJob } from './job-spec.js';
-import { launch } from './launcher.js';
+import { launch } from '../processes/launcher.js';
 import {
   currentBootId,
   identityOf,
@@ -27,7 +27,7 @@ import {
   liveGroupMembers,
   signalGroup,
   type ProcessIdentity,
-} from './processes.js';
+} from '../processes/processes.js';
 import {
   FILES,
   executionDir,
@@ -40,7 +40,7 @@ import {
   writeAtomically,
   writeCancelMarker,
   type JobRecord,
-} from './workdir.js';
+} from '../processes/workdir.js';
 
 export type LocalEngineLogger = EngineLogger;
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ApiError } from '../../errors.js';
 import type { JobSpec } from '../engine.js';
 import type { ConfigValue, JobType } from '../../store/types.js';
-import { stagingProblem } from './workdir.js';
+import { stagingProblem } from '../processes/workdir.js';
 
 /** What the local engine runs, and how a resolved job turns into an argv (never a shell line). */
 export const LOCAL_JOB_TYPES: readonly JobType[] = ['Shell', 'Java'];

@@ -15,7 +15,7 @@ export function rlimitPrefix(limits: JobLimits): string[] {
 }
 
 /**
- * The supervisor ignores SIGTERM (see local/launcher.ts), and an ignored signal stays ignored
+ * The supervisor ignores SIGTERM (see processes/launcher.ts), and an ignored signal stays ignored
  * across exec: the job gets the default disposition back here.
  */
 export const RESTORE_SIGTERM = ['/usr/bin/env', '--default-signal=TERM'] as const;

@@ -16,7 +16,7 @@ import {
   type Submission,
   type EngineLogger,
 } from '../engine.js';
-import { executionDir, stagingDir } from '../local/workdir.js';
+import { executionDir, stagingDir } from '../processes/workdir.js';
 import type { Sandbox } from '../sandbox/index.js';
 import {
   cancelClientJob,
@@ -38,7 +38,7 @@ import {
 } from './job-spec.js';
 import { createSubmission, killDriver, masterState, restServerAnswers } from './master-client.js';
 import { sparkSettingsOf, validateSparkCluster, type SparkClusterSettings } from './settings.js';
-import { findOnPath } from '../local/executables.js';
+import { findOnPath } from '../processes/executables.js';
 
 export type SparkEngineLogger = EngineLogger;
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ApiError } from '../../errors.js';
 import type { ConfigValue, JobType } from '../../store/types.js';
 import type { JobFile, JobSpec } from '../engine.js';
-import { stagingProblem } from '../local/workdir.js';
+import { stagingProblem } from '../processes/workdir.js';
 import type { CreateSubmissionRequest } from './master-client.js';
 import type { SparkClusterSettings } from './settings.js';
 
