@@ -16,7 +16,7 @@ import {
   masterJson,
   sparkCluster,
 } from '../engines/spark/support.js';
-import { isTerminal } from '../../src/executions/statuses.js';
+import { isTerminal } from '../../src/store/statuses.js';
 import { RestartableOasis } from './restart-support.js';
 import { jobSandbox } from '../support/sandbox.js';
 

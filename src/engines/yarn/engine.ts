@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ApiError, errorMessage } from '../../errors.js';
-import { isTerminal } from '../../executions/statuses.js';
+import { isTerminal } from '../../store/statuses.js';
 import type { ClusterRecord, JobType } from '../../store/types.js';
 import {
   JobStartError,

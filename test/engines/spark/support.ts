@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 
 import type { EngineJobRef, EngineStatus, JobFile, JobSpec, Submission } from '../../../src/engines/engine.js';
 import type { ClusterRecord, ConfigValue, JobType } from '../../../src/store/types.js';
-import { isTerminal } from '../../../src/executions/statuses.js';
+import { isTerminal } from '../../../src/store/statuses.js';
 
 const run = promisify(execFile);
 const FIXTURES = fileURLToPath(new URL('../../fixtures/spark/', import.meta.url));
