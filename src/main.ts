@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { loadTokenAuth, noAuth } from './api/auth.js';
 import type { Config } from './config.js';
-import { ClusterMonitor } from './engines/cluster-monitor.js';
+import { ClusterMonitor } from './executions/cluster-monitor.js';
 import type { Engine, Engines } from './engines/engine.js';
 import { createLocalEngine } from './engines/local/index.js';
 import { createSandbox, type Sandbox } from './engines/sandbox/index.js';
