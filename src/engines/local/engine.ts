@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
 import { chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,8 +20,8 @@ import { limitReason, type Sandbox } from '../sandbox/index.js';
 import { LOCAL_JOB_TYPES, commandOf, environmentOf, validateLocalJob } from './job-spec.js';
 import { launch } from '../processes/launcher.js';
 import {
-  currentBootId,
   identityOf,
+  launcherIdentity,
   leaderAlive,
   liveGroupMembers,
   signalGroup,
@@ -60,21 +59,6 @@ interface LocalJob {
   executionId: string;
   dir: string;
   identity: ProcessIdentity | undefined;
-}
-
-/**
- * The identity of a launcher known only by the pid it wrote: read from /proc while it runs in
- * `dir`; once it is gone, a start time that matches no process, so a recycled pid is never taken
- * for it while its process group (if any member lives on) is still found by pid.
- */
-function launcherIdentity(pid: number, dir: string): ProcessIdentity {
-  try {
-    const live = identityOf(pid);
-    if (live && readlinkSync(`/proc/${pid}/cwd`) === dir) return live;
-  } catch {
-    // Gone, or not ours to inspect.
-  }
-  return { pid, starttime: 'ended', bootId: currentBootId() };
 }
 
 type StatusListener = (executionId: string, status: EngineStatus) => void;

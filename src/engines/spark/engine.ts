@@ -16,7 +16,8 @@ import {
   type Submission,
   type EngineLogger,
 } from '../engine.js';
-import { executionDir, stagingDir } from '../processes/workdir.js';
+import { launcherIdentity, type ProcessIdentity } from '../processes/processes.js';
+import { executionDir, readLaunchedPid, stagingDir } from '../processes/workdir.js';
 import type { Sandbox } from '../sandbox/index.js';
 import {
   cancelClientJob,
@@ -36,8 +37,20 @@ import {
   runModeOf,
   validateSparkJob,
 } from './job-spec.js';
-import { createSubmission, killDriver, masterState, restServerAnswers } from './master-client.js';
+import {
+  MasterRefusedConnection,
+  createSubmission,
+  killDriver,
+  masterState,
+  restServerAnswers,
+} from './master-client.js';
 import { sparkSettingsOf, validateSparkCluster, type SparkClusterSettings } from './settings.js';
+import {
+  findTaggedDriver,
+  readSubmissionRecord,
+  writeSubmissionRecord,
+  type SubmissionRecord,
+} from './submissions.js';
 import { findOnPath } from '../processes/executables.js';
 
 export type SparkEngineLogger = EngineLogger;
@@ -49,6 +62,13 @@ export interface SparkEngineSettings {
   sparkHome: string | undefined;
   /** Confines client-mode jobs, which run on this host. */
   sandbox: Sandbox;
+  /** How long a create request waits for the master's answer. */
+  submitTimeoutMs: number;
+  /**
+   * How long after an unanswered create request a submission is still assumed possible; past it,
+   * an attempt whose driver cannot be found is submitted again.
+   */
+  submitSettleMs: number;
   logger: SparkEngineLogger | undefined;
 }
 
@@ -68,6 +88,8 @@ export class SparkEngine implements Engine {
   private readonly listeners: StatusListener[] = [];
   /** Application ids already read from driver logs, by driver id. */
   private readonly applicationIds = new Map<string, string>();
+  /** Execution ids read from drivers' launch commands, by driver id ('' when untagged). */
+  private readonly driverTags = new Map<string, string>();
   private closed = false;
 
   constructor(private readonly settings: SparkEngineSettings) {}
@@ -178,29 +200,45 @@ export class SparkEngine implements Engine {
       : { ...settings, sparkHome: this.settings.sparkHome };
   }
 
+  /**
+   * Cluster mode, idempotent per execution (see submissions.ts): an earlier attempt's driver is
+   * adopted, never doubled, even when the master's answer to that attempt was lost or late.
+   */
   private async submitToCluster(
     job: JobSpec,
     cluster: ClusterRecord,
     settings: SparkClusterSettings,
   ): Promise<Submission> {
     const stagedDir = executionDir(settings.sharedDir ?? this.settings.workDir, job.executionId);
+    const request = clusterSubmission(job, settings, cluster.hadoop_version, stagedDir);
+    const earlier = await readSubmissionRecord(stagedDir);
+    if (earlier) {
+      const driverId = earlier.driverId ?? (await this.findEarlierDriver(job, settings, request.mainClass, earlier));
+      if (driverId) return this.adoptDriver(job, settings, stagedDir, driverId);
+    }
+
     try {
-      // Left by an attempt that failed before the master accepted anything: start afresh.
+      // Left by an attempt that provably created nothing: start afresh.
       await rm(stagedDir, { recursive: true, force: true });
       await stage(job, stagedDir, undefined);
     } catch (error) {
       await rm(stagedDir, { recursive: true, force: true });
       throw new JobStartError(`cannot stage the job's binaries: ${errorMessage(error)}`, { cause: error });
     }
+    const attemptedAt = Date.now();
+    await writeSubmissionRecord(stagedDir, { attemptedAt });
     let driverId: string;
     try {
-      const request = clusterSubmission(job, settings, cluster.hadoop_version, stagedDir);
-      driverId = await createSubmission(settings.restUrl, request);
+      driverId = await createSubmission(settings.restUrl, request, this.settings.submitTimeoutMs);
     } catch (error) {
-      // A transient failure is retried by the lifecycle, which stages again.
-      await rm(stagedDir, { recursive: true, force: true });
+      // Whether the master created a driver is unknown unless it refused the job or the
+      // connection: keep the staged jars and the record, so the next attempt looks for it.
+      if (error instanceof JobStartError || error instanceof MasterRefusedConnection) {
+        await rm(stagedDir, { recursive: true, force: true });
+      }
       throw error;
     }
+    await writeSubmissionRecord(stagedDir, { attemptedAt, driverId });
     this.settings.logger?.info({ executionId: job.executionId, driver: driverId }, 'spark driver submitted');
     return {
       engineJobId: driverId,
@@ -212,8 +250,49 @@ export class SparkEngine implements Engine {
     };
   }
 
+  /**
+   * The driver an earlier attempt created, or undefined when it provably created none and a new
+   * submission is safe. Throws TransientEngineError while that cannot be told yet.
+   */
+  private async findEarlierDriver(
+    job: JobSpec,
+    settings: SparkClusterSettings,
+    mainClass: string,
+    earlier: SubmissionRecord,
+  ): Promise<string | undefined> {
+    const search = await findTaggedDriver(settings, job.executionId, mainClass, earlier.attemptedAt, this.driverTags);
+    if (search.kind === 'found') return search.driverId;
+    if (search.kind === 'undecided') {
+      throw new TransientEngineError(`an earlier submission of execution ${job.executionId} may have started a driver: ${search.reason}`);
+    }
+    // The master handles a create request within its RPC ask timeout, or never.
+    if (Date.now() < earlier.attemptedAt + this.settings.submitSettleMs) {
+      throw new TransientEngineError(
+        `an earlier submission of execution ${job.executionId} got no answer and may still reach the Spark master`,
+      );
+    }
+    return undefined;
+  }
+
+  private async adoptDriver(
+    job: JobSpec,
+    settings: SparkClusterSettings,
+    stagedDir: string,
+    driverId: string,
+  ): Promise<Submission> {
+    const status = await clusterDriverStatus(settings, driverId, this.applicationIds);
+    await writeSubmissionRecord(stagedDir, {
+      attemptedAt: (await readSubmissionRecord(stagedDir))?.attemptedAt ?? Date.now(),
+      driverId,
+    });
+    this.settings.logger?.info({ executionId: job.executionId, driver: driverId }, 'spark driver already submitted: adopted');
+    return { engineJobId: driverId, status, extra: { mode: 'cluster', staged_dir: stagedDir } };
+  }
+
   private async startClient(job: JobSpec, settings: SparkClusterSettings): Promise<Submission> {
     const dir = executionDir(this.settings.workDir, job.executionId);
+    const adopted = await this.adoptClient(job, dir);
+    if (adopted) return adopted;
     try {
       // A directory left by an attempt that failed before starting anything is started afresh.
       await rm(dir, { recursive: true, force: true });
@@ -237,22 +316,52 @@ export class SparkEngine implements Engine {
         { executionId: job.executionId, pid: started.identity.pid, command },
         'spark client job started',
       );
-      return {
-        engineJobId: `${started.identity.pid}@${this.settings.nodeId}`,
-        status: { status: 'RUNNING', info: { pid: started.identity.pid, workdir: dir } },
-        extra: {
-          mode: 'client',
-          workdir: dir,
-          pid: started.identity.pid,
-          starttime: started.identity.starttime,
-          boot_id: started.identity.bootId,
-          node: this.settings.nodeId,
-        },
-      };
+      return this.clientSubmission(started.identity, dir, {
+        status: 'RUNNING',
+        info: { pid: started.identity.pid, workdir: dir },
+      });
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       throw new JobStartError(`the job could not start: ${errorMessage(error)}`, { cause: error });
     }
+  }
+
+  /**
+   * Client mode's idempotence, as the local engine's: a launcher that already ran in the
+   * execution's directory (it leaves `launched`, and normally `job.json`) is adopted with its
+   * current status, never started again.
+   */
+  private async adoptClient(job: JobSpec, dir: string): Promise<Submission | undefined> {
+    let identity = await readClientIdentity(dir);
+    if (!identity) {
+      const launched = await readLaunchedPid(dir);
+      if (!launched) return undefined;
+      if (launched.pid === undefined) {
+        throw new JobStartError(`execution ${job.executionId} was started on this node, but its launcher cannot be identified`);
+      }
+      identity = launcherIdentity(launched.pid, dir);
+    }
+    const status = await this.clientStatus({ dir, identity });
+    this.settings.logger?.info(
+      { executionId: job.executionId, pid: identity.pid, status: status.status },
+      'spark client job already started: adopted',
+    );
+    return this.clientSubmission(identity, dir, status);
+  }
+
+  private clientSubmission(identity: ProcessIdentity, dir: string, status: EngineStatus): Submission {
+    return {
+      engineJobId: `${identity.pid}@${this.settings.nodeId}`,
+      status,
+      extra: {
+        mode: 'client',
+        workdir: dir,
+        pid: identity.pid,
+        starttime: identity.starttime,
+        boot_id: identity.bootId,
+        node: this.settings.nodeId,
+      },
+    };
   }
 
   private async clientStatus(job: ClientJob): Promise<EngineStatus> {

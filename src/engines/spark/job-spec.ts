@@ -6,6 +6,7 @@ import type { JobFile, JobSpec } from '../engine.js';
 import { stagingProblem } from '../processes/workdir.js';
 import type { CreateSubmissionRequest } from './master-client.js';
 import type { SparkClusterSettings } from './settings.js';
+import { EXECUTION_PROPERTY } from './submissions.js';
 
 /**
  * What runs on a Spark cluster and how a resolved job becomes a submission.
@@ -145,6 +146,7 @@ export function clusterSubmission(
     ...user,
     'spark.master': settings.master,
     'spark.submit.deployMode': 'cluster',
+    [EXECUTION_PROPERTY]: job.executionId,
     'spark.jars': [...jars, ...(user['spark.jars'] ? [user['spark.jars']] : [])].join(','),
     'spark.driver.extraJavaOptions': userDriverOptions
       ? `${JAVA_MODULE_OPTIONS} ${userDriverOptions}`
@@ -170,7 +172,11 @@ export function clientCommand(job: JobSpec, settings: SparkClusterSettings, dir:
   if (job.jobType === 'Shell') return ['/bin/sh', staged(main), ...job.args];
 
   if (!settings.sparkHome) throw new Error('no spark_home for Python drivers');
-  const properties = { 'spark.app.name': job.templateName, ...sparkProperties(job.configs) };
+  const properties = {
+    'spark.app.name': job.templateName,
+    ...sparkProperties(job.configs),
+    [EXECUTION_PROPERTY]: job.executionId,
+  };
   const pyFiles = job.libs.filter((file) => !file.name.toLowerCase().endsWith('.jar'));
   const jars = job.libs.filter((file) => file.name.toLowerCase().endsWith('.jar'));
   return [
