@@ -175,7 +175,7 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
       }
       const settings = { hadoop_version: body.hadoop_version, cluster_configs: body.cluster_configs ?? {} };
       engine.validateCluster(settings);
-      const health = await engine.checkCluster({ ...settings } as ClusterRecord);
+      const health = await engine.checkCluster({ name: body.name, ...settings });
       const row = await repo.insert({
         ...newOwnedRow(tenantOf(request), body),
         name: body.name,

@@ -5,11 +5,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { errorMessage } from '../../errors.js';
 import { isTerminal } from '../../store/statuses.js';
-import type { ClusterRecord, JobType } from '../../store/types.js';
+import type { JobType } from '../../store/types.js';
 import {
   JobStartError,
   TransientEngineError,
   type Engine,
+  type EngineCluster,
   type EngineJobRef,
   type EngineStatus,
   type JobSpec,
@@ -98,15 +99,15 @@ export class SparkEngine implements Engine {
     return SPARK_JOB_TYPES;
   }
 
-  validate(job: JobSpec, cluster: ClusterRecord): void {
+  validate(job: JobSpec, cluster: EngineCluster): void {
     validateSparkJob(job, this.clusterSettings(cluster));
   }
 
-  validateCluster(cluster: Pick<ClusterRecord, 'hadoop_version' | 'cluster_configs'>): void {
+  validateCluster(cluster: Pick<EngineCluster, 'hadoop_version' | 'cluster_configs'>): void {
     validateSparkCluster(cluster);
   }
 
-  async submit(job: JobSpec, cluster: ClusterRecord): Promise<Submission> {
+  async submit(job: JobSpec, cluster: EngineCluster): Promise<Submission> {
     const settings = this.clusterSettings(cluster);
     try {
       validateSparkJob(job, settings);
@@ -118,12 +119,12 @@ export class SparkEngine implements Engine {
       : this.startClient(job, settings);
   }
 
-  async status(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus> {
+  async status(ref: EngineJobRef, cluster: EngineCluster): Promise<EngineStatus> {
     if (ref.extra.mode === 'client') return this.clientStatus(await this.clientJob(ref));
     return clusterDriverStatus(this.clusterSettings(cluster), ref.engineJobId, this.applicationIds);
   }
 
-  async cancel(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus | undefined> {
+  async cancel(ref: EngineJobRef, cluster: EngineCluster): Promise<EngineStatus | undefined> {
     if (ref.extra.mode === 'client') {
       const job = await this.clientJob(ref);
       const current = await this.clientStatus(job);
@@ -166,7 +167,7 @@ export class SparkEngine implements Engine {
     this.listeners.push(listener);
   }
 
-  async checkCluster(cluster: ClusterRecord): Promise<{ status: 'Active' | 'Error'; description: string }> {
+  async checkCluster(cluster: EngineCluster): Promise<{ status: 'Active' | 'Error'; description: string }> {
     let settings: SparkClusterSettings;
     try {
       settings = sparkSettingsOf(cluster);
@@ -193,7 +194,7 @@ export class SparkEngine implements Engine {
     this.listeners.length = 0;
   }
 
-  private clusterSettings(cluster: ClusterRecord): SparkClusterSettings {
+  private clusterSettings(cluster: EngineCluster): SparkClusterSettings {
     const settings = sparkSettingsOf(cluster);
     return settings.sparkHome || !this.settings.sparkHome
       ? settings
@@ -206,7 +207,7 @@ export class SparkEngine implements Engine {
    */
   private async submitToCluster(
     job: JobSpec,
-    cluster: ClusterRecord,
+    cluster: EngineCluster,
     settings: SparkClusterSettings,
   ): Promise<Submission> {
     const stagedDir = executionDir(settings.sharedDir ?? this.settings.workDir, job.executionId);

@@ -1,8 +1,8 @@
 import path from 'node:path';
 
-import { ApiError } from '../../errors.js';
 import type { ConfigValue, JobType } from '../../store/types.js';
 import type { JobFile, JobSpec } from '../engine.js';
+import { InvalidJob } from '../errors.js';
 import { stagingProblem } from '../processes/workdir.js';
 import type { CreateSubmissionRequest } from './master-client.js';
 import type { SparkClusterSettings } from './settings.js';
@@ -67,9 +67,9 @@ export function runModeOf(job: JobSpec): RunMode {
   return job.jobType === 'Spark' && !isPythonMain(job.mains[0]) ? 'cluster' : 'client';
 }
 
-/** Execute-time checks; every problem is a client error (INVALID_DATA). */
+/** Execute-time checks; every problem is a client error (InvalidJob). */
 export function validateSparkJob(job: JobSpec, settings: SparkClusterSettings): void {
-  const invalid = (message: string): ApiError => new ApiError('INVALID_DATA', message);
+  const invalid = (message: string): InvalidJob => new InvalidJob(message);
   if (job.jobType === 'Java') {
     throw invalid(
       'Java jobs do not run on spark clusters (as with Sahara\'s Spark plugin): use a Spark job with edp.java.main_class',
