@@ -1,5 +1,6 @@
 /**
- * Job-execution statuses, exactly Sahara's literal strings (reference §6.1).
+ * Job-execution statuses, exactly Sahara's literal strings. They sit in store/ because every
+ * layer speaks them: the store filters on them, engines report them, the lifecycle moves between them.
  * This module is the only place that knows which statuses are terminal.
  */
 export const EXECUTION_STATUSES = [

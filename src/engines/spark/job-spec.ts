@@ -15,7 +15,7 @@ import { EXECUTION_PROPERTY } from './submissions.js';
  *   first main is the application jar, libs go to `spark.jars`, args to the application.
  * - Spark with a Python main (`.py`): client mode, `spark-submit` supervised on the Oasis host;
  *   libs go to `--py-files` (`.jar` libs to `--jars`).
- * - Shell: as Sahara's Spark plugin did (reference §8.1), `/bin/sh <main> <args>` with params as
+ * - Shell: as Sahara's Spark plugin did, `/bin/sh <main> <args>` with params as
  *   the environment, run on the host that submits (here the Oasis host), supervised.
  * - Java: Sahara's Spark plugin never ran plain Java jobs; refused with a 400.
  *
