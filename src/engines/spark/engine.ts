@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -34,24 +34,13 @@ import {
   SPARK_JOB_TYPES,
   clientCommand,
   clientEnvironment,
-  clusterSubmission,
   runModeOf,
   validateSparkJob,
 } from './job-spec.js';
-import {
-  MasterRefusedConnection,
-  createSubmission,
-  killDriver,
-  masterState,
-  restServerAnswers,
-} from './master-client.js';
+import { killDriver, masterState, restServerAnswers } from './master-client.js';
 import { sparkSettingsOf, validateSparkCluster, type SparkClusterSettings } from './settings.js';
-import {
-  findTaggedDriver,
-  readSubmissionRecord,
-  writeSubmissionRecord,
-  type SubmissionRecord,
-} from './submissions.js';
+import { stage } from './staging.js';
+import { submitDriver } from './submissions.js';
 import { findOnPath } from '../processes/executables.js';
 
 export type SparkEngineLogger = EngineLogger;
@@ -201,93 +190,15 @@ export class SparkEngine implements Engine {
       : { ...settings, sparkHome: this.settings.sparkHome };
   }
 
-  /**
-   * Cluster mode, idempotent per execution (see submissions.ts): an earlier attempt's driver is
-   * adopted, never doubled, even when the master's answer to that attempt was lost or late.
-   */
-  private async submitToCluster(
-    job: JobSpec,
-    cluster: EngineCluster,
-    settings: SparkClusterSettings,
-  ): Promise<Submission> {
-    const stagedDir = executionDir(settings.sharedDir ?? this.settings.workDir, job.executionId);
-    const request = clusterSubmission(job, settings, cluster.hadoop_version, stagedDir);
-    const earlier = await readSubmissionRecord(stagedDir);
-    if (earlier) {
-      const driverId = earlier.driverId ?? (await this.findEarlierDriver(job, settings, request.mainClass, earlier));
-      if (driverId) return this.adoptDriver(job, settings, stagedDir, driverId);
-    }
-
-    try {
-      // Left by an attempt that provably created nothing: start afresh.
-      await rm(stagedDir, { recursive: true, force: true });
-      await stage(job, stagedDir, undefined);
-    } catch (error) {
-      await rm(stagedDir, { recursive: true, force: true });
-      throw new JobStartError(`cannot stage the job's binaries: ${errorMessage(error)}`, { cause: error });
-    }
-    const attemptedAt = Date.now();
-    await writeSubmissionRecord(stagedDir, { attemptedAt });
-    let driverId: string;
-    try {
-      driverId = await createSubmission(settings.restUrl, request, this.settings.submitTimeoutMs);
-    } catch (error) {
-      // Whether the master created a driver is unknown unless it refused the job or the
-      // connection: keep the staged jars and the record, so the next attempt looks for it.
-      if (error instanceof JobStartError || error instanceof MasterRefusedConnection) {
-        await rm(stagedDir, { recursive: true, force: true });
-      }
-      throw error;
-    }
-    await writeSubmissionRecord(stagedDir, { attemptedAt, driverId });
-    this.settings.logger?.info({ executionId: job.executionId, driver: driverId }, 'spark driver submitted');
-    return {
-      engineJobId: driverId,
-      status: {
-        status: 'RUNNING',
-        info: { driver_id: driverId, driver_state: 'SUBMITTED', spark_master: settings.master },
-      },
-      extra: { mode: 'cluster', staged_dir: stagedDir },
-    };
-  }
-
-  /**
-   * The driver an earlier attempt created, or undefined when it provably created none and a new
-   * submission is safe. Throws TransientEngineError while that cannot be told yet.
-   */
-  private async findEarlierDriver(
-    job: JobSpec,
-    settings: SparkClusterSettings,
-    mainClass: string,
-    earlier: SubmissionRecord,
-  ): Promise<string | undefined> {
-    const search = await findTaggedDriver(settings, job.executionId, mainClass, earlier.attemptedAt, this.driverTags);
-    if (search.kind === 'found') return search.driverId;
-    if (search.kind === 'undecided') {
-      throw new TransientEngineError(`an earlier submission of execution ${job.executionId} may have started a driver: ${search.reason}`);
-    }
-    // The master handles a create request within its RPC ask timeout, or never.
-    if (Date.now() < earlier.attemptedAt + this.settings.submitSettleMs) {
-      throw new TransientEngineError(
-        `an earlier submission of execution ${job.executionId} got no answer and may still reach the Spark master`,
-      );
-    }
-    return undefined;
-  }
-
-  private async adoptDriver(
-    job: JobSpec,
-    settings: SparkClusterSettings,
-    stagedDir: string,
-    driverId: string,
-  ): Promise<Submission> {
-    const status = await clusterDriverStatus(settings, driverId, this.applicationIds);
-    await writeSubmissionRecord(stagedDir, {
-      attemptedAt: (await readSubmissionRecord(stagedDir))?.attemptedAt ?? Date.now(),
-      driverId,
+  private submitToCluster(job: JobSpec, cluster: EngineCluster, settings: SparkClusterSettings): Promise<Submission> {
+    return submitDriver(job, cluster, settings, {
+      stagingRoot: settings.sharedDir ?? this.settings.workDir,
+      submitTimeoutMs: this.settings.submitTimeoutMs,
+      submitSettleMs: this.settings.submitSettleMs,
+      driverTags: this.driverTags,
+      applicationIds: this.applicationIds,
+      logger: this.settings.logger,
     });
-    this.settings.logger?.info({ executionId: job.executionId, driver: driverId }, 'spark driver already submitted: adopted');
-    return { engineJobId: driverId, status, extra: { mode: 'cluster', staged_dir: stagedDir } };
   }
 
   private async startClient(job: JobSpec, settings: SparkClusterSettings): Promise<Submission> {
@@ -406,23 +317,6 @@ export class SparkEngine implements Engine {
       }
     }
   }
-}
-
-/**
- * Writes the job's binaries under their own names, readable by workers running as other users
- * and owned by the sandbox's job user when there is one. Returns the names.
- */
-async function stage(job: JobSpec, dir: string, owner: Sandbox['jobOwner']): Promise<string[]> {
-  await mkdir(dir, { recursive: true, mode: 0o755 });
-  await chmod(dir, 0o755);
-  const files = [...job.mains, ...job.libs];
-  for (const file of files) {
-    // 'wx' never follows or overwrites an existing entry, so a name cannot redirect the write.
-    const staged = path.join(dir, file.name);
-    await writeFile(staged, await file.read(), { mode: 0o644, flag: 'wx' });
-    if (owner) await chown(staged, owner.uid, owner.gid);
-  }
-  return files.map((file) => file.name);
 }
 
 /**

@@ -6,7 +6,6 @@ import { InvalidJob } from '../errors.js';
 import { stagingProblem } from '../processes/workdir.js';
 import type { CreateSubmissionRequest } from './master-client.js';
 import type { SparkClusterSettings } from './settings.js';
-import { EXECUTION_PROPERTY } from './submissions.js';
 
 /**
  * What runs on a Spark cluster and how a resolved job becomes a submission.
@@ -56,6 +55,12 @@ const JAVA_MODULE_OPTIONS = [
   ].map((pkg) => `--add-opens=${pkg}=ALL-UNNAMED`),
   '-Djdk.reflect.useDirectMethodHandle=false',
 ].join(' ');
+
+/**
+ * The Spark property that tags every driver and application with its execution id, so a
+ * submission whose answer was lost can be found again (see submissions.ts).
+ */
+export const EXECUTION_PROPERTY = 'spark.oasis.execution';
 
 export type RunMode = 'cluster' | 'client';
 

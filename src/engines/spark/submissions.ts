@@ -1,9 +1,21 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 
-import { writeAtomically } from '../processes/workdir.js';
-import { driverStderr, masterState, type MasterDriver } from './master-client.js';
+import { errorMessage } from '../../errors.js';
+import type { EngineCluster, EngineLogger, EngineStatus, JobSpec, Submission } from '../engine.js';
+import { JobStartError, TransientEngineError } from '../errors.js';
+import { executionDir, writeAtomically } from '../processes/workdir.js';
+import { clusterDriverStatus } from './cluster-driver.js';
+import { EXECUTION_PROPERTY, clusterSubmission } from './job-spec.js';
+import {
+  MasterRefusedConnection,
+  createSubmission,
+  driverStderr,
+  masterState,
+  type MasterDriver,
+} from './master-client.js';
 import type { SparkClusterSettings } from './settings.js';
+import { stage } from './staging.js';
 
 /**
  * What makes a cluster-mode submission idempotent per execution, as YARN's application tags make
@@ -21,10 +33,8 @@ import type { SparkClusterSettings } from './settings.js';
  *   waiting for a worker, or its log not written) or the earlier request may still reach the
  *   master, it throws TransientEngineError, and the lifecycle asks again later.
  */
-export const EXECUTION_PROPERTY = 'spark.oasis.execution';
-
 const RECORD_FILE = 'submission.json';
-const TAG_IN_LAUNCH_COMMAND = /"-Dspark\.oasis\.execution=([^"]+)"/;
+const TAG_IN_LAUNCH_COMMAND = new RegExp(`"-D${EXECUTION_PROPERTY.replaceAll('.', '\\.')}=([^"]+)"`);
 const LAUNCH_COMMAND = 'Launch Command:';
 /** Enough of a driver's log to hold its launch command. */
 const LOG_HEAD_BYTES = 64 * 1024;
@@ -109,4 +119,96 @@ export async function findTaggedDriver(
     };
   }
   return { kind: 'none' };
+}
+
+export interface DriverSubmitOptions {
+  /** Where `<execution id>/` holds the staged jars and the submission record. */
+  stagingRoot: string;
+  submitTimeoutMs: number;
+  /** How long after an unanswered request the master may still create its driver. */
+  submitSettleMs: number;
+  /** Execution ids read from drivers' launch commands, by driver id ('' when untagged). */
+  driverTags: Map<string, string>;
+  /** Application ids read from drivers' logs, by driver id. */
+  applicationIds: Map<string, string>;
+  logger: EngineLogger | undefined;
+}
+
+/**
+ * Submits a JVM application in cluster mode, idempotently per execution: an earlier attempt's
+ * driver is adopted, never doubled, even when the master's answer to that attempt was lost or late.
+ */
+export async function submitDriver(
+  job: JobSpec,
+  cluster: EngineCluster,
+  settings: SparkClusterSettings,
+  options: DriverSubmitOptions,
+): Promise<Submission> {
+  const stagedDir = executionDir(options.stagingRoot, job.executionId);
+  const request = clusterSubmission(job, settings, cluster.hadoop_version, stagedDir);
+  const earlier = await readSubmissionRecord(stagedDir);
+  if (earlier) {
+    const driverId = earlier.driverId ?? (await findEarlierDriver(job, settings, request.mainClass, earlier, options));
+    if (driverId) {
+      const status = await clusterDriverStatus(settings, driverId, options.applicationIds);
+      await writeSubmissionRecord(stagedDir, { attemptedAt: earlier.attemptedAt, driverId });
+      options.logger?.info({ executionId: job.executionId, driver: driverId }, 'spark driver already submitted: adopted');
+      return submissionOf(driverId, status, stagedDir);
+    }
+  }
+
+  try {
+    // Left by an attempt that provably created nothing: start afresh.
+    await rm(stagedDir, { recursive: true, force: true });
+    await stage(job, stagedDir, undefined);
+  } catch (error) {
+    await rm(stagedDir, { recursive: true, force: true });
+    throw new JobStartError(`cannot stage the job's binaries: ${errorMessage(error)}`, { cause: error });
+  }
+  const attemptedAt = Date.now();
+  await writeSubmissionRecord(stagedDir, { attemptedAt });
+  let driverId: string;
+  try {
+    driverId = await createSubmission(settings.restUrl, request, options.submitTimeoutMs);
+  } catch (error) {
+    // Whether the master created a driver is unknown unless it refused the job or the
+    // connection: keep the staged jars and the record, so the next attempt looks for it.
+    if (error instanceof JobStartError || error instanceof MasterRefusedConnection) {
+      await rm(stagedDir, { recursive: true, force: true });
+    }
+    throw error;
+  }
+  await writeSubmissionRecord(stagedDir, { attemptedAt, driverId });
+  options.logger?.info({ executionId: job.executionId, driver: driverId }, 'spark driver submitted');
+  const info = { driver_id: driverId, driver_state: 'SUBMITTED', spark_master: settings.master };
+  return submissionOf(driverId, { status: 'RUNNING', info }, stagedDir);
+}
+
+function submissionOf(driverId: string, status: EngineStatus, stagedDir: string): Submission {
+  return { engineJobId: driverId, status, extra: { mode: 'cluster', staged_dir: stagedDir } };
+}
+
+/**
+ * The driver an earlier attempt created, or undefined when it provably created none and a new
+ * submission is safe. Throws TransientEngineError while that cannot be told yet.
+ */
+async function findEarlierDriver(
+  job: JobSpec,
+  settings: SparkClusterSettings,
+  mainClass: string,
+  earlier: SubmissionRecord,
+  options: DriverSubmitOptions,
+): Promise<string | undefined> {
+  const search = await findTaggedDriver(settings, job.executionId, mainClass, earlier.attemptedAt, options.driverTags);
+  if (search.kind === 'found') return search.driverId;
+  if (search.kind === 'undecided') {
+    throw new TransientEngineError(`an earlier submission of execution ${job.executionId} may have started a driver: ${search.reason}`);
+  }
+  // The master acts on a create request within its RPC ask timeout, or never.
+  if (Date.now() < earlier.attemptedAt + options.submitSettleMs) {
+    throw new TransientEngineError(
+      `an earlier submission of execution ${job.executionId} got no answer and may still reach the Spark master`,
+    );
+  }
+  return undefined;
 }
