@@ -6,6 +6,7 @@ import { InvalidJob } from '../errors.js';
 import { stagingProblem } from '../processes/workdir.js';
 import type { CreateSubmissionRequest } from './master-client.js';
 import type { SparkClusterSettings } from './settings.js';
+import { SUBMISSION_RECORD } from './staging.js';
 
 /**
  * What runs on a Spark cluster and how a resolved job becomes a submission.
@@ -114,6 +115,7 @@ export function validateSparkJob(job: JobSpec, settings: SparkClusterSettings): 
     }
     const problem = stagingProblem(file.name);
     if (problem) throw invalid(problem);
+    if (file.name === SUBMISSION_RECORD) throw invalid(`binary name '${file.name}' is reserved by the spark engine`);
     // Spark splits jar and py-file lists on commas.
     if (file.name.includes(',')) throw invalid(`binary name '${file.name}' cannot contain ','`);
     if (seen.has(file.name)) throw invalid(`two binaries of the job are named '${file.name}'`);

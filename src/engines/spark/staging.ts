@@ -4,6 +4,9 @@ import path from 'node:path';
 import type { JobSpec } from '../engine.js';
 import type { Sandbox } from '../sandbox/index.js';
 
+/** Kept next to a cluster-mode job's staged binaries (see submissions.ts); no binary may take its name. */
+export const SUBMISSION_RECORD = 'submission.json';
+
 /**
  * Writes the job's binaries under their own names, readable by workers running as other users
  * and owned by the sandbox's job user when there is one. Returns the names.

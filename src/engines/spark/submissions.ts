@@ -15,7 +15,7 @@ import {
   type MasterDriver,
 } from './master-client.js';
 import type { SparkClusterSettings } from './settings.js';
-import { stage } from './staging.js';
+import { SUBMISSION_RECORD, stage } from './staging.js';
 
 /**
  * What makes a cluster-mode submission idempotent per execution, as YARN's application tags make
@@ -33,7 +33,6 @@ import { stage } from './staging.js';
  *   waiting for a worker, or its log not written) or the earlier request may still reach the
  *   master, it throws TransientEngineError, and the lifecycle asks again later.
  */
-const RECORD_FILE = 'submission.json';
 const TAG_IN_LAUNCH_COMMAND = new RegExp(`"-D${EXECUTION_PROPERTY.replaceAll('.', '\\.')}=([^"]+)"`);
 const LAUNCH_COMMAND = 'Launch Command:';
 /** Enough of a driver's log to hold its launch command. */
@@ -51,7 +50,7 @@ export interface SubmissionRecord {
 export async function readSubmissionRecord(stagedDir: string): Promise<SubmissionRecord | undefined> {
   let text: string;
   try {
-    text = await readFile(path.join(stagedDir, RECORD_FILE), 'utf8');
+    text = await readFile(path.join(stagedDir, SUBMISSION_RECORD), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
@@ -70,7 +69,7 @@ export async function readSubmissionRecord(stagedDir: string): Promise<Submissio
 }
 
 export function writeSubmissionRecord(stagedDir: string, record: SubmissionRecord): Promise<void> {
-  return writeAtomically(path.join(stagedDir, RECORD_FILE), `${JSON.stringify(record)}\n`);
+  return writeAtomically(path.join(stagedDir, SUBMISSION_RECORD), `${JSON.stringify(record)}\n`);
 }
 
 export type DriverSearch =

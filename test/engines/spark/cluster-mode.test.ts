@@ -175,6 +175,15 @@ describe('spark engine: JVM applications in cluster deploy mode', { skip: cluste
       () => engine.validate(jobSpec({ mains: [remote], configs: { 'edp.java.main_class': 'x.Y' } }), record),
       refused(/internal-db/),
     );
+    // The staged directory keeps the submission's record under this name.
+    assert.throws(
+      () =>
+        engine.validate(
+          jobSpec({ mains: [jar], libs: [jobFile(fixtures.libJar, 'submission.json')], configs: { 'edp.java.main_class': 'x.Y' } }),
+          record,
+        ),
+      refused(/'submission\.json' is reserved/),
+    );
     const noSparkHome = clusterRecord(cluster!, { spark_home: undefined });
     delete noSparkHome.cluster_configs.spark?.spark_home;
     assert.throws(
