@@ -207,11 +207,14 @@ export async function driversOfExecution(spark: SparkTestCluster, mainClass: str
   const candidates = [...master.activedrivers, ...master.completeddrivers].filter((driver) => driver.mainclass === mainClass);
   const ours: MasterDriver[] = [];
   for (const driver of candidates) {
-    const worker = master.workers.find((candidate) => candidate.id === driver.worker);
+    // The master keeps listing workers that died (another test kills one): their logs are gone.
+    const worker = master.workers.find((candidate) => candidate.id === driver.worker && candidate.state === 'ALIVE');
     if (!worker) continue;
     const query = new URLSearchParams({ driverId: driver.id, logType: 'stderr', offset: '0', byteLength: '65536' });
-    const response = await fetch(`${worker.webuiaddress}/log/?${query}`);
-    if (response.ok && (await response.text()).includes(`/${executionId}/`)) ours.push(driver);
+    const log = await fetch(`${worker.webuiaddress}/log/?${query}`)
+      .then((response) => (response.ok ? response.text() : ''))
+      .catch(() => '');
+    if (log.includes(`/${executionId}/`)) ours.push(driver);
   }
   return ours;
 }
