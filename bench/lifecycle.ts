@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import { isTerminal } from '../src/executions/statuses.js';
+import { isTerminal } from '../src/store/statuses.js';
 import { createShellJob, execute, request, waitFor } from './lib/fixtures.js';
 import { cpuSeconds, createDatabase, type Dialect, postgresAdminUrl, startOasis } from './lib/oasis.js';
 import { printTable, progress, type Row } from './lib/report.js';

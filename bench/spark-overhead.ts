@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 import { createSparkEngine } from '../src/engines/spark/index.js';
-import { isTerminal } from '../src/executions/statuses.js';
+import { isTerminal } from '../src/store/statuses.js';
 import {
   SMALL_APP,
   buildFixtures,

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { HADOOP_JAVA_OPENS, run } from '../src/engines/yarn/submit-client.js';
-import { isTerminal } from '../src/executions/statuses.js';
+import { isTerminal } from '../src/store/statuses.js';
 import { clusterRecord, hadoopCluster, hdfsPath, hdfsPut, jobSpec, newEngine, refOf } from '../test/engines/yarn/support.js';
 
 const POLL_MS = 100;

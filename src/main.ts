@@ -8,7 +8,7 @@ import { type Authenticator, loadTokenAuth, noAuth } from './api/auth.js';
 import { KeystoneAuth } from './api/keystone.js';
 import { Metrics, observeExecutions } from './api/metrics.js';
 import type { Config } from './config.js';
-import { ClusterMonitor } from './engines/cluster-monitor.js';
+import { ClusterMonitor } from './executions/cluster-monitor.js';
 import type { Engine, Engines } from './engines/engine.js';
 import { createLocalEngine } from './engines/local/index.js';
 import { createSandbox, type Sandbox } from './engines/sandbox/index.js';

@@ -205,7 +205,7 @@ export async function registerCluster(deps: AppDeps, tenant: string, body: Stati
   }
   const settings = { hadoop_version: body.hadoop_version, cluster_configs: body.cluster_configs ?? {} };
   engine.validateCluster(settings);
-  const health = await engine.checkCluster({ ...settings } as ClusterRecord);
+  const health = await engine.checkCluster({ name: body.name, ...settings });
   return deps.store.clusters.insert({
     ...newOwnedRow(tenant, body),
     name: body.name,

@@ -12,6 +12,7 @@ import {
   MAX_ECHO_LENGTH,
   StoreUnavailableError,
 } from '../errors.js';
+import { ClusterSettingsInvalid, InvalidJob } from '../engines/errors.js';
 import { LIMITS } from './limits.js';
 
 /**
@@ -198,6 +199,8 @@ function toApiError(thrown: unknown, request: FastifyRequest): ApiError {
   if (thrown instanceof ApiError) return thrown;
   // Unique names of templates, binaries and JBIs are the database's to enforce (docs/compatibility.md#errors-and-their-names).
   if (thrown instanceof DuplicateEntryError) return new ApiError('DB_DUPLICATE_ENTRY', thrown.message);
+  // An engine refusing a job at execute, or a cluster's settings at registration: the client's to fix.
+  if (thrown instanceof InvalidJob || thrown instanceof ClusterSettingsInvalid) return new ApiError('INVALID_DATA', thrown.message);
   if (thrown instanceof InvalidTextError) {
     return new ApiError('INVALID_DATA', 'The request holds text the database cannot store (a NUL character or invalid Unicode)');
   }

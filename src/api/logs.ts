@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 
 import { TransientEngineError, type LogChunk, type LogStream, type Engines } from '../engines/engine.js';
 import { ApiError, echo } from '../errors.js';
-import { isTerminal } from '../executions/statuses.js';
+import { isTerminal } from '../store/statuses.js';
 import type { JobExecutionRecord, Store } from '../store/types.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { IdParams } from './schemas.js';

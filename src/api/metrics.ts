@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { ApiError } from '../errors.js';
-import { isTerminal } from '../executions/statuses.js';
+import { isTerminal } from '../store/statuses.js';
 import { LOCAL_CLUSTER_ID } from '../store/index.js';
 import type { JobExecutionRecord, JobExecutionRepository, RowPatch, Store } from '../store/types.js';
 

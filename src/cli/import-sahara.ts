@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { isTerminal } from '../executions/statuses.js';
+import { isTerminal } from '../store/statuses.js';
 import {
   DATA_SOURCE_TYPES,
   JOB_TYPES,

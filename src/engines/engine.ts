@@ -1,4 +1,6 @@
-import type { ExecutionStatus } from '../executions/statuses.js';
+import type { ExecutionStatus } from '../store/statuses.js';
+
+export { JobStartError, TransientEngineError } from './errors.js';
 import type {
   ClusterRecord,
   ConfigValue,
@@ -6,6 +8,17 @@ import type {
   JobExecutionRecord,
   JobType,
 } from '../store/types.js';
+
+/**
+ * What engines know of a registered cluster: its name (for messages), its version and its
+ * connection settings. Nothing about tenants, visibility or status.
+ */
+export interface EngineCluster {
+  name: string;
+  hadoop_version: string;
+  /** Sahara's `cluster_configs`; an engine's connection settings live in one section of it. */
+  cluster_configs: ClusterRecord['cluster_configs'];
+}
 
 /**
  * The seam between Oasis's lifecycle rules (src/executions) and the systems that really run jobs.
@@ -16,13 +29,13 @@ export interface Engine {
   readonly kind: EngineKind;
 
   /** Job types this engine can run on the given cluster; others are refused at execute (400). */
-  supportedJobTypes(cluster: ClusterRecord): readonly JobType[];
+  supportedJobTypes(cluster: EngineCluster): readonly JobType[];
 
   /**
    * Engine-specific execute-time checks (main class present, supported binary URLs, ...).
-   * Throws ApiError (INVALID_DATA / INVALID_REFERENCE); runs before the execution is stored.
+   * Throws InvalidJob (see errors.ts); runs before the execution is stored.
    */
-  validate(job: JobSpec, cluster: ClusterRecord): void;
+  validate(job: JobSpec, cluster: EngineCluster): void;
 
   /**
    * Starts the job. Resolves once the engine has accepted it, with the id under which it can be
@@ -34,19 +47,19 @@ export interface Engine {
    * An engine that finds a job it already started for that execution adopts it (returns its id
    * and current status, possibly terminal) instead of starting a second one.
    */
-  submit(job: JobSpec, cluster: ClusterRecord): Promise<Submission>;
+  submit(job: JobSpec, cluster: EngineCluster): Promise<Submission>;
 
   /** Current state of a submitted job. Throws TransientEngineError when the engine is unreachable. */
-  status(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus>;
+  status(ref: EngineJobRef, cluster: EngineCluster): Promise<EngineStatus>;
 
   /**
    * Asks the engine to stop the job. Resolves with the resulting status when it is already known
    * (e.g. KILLED), or undefined when the kill is under way and a later `status` will tell.
    */
-  cancel(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus | undefined>;
+  cancel(ref: EngineJobRef, cluster: EngineCluster): Promise<EngineStatus | undefined>;
 
   /** Removes what the execution left behind (working directories, staged files). Idempotent. */
-  cleanup(ref: EngineJobRef, cluster: ClusterRecord): Promise<void>;
+  cleanup(ref: EngineJobRef, cluster: EngineCluster): Promise<void>;
 
   /**
    * Optional push channel: engines that learn of a job's end the moment it happens (the local
@@ -57,13 +70,13 @@ export interface Engine {
 
   /**
    * Checks a cluster registration's connection settings (`cluster_configs`, `hadoop_version`)
-   * before it is stored; throws ApiError INVALID_DATA naming every bad setting. Engines whose
+   * before it is stored; throws ClusterSettingsInvalid naming every bad setting. Engines whose
    * clusters cannot be registered (local) leave it out.
    */
-  validateCluster?(cluster: Pick<ClusterRecord, 'hadoop_version' | 'cluster_configs'>): void;
+  validateCluster?(cluster: Pick<EngineCluster, 'hadoop_version' | 'cluster_configs'>): void;
 
   /** Whether the cluster's services answer: `Active`, or `Error` with a reason. */
-  checkCluster(cluster: ClusterRecord): Promise<{ status: 'Active' | 'Error'; description: string }>;
+  checkCluster(cluster: EngineCluster): Promise<{ status: 'Active' | 'Error'; description: string }>;
 
   /** Stops watching; running jobs keep running so a restarted Oasis can re-adopt them. */
   close(): Promise<void>;
@@ -140,22 +153,6 @@ export interface EngineStatus {
   info?: Record<string, unknown>;
   /** The job's exit code when known (rendered as the string `return_code`). */
   returnCode?: number | null;
-}
-
-/** The engine could not be reached. Never a reason to mark a job failed: retry later. */
-export class TransientEngineError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TransientEngineError';
-  }
-}
-
-/** The job could not be started; the execution ends FAILED with this message in `info`. */
-export class JobStartError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'JobStartError';
-  }
 }
 
 /** The few pino methods engines use, so any pino-like logger fits. */

@@ -3,7 +3,7 @@ import { coerceError } from '../errors.js';
 import type { JobExecutionRecord } from '../store/types.js';
 import type { ExecutionsOptions } from './executions.js';
 import type { Reconciler } from './reconciler.js';
-import { isTerminal } from './statuses.js';
+import { isTerminal } from '../store/statuses.js';
 import { endFields } from './transitions.js';
 
 /** How long a delete waits for a cancelled job to end before removing the row anyway (as Sahara). */

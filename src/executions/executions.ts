@@ -7,7 +7,7 @@ import type { DiskSpace } from './disk-space.js';
 import { Launcher } from './launcher.js';
 import { Poller } from './poller.js';
 import { Reconciler } from './reconciler.js';
-import { isTerminal } from './statuses.js';
+import { isTerminal } from '../store/statuses.js';
 
 export interface ExecutionsOptions {
   store: Store;

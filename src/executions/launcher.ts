@@ -3,7 +3,7 @@ import { coerceError } from '../errors.js';
 import type { ClusterRecord, EngineKind, JobExecutionRecord, RowPatch } from '../store/types.js';
 import type { ExecutionsOptions } from './executions.js';
 import { prepareJob } from './job-spec.js';
-import { isTerminal } from './statuses.js';
+import { isTerminal } from '../store/statuses.js';
 import { endFields, failExecution, nowIso } from './transitions.js';
 
 type Outcome = 'started' | 'skipped' | 'ended';

@@ -2,7 +2,7 @@ import { type EngineStatus, refOf, TransientEngineError } from '../engines/engin
 import { coerceError } from '../errors.js';
 import type { ClusterRecord, JobExecutionRecord } from '../store/types.js';
 import type { ExecutionsOptions } from './executions.js';
-import { isTerminal } from './statuses.js';
+import { isTerminal } from '../store/statuses.js';
 import { applyEngineStatus, endFields, failExecution, STARTED } from './transitions.js';
 
 /** Local jobs are polled on every fifth pass only: their engine pushes their end. */

@@ -1,6 +1,6 @@
 import type { EngineStatus } from '../engines/engine.js';
 import type { JobExecutionRecord, RowPatch, Store } from '../store/types.js';
-import { EXECUTION_STATUSES, isTerminal } from './statuses.js';
+import { EXECUTION_STATUSES, isTerminal } from '../store/statuses.js';
 
 /**
  * The writes that move an execution between statuses. Every one is a compare-and-set on the

@@ -11,12 +11,12 @@ import {
   SKIP_REASON,
   SMALL_APP,
   type Fixtures,
-  type SparkTestCluster,
   buildFixtures,
+  driversOfExecution,
   masterJson,
   sparkCluster,
 } from '../engines/spark/support.js';
-import { isTerminal } from '../../src/executions/statuses.js';
+import { isTerminal } from '../../src/store/statuses.js';
 import { RestartableOasis } from './restart-support.js';
 import { jobSandbox } from '../support/sandbox.js';
 
@@ -25,35 +25,6 @@ const cluster = sparkCluster();
 const JOB_DEADLINE_MS = 180_000;
 /** Long enough that the job is still running when the first Oasis stops. */
 const SLEEP_SECONDS = '12';
-
-interface MasterDriver {
-  id: string;
-  state: string;
-  worker: string;
-  mainclass: string;
-}
-
-/**
- * The master's drivers (running and completed) that were launched for this execution. The
- * master's /json does not say which submission a driver came from, but each driver's log starts
- * with its launch command, which names the application jar staged under the execution's id.
- */
-async function driversOfExecution(spark: SparkTestCluster, mainClass: string, executionId: string): Promise<MasterDriver[]> {
-  const master = (await masterJson(spark)) as Awaited<ReturnType<typeof masterJson>> & {
-    activedrivers: MasterDriver[];
-    completeddrivers: MasterDriver[];
-  };
-  const candidates = [...master.activedrivers, ...master.completeddrivers].filter((driver) => driver.mainclass === mainClass);
-  const ours: MasterDriver[] = [];
-  for (const driver of candidates) {
-    const worker = master.workers.find((candidate) => candidate.id === driver.worker);
-    if (!worker) continue;
-    const query = new URLSearchParams({ driverId: driver.id, logType: 'stderr', offset: '0', byteLength: '65536' });
-    const response = await fetch(`${worker.webuiaddress}/log/?${query}`);
-    if (response.ok && (await response.text()).includes(executionId)) ours.push(driver);
-  }
-  return ours;
-}
 
 for (const dialect of testDialects()) {
   describe(`Spark jobs survive an Oasis restart (${dialect})`, { skip: cluster ? false : SKIP_REASON }, () => {

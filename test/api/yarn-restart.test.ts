@@ -15,7 +15,7 @@ import {
   hdfsPath,
   yarnApplication,
 } from '../engines/yarn/support.js';
-import { isTerminal } from '../../src/executions/statuses.js';
+import { isTerminal } from '../../src/store/statuses.js';
 import { RestartableOasis } from './restart-support.js';
 
 const hadoop = await hadoopCluster();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createLocalEngine } from '../../src/engines/local/index.js';
 import { prepareJob } from '../../src/executions/job-spec.js';
-import { isTerminal } from '../../src/executions/statuses.js';
+import { isTerminal } from '../../src/store/statuses.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { createTestApp } from '../support/app.js';
 import { openTestStore, testDialects } from '../support/databases.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { RESERVE_BYTES, RESERVE_FILE } from '../../src/executions/disk-space.js';
-import { isTerminal } from '../../src/executions/statuses.js';
+import { isTerminal } from '../../src/store/statuses.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import pg from 'pg';
 import { createTestApp } from '../support/app.js';

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Engine } from '../../src/engines/engine.js';
 import { createLocalEngine } from '../../src/engines/local/index.js';
 import { createSandbox } from '../../src/engines/sandbox/index.js';
-import { isTerminal } from '../../src/executions/statuses.js';
+import { isTerminal } from '../../src/store/statuses.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { openTestStore, testDialects, type TestDatabase } from '../support/databases.js';
 import { processesRunning } from '../support/sandbox.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
-import { isTerminal } from '../../src/executions/statuses.js';
+import { isTerminal } from '../../src/store/statuses.js';
 import { call, createTemplate, ok, uploadJbi } from '../support/resources.js';
 import { eventually } from '../support/eventually.js';
 

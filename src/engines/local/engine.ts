@@ -1,11 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
 import { chown, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { errorMessage } from '../../errors.js';
-import { isTerminal } from '../../executions/statuses.js';
+import { isTerminal } from '../../store/statuses.js';
 import {
   JobStartError,
   TransientEngineError,
@@ -22,17 +21,17 @@ import {
 import type { JobType } from '../../store/types.js';
 import { limitReason, type Sandbox } from '../sandbox/index.js';
 import { LOCAL_JOB_TYPES, commandOf, environmentOf, validateLocalJob } from './job-spec.js';
-import { launch } from './launcher.js';
+import { launch } from '../processes/launcher.js';
 import { readLocalLogs } from './logs.js';
 import {
-  currentBootId,
   identityOf,
+  launcherIdentity,
   leaderAlive,
   liveGroupMembers,
   signalGroup,
   terminateJob,
   type ProcessIdentity,
-} from './processes.js';
+} from '../processes/processes.js';
 import {
   FILES,
   executionDir,
@@ -45,7 +44,7 @@ import {
   writeAtomically,
   writeCancelMarker,
   type JobRecord,
-} from './workdir.js';
+} from '../processes/workdir.js';
 
 export type LocalEngineLogger = EngineLogger;
 
@@ -65,21 +64,6 @@ interface LocalJob {
   executionId: string;
   dir: string;
   identity: ProcessIdentity | undefined;
-}
-
-/**
- * The identity of a launcher known only by the pid it wrote: read from /proc while it runs in
- * `dir`; once it is gone, a start time that matches no process, so a recycled pid is never taken
- * for it while its process group (if any member lives on) is still found by pid.
- */
-function launcherIdentity(pid: number, dir: string): ProcessIdentity {
-  try {
-    const live = identityOf(pid);
-    if (live && readlinkSync(`/proc/${pid}/cwd`) === dir) return live;
-  } catch {
-    // Gone, or not ours to inspect.
-  }
-  return { pid, starttime: 'ended', bootId: currentBootId() };
 }
 
 type StatusListener = (executionId: string, status: EngineStatus) => void;

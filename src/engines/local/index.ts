@@ -4,10 +4,10 @@ import path from 'node:path';
 
 import type { Engine } from '../engine.js';
 import type { Sandbox } from '../sandbox/index.js';
-import { findOnPath } from './executables.js';
+import { findOnPath } from '../processes/executables.js';
 import { LocalEngine, type LocalEngineLogger } from './engine.js';
 
-export { logPaths } from './workdir.js';
+export { logPaths } from '../processes/workdir.js';
 export type { LocalEngineLogger } from './engine.js';
 
 export interface LocalEngineOptions {

@@ -1,9 +1,9 @@
 import path from 'node:path';
 
-import { ApiError } from '../../errors.js';
 import type { JobSpec } from '../engine.js';
+import { InvalidJob } from '../errors.js';
 import type { ConfigValue, JobType } from '../../store/types.js';
-import { stagingProblem } from './workdir.js';
+import { stagingProblem } from '../processes/workdir.js';
 
 /** What the local engine runs, and how a resolved job turns into an argv (never a shell line). */
 export const LOCAL_JOB_TYPES: readonly JobType[] = ['Shell', 'Java'];
@@ -14,7 +14,7 @@ const JAVA_OPTS = 'edp.java.java_opts';
 
 /** Execute-time checks; every problem is a client error (INVALID_DATA). */
 export function validateLocalJob(job: JobSpec): void {
-  const invalid = (message: string): ApiError => new ApiError('INVALID_DATA', message);
+  const invalid = (message: string): InvalidJob => new InvalidJob(message);
   if (!LOCAL_JOB_TYPES.includes(job.jobType)) {
     throw invalid(`the local engine does not run ${job.jobType} jobs`);
   }
@@ -55,7 +55,7 @@ export function validateLocalJob(job: JobSpec): void {
 const MAX_ARG_BYTES = 128 * 1024;
 const MAX_TOTAL_BYTES = 1024 * 1024;
 
-function checkExecLimits(job: JobSpec, invalid: (message: string) => ApiError): void {
+function checkExecLimits(job: JobSpec, invalid: (message: string) => InvalidJob): void {
   const strings: [string, string][] = [
     ...job.args.map((arg, index): [string, string] => [`args[${index}]`, arg]),
     ...Object.entries(job.params).map(([name, value]): [string, string] => [`param '${name}'`, `${name}=${String(value)}`]),

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 
 import type { LogChunk, LogRead, LogTarget } from '../engine.js';
-import { logPaths } from './workdir.js';
+import { logPaths } from '../processes/workdir.js';
 
 /**
  * A local job's output is its `stdout` and `stderr` files in the execution's directory

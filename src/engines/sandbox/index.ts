@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { findOnPath } from '../local/executables.js';
+import { findOnPath } from '../processes/executables.js';
 import { BubblewrapSandbox } from './bubblewrap.js';
 import type { JobLimits, Sandbox } from './sandbox.js';
 import { UnavailableSandbox, UnconfinedSandbox } from './unconfined.js';

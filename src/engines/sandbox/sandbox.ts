@@ -1,7 +1,7 @@
 /**
  * The confinement of every process Oasis starts on its own host for a job: local Shell and Java
  * jobs, Spark client-mode drivers and Shell jobs on Spark clusters. A sandbox turns a job's argv
- * into the argv that runs it confined; the job's launcher (see local/launcher.ts) runs that argv and
+ * into the argv that runs it confined; the job's launcher (see processes/launcher.ts) runs that argv and
  * stays outside, so the job can neither forge nor hide its own exit code.
  */
 export type SandboxKind = 'bubblewrap' | 'unshare' | 'off' | 'unavailable';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { EngineStatus } from '../engine.js';
-import { launch } from '../local/launcher.js';
+import { launch } from '../processes/launcher.js';
 import {
   identityOf,
   leaderAlive,
@@ -11,7 +11,7 @@ import {
   signalGroup,
   terminateJob,
   type ProcessIdentity,
-} from '../local/processes.js';
+} from '../processes/processes.js';
 import {
   FILES,
   readCancelMarker,
@@ -19,14 +19,14 @@ import {
   readSlice,
   writeAtomically,
   writeCancelMarker,
-} from '../local/workdir.js';
+} from '../processes/workdir.js';
 import { applicationIdIn, failureReasonIn } from './states.js';
 
 /**
  * Client-mode jobs (Python drivers, Shell jobs) are processes on the Oasis host, supervised with
  * the local engine's launcher: each runs in its own process group under a tiny shell that records
  * the exit code in `<dir>/result`, so the job survives an Oasis restart and its end is still known
- * afterwards. The working directory layout is the local engine's (see local/workdir.ts).
+ * afterwards. The working directory layout is the local engine's (see processes/workdir.ts).
  */
 export interface ClientJob {
   dir: string;

@@ -1,15 +1,16 @@
 import { realpathSync } from 'node:fs';
-import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { errorMessage } from '../../errors.js';
-import { isTerminal } from '../../executions/statuses.js';
-import type { ClusterRecord, JobType } from '../../store/types.js';
+import { isTerminal } from '../../store/statuses.js';
+import type { JobType } from '../../store/types.js';
 import {
   JobStartError,
   TransientEngineError,
   type Engine,
+  type EngineCluster,
   type EngineJobRef,
   type EngineStatus,
   type JobSpec,
@@ -19,7 +20,8 @@ import {
   type LogRead,
   type LogTarget,
 } from '../engine.js';
-import { executionDir, stagingDir } from '../local/workdir.js';
+import { launcherIdentity, type ProcessIdentity } from '../processes/processes.js';
+import { executionDir, readLaunchedPid, stagingDir } from '../processes/workdir.js';
 import type { Sandbox } from '../sandbox/index.js';
 import {
   cancelClientJob,
@@ -36,13 +38,14 @@ import {
   SPARK_JOB_TYPES,
   clientCommand,
   clientEnvironment,
-  clusterSubmission,
   runModeOf,
   validateSparkJob,
 } from './job-spec.js';
-import { createSubmission, killDriver, masterState, restServerAnswers } from './master-client.js';
+import { killDriver, masterState, restServerAnswers } from './master-client.js';
 import { sparkSettingsOf, validateSparkCluster, type SparkClusterSettings } from './settings.js';
-import { findOnPath } from '../local/executables.js';
+import { stage } from './staging.js';
+import { submitDriver } from './submissions.js';
+import { findOnPath } from '../processes/executables.js';
 
 export type SparkEngineLogger = EngineLogger;
 
@@ -53,6 +56,13 @@ export interface SparkEngineSettings {
   sparkHome: string | undefined;
   /** Confines client-mode jobs, which run on this host. */
   sandbox: Sandbox;
+  /** How long a create request waits for the master's answer. */
+  submitTimeoutMs: number;
+  /**
+   * How long after an unanswered create request a submission is still assumed possible; past it,
+   * an attempt whose driver cannot be found is submitted again.
+   */
+  submitSettleMs: number;
   logger: SparkEngineLogger | undefined;
 }
 
@@ -72,6 +82,8 @@ export class SparkEngine implements Engine {
   private readonly listeners: StatusListener[] = [];
   /** Application ids already read from driver logs, by driver id. */
   private readonly applicationIds = new Map<string, string>();
+  /** Execution ids read from drivers' launch commands, by driver id ('' when untagged). */
+  private readonly driverTags = new Map<string, string>();
   private closed = false;
 
   constructor(private readonly settings: SparkEngineSettings) {}
@@ -80,15 +92,15 @@ export class SparkEngine implements Engine {
     return SPARK_JOB_TYPES;
   }
 
-  validate(job: JobSpec, cluster: ClusterRecord): void {
+  validate(job: JobSpec, cluster: EngineCluster): void {
     validateSparkJob(job, this.clusterSettings(cluster));
   }
 
-  validateCluster(cluster: Pick<ClusterRecord, 'hadoop_version' | 'cluster_configs'>): void {
+  validateCluster(cluster: Pick<EngineCluster, 'hadoop_version' | 'cluster_configs'>): void {
     validateSparkCluster(cluster);
   }
 
-  async submit(job: JobSpec, cluster: ClusterRecord): Promise<Submission> {
+  async submit(job: JobSpec, cluster: EngineCluster): Promise<Submission> {
     const settings = this.clusterSettings(cluster);
     try {
       validateSparkJob(job, settings);
@@ -100,12 +112,12 @@ export class SparkEngine implements Engine {
       : this.startClient(job, settings);
   }
 
-  async status(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus> {
+  async status(ref: EngineJobRef, cluster: EngineCluster): Promise<EngineStatus> {
     if (ref.extra.mode === 'client') return this.clientStatus(await this.clientJob(ref));
     return clusterDriverStatus(this.clusterSettings(cluster), ref.engineJobId, this.applicationIds);
   }
 
-  async cancel(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus | undefined> {
+  async cancel(ref: EngineJobRef, cluster: EngineCluster): Promise<EngineStatus | undefined> {
     if (ref.extra.mode === 'client') {
       const job = await this.clientJob(ref);
       const current = await this.clientStatus(job);
@@ -148,7 +160,7 @@ export class SparkEngine implements Engine {
     this.listeners.push(listener);
   }
 
-  async checkCluster(cluster: ClusterRecord): Promise<{ status: 'Active' | 'Error'; description: string }> {
+  async checkCluster(cluster: EngineCluster): Promise<{ status: 'Active' | 'Error'; description: string }> {
     let settings: SparkClusterSettings;
     try {
       settings = sparkSettingsOf(cluster);
@@ -175,53 +187,32 @@ export class SparkEngine implements Engine {
     this.listeners.length = 0;
   }
 
-  readLogs(target: LogTarget, cluster: ClusterRecord, read: LogRead): Promise<LogChunk> {
+  readLogs(target: LogTarget, cluster: EngineCluster, read: LogRead): Promise<LogChunk> {
     return readSparkLogs(this.settings.workDir, this.clusterSettings(cluster), target, read);
   }
 
-  private clusterSettings(cluster: ClusterRecord): SparkClusterSettings {
+  private clusterSettings(cluster: EngineCluster): SparkClusterSettings {
     const settings = sparkSettingsOf(cluster);
     return settings.sparkHome || !this.settings.sparkHome
       ? settings
       : { ...settings, sparkHome: this.settings.sparkHome };
   }
 
-  private async submitToCluster(
-    job: JobSpec,
-    cluster: ClusterRecord,
-    settings: SparkClusterSettings,
-  ): Promise<Submission> {
-    const stagedDir = executionDir(settings.sharedDir ?? this.settings.workDir, job.executionId);
-    try {
-      // Left by an attempt that failed before the master accepted anything: start afresh.
-      await rm(stagedDir, { recursive: true, force: true });
-      await stage(job, stagedDir, undefined);
-    } catch (error) {
-      await rm(stagedDir, { recursive: true, force: true });
-      throw new JobStartError(`cannot stage the job's binaries: ${errorMessage(error)}`, { cause: error });
-    }
-    let driverId: string;
-    try {
-      const request = clusterSubmission(job, settings, cluster.hadoop_version, stagedDir);
-      driverId = await createSubmission(settings.restUrl, request);
-    } catch (error) {
-      // A transient failure is retried by the lifecycle, which stages again.
-      await rm(stagedDir, { recursive: true, force: true });
-      throw error;
-    }
-    this.settings.logger?.info({ executionId: job.executionId, driver: driverId }, 'spark driver submitted');
-    return {
-      engineJobId: driverId,
-      status: {
-        status: 'RUNNING',
-        info: { driver_id: driverId, driver_state: 'SUBMITTED', spark_master: settings.master },
-      },
-      extra: { mode: 'cluster', staged_dir: stagedDir },
-    };
+  private submitToCluster(job: JobSpec, cluster: EngineCluster, settings: SparkClusterSettings): Promise<Submission> {
+    return submitDriver(job, cluster, settings, {
+      stagingRoot: settings.sharedDir ?? this.settings.workDir,
+      submitTimeoutMs: this.settings.submitTimeoutMs,
+      submitSettleMs: this.settings.submitSettleMs,
+      driverTags: this.driverTags,
+      applicationIds: this.applicationIds,
+      logger: this.settings.logger,
+    });
   }
 
   private async startClient(job: JobSpec, settings: SparkClusterSettings): Promise<Submission> {
     const dir = executionDir(this.settings.workDir, job.executionId);
+    const adopted = await this.adoptClient(job, dir);
+    if (adopted) return adopted;
     try {
       // A directory left by an attempt that failed before starting anything is started afresh.
       await rm(dir, { recursive: true, force: true });
@@ -245,22 +236,52 @@ export class SparkEngine implements Engine {
         { executionId: job.executionId, pid: started.identity.pid, command },
         'spark client job started',
       );
-      return {
-        engineJobId: `${started.identity.pid}@${this.settings.nodeId}`,
-        status: { status: 'RUNNING', info: { pid: started.identity.pid, workdir: dir } },
-        extra: {
-          mode: 'client',
-          workdir: dir,
-          pid: started.identity.pid,
-          starttime: started.identity.starttime,
-          boot_id: started.identity.bootId,
-          node: this.settings.nodeId,
-        },
-      };
+      return this.clientSubmission(started.identity, dir, {
+        status: 'RUNNING',
+        info: { pid: started.identity.pid, workdir: dir },
+      });
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       throw new JobStartError(`the job could not start: ${errorMessage(error)}`, { cause: error });
     }
+  }
+
+  /**
+   * Client mode's idempotence, as the local engine's: a launcher that already ran in the
+   * execution's directory (it leaves `launched`, and normally `job.json`) is adopted with its
+   * current status, never started again.
+   */
+  private async adoptClient(job: JobSpec, dir: string): Promise<Submission | undefined> {
+    let identity = await readClientIdentity(dir);
+    if (!identity) {
+      const launched = await readLaunchedPid(dir);
+      if (!launched) return undefined;
+      if (launched.pid === undefined) {
+        throw new JobStartError(`execution ${job.executionId} was started on this node, but its launcher cannot be identified`);
+      }
+      identity = launcherIdentity(launched.pid, dir);
+    }
+    const status = await this.clientStatus({ dir, identity });
+    this.settings.logger?.info(
+      { executionId: job.executionId, pid: identity.pid, status: status.status },
+      'spark client job already started: adopted',
+    );
+    return this.clientSubmission(identity, dir, status);
+  }
+
+  private clientSubmission(identity: ProcessIdentity, dir: string, status: EngineStatus): Submission {
+    return {
+      engineJobId: `${identity.pid}@${this.settings.nodeId}`,
+      status,
+      extra: {
+        mode: 'client',
+        workdir: dir,
+        pid: identity.pid,
+        starttime: identity.starttime,
+        boot_id: identity.bootId,
+        node: this.settings.nodeId,
+      },
+    };
   }
 
   private async clientStatus(job: ClientJob): Promise<EngineStatus> {
@@ -304,23 +325,6 @@ export class SparkEngine implements Engine {
       }
     }
   }
-}
-
-/**
- * Writes the job's binaries under their own names, readable by workers running as other users
- * and owned by the sandbox's job user when there is one. Returns the names.
- */
-async function stage(job: JobSpec, dir: string, owner: Sandbox['jobOwner']): Promise<string[]> {
-  await mkdir(dir, { recursive: true, mode: 0o755 });
-  await chmod(dir, 0o755);
-  const files = [...job.mains, ...job.libs];
-  for (const file of files) {
-    // 'wx' never follows or overwrites an existing entry, so a name cannot redirect the write.
-    const staged = path.join(dir, file.name);
-    await writeFile(staged, await file.read(), { mode: 0o644, flag: 'wx' });
-    if (owner) await chown(staged, owner.uid, owner.gid);
-  }
-  return files.map((file) => file.name);
 }
 
 /**

@@ -24,8 +24,17 @@ export interface SparkEngineOptions {
   sparkHome?: string;
   /** Confines client-mode jobs; see src/engines/sandbox. */
   sandbox: Sandbox;
+  /** How long a driver submission waits for the master's answer (default 10 s). */
+  submitTimeoutMs?: number;
   logger?: SparkEngineLogger;
 }
+
+const SUBMIT_TIMEOUT_MS = 10_000;
+/**
+ * The master answers a create request within its RPC ask timeout (`spark.rpc.askTimeout`, 120 s
+ * by default) or never creates the driver; a margin on top.
+ */
+const SUBMIT_SETTLE_MS = 150_000;
 
 /**
  * The engine for kind `spark`: runs Spark (and Shell) jobs on a registered Spark standalone
@@ -45,6 +54,8 @@ export function createSparkEngine(options: SparkEngineOptions): Engine {
     killGraceMs: options.killGraceMs,
     sparkHome: options.sparkHome,
     sandbox: options.sandbox,
+    submitTimeoutMs: options.submitTimeoutMs ?? SUBMIT_TIMEOUT_MS,
+    submitSettleMs: SUBMIT_SETTLE_MS,
     logger: options.logger,
   });
 }

@@ -1,11 +1,12 @@
 import path from 'node:path';
 
-import { ApiError } from '../../errors.js';
 import type { ConfigValue, JobType } from '../../store/types.js';
 import type { JobFile, JobSpec } from '../engine.js';
-import { stagingProblem } from '../local/workdir.js';
+import { InvalidJob } from '../errors.js';
+import { stagingProblem } from '../processes/workdir.js';
 import type { CreateSubmissionRequest } from './master-client.js';
 import type { SparkClusterSettings } from './settings.js';
+import { SUBMISSION_RECORD } from './staging.js';
 
 /**
  * What runs on a Spark cluster and how a resolved job becomes a submission.
@@ -56,6 +57,12 @@ const JAVA_MODULE_OPTIONS = [
   '-Djdk.reflect.useDirectMethodHandle=false',
 ].join(' ');
 
+/**
+ * The Spark property that tags every driver and application with its execution id, so a
+ * submission whose answer was lost can be found again (see submissions.ts).
+ */
+export const EXECUTION_PROPERTY = 'spark.oasis.execution';
+
 export type RunMode = 'cluster' | 'client';
 
 export const isPythonMain = (file: JobFile | undefined): boolean =>
@@ -66,9 +73,9 @@ export function runModeOf(job: JobSpec): RunMode {
   return job.jobType === 'Spark' && !isPythonMain(job.mains[0]) ? 'cluster' : 'client';
 }
 
-/** Execute-time checks; every problem is a client error (INVALID_DATA). */
+/** Execute-time checks; every problem is a client error (InvalidJob). */
 export function validateSparkJob(job: JobSpec, settings: SparkClusterSettings): void {
-  const invalid = (message: string): ApiError => new ApiError('INVALID_DATA', message);
+  const invalid = (message: string): InvalidJob => new InvalidJob(message);
   if (job.jobType === 'Java') {
     throw invalid(
       'Java jobs do not run on spark clusters (as with Sahara\'s Spark plugin): use a Spark job with edp.java.main_class',
@@ -108,6 +115,7 @@ export function validateSparkJob(job: JobSpec, settings: SparkClusterSettings): 
     }
     const problem = stagingProblem(file.name);
     if (problem) throw invalid(problem);
+    if (file.name === SUBMISSION_RECORD) throw invalid(`binary name '${file.name}' is reserved by the spark engine`);
     // Spark splits jar and py-file lists on commas.
     if (file.name.includes(',')) throw invalid(`binary name '${file.name}' cannot contain ','`);
     if (seen.has(file.name)) throw invalid(`two binaries of the job are named '${file.name}'`);
@@ -145,6 +153,7 @@ export function clusterSubmission(
     ...user,
     'spark.master': settings.master,
     'spark.submit.deployMode': 'cluster',
+    [EXECUTION_PROPERTY]: job.executionId,
     'spark.jars': [...jars, ...(user['spark.jars'] ? [user['spark.jars']] : [])].join(','),
     'spark.driver.extraJavaOptions': userDriverOptions
       ? `${JAVA_MODULE_OPTIONS} ${userDriverOptions}`
@@ -170,7 +179,11 @@ export function clientCommand(job: JobSpec, settings: SparkClusterSettings, dir:
   if (job.jobType === 'Shell') return ['/bin/sh', staged(main), ...job.args];
 
   if (!settings.sparkHome) throw new Error('no spark_home for Python drivers');
-  const properties = { 'spark.app.name': job.templateName, ...sparkProperties(job.configs) };
+  const properties = {
+    'spark.app.name': job.templateName,
+    ...sparkProperties(job.configs),
+    [EXECUTION_PROPERTY]: job.executionId,
+  };
   const pyFiles = job.libs.filter((file) => !file.name.toLowerCase().endsWith('.jar'));
   const jars = job.libs.filter((file) => file.name.toLowerCase().endsWith('.jar'));
   return [

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { errorMessage } from '../../errors.js';
 import { TransientEngineError, type LogChunk, type LogRead, type LogTarget } from '../engine.js';
 import { readLogFile } from '../local/logs.js';
-import { FILES, executionDir } from '../local/workdir.js';
+import { FILES, executionDir } from '../processes/workdir.js';
 import { driverStatus, masterState } from './master-client.js';
 import type { SparkClusterSettings } from './settings.js';
 

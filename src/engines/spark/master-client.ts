@@ -32,22 +32,55 @@ export interface MasterApplication {
   state: string;
 }
 
+/** A driver as the web UI's /json lists it: no submission details beyond the main class. */
+export interface MasterDriver {
+  id: string;
+  /** When the master accepted it, epoch ms by the master's clock (a string in the JSON). */
+  starttime: string;
+  state: string;
+  /** The worker running it, or 'None' while it waits for one. */
+  worker: string;
+  mainclass: string;
+}
+
 export interface MasterState {
   status: string;
   aliveworkers: number;
   workers: MasterWorker[];
   activeapps: MasterApplication[];
   completedapps: MasterApplication[];
+  activedrivers: MasterDriver[];
+  completeddrivers: MasterDriver[];
 }
 
-async function request(url: string, init: RequestInit = {}): Promise<Response> {
+/**
+ * The master could not be reached at all (the connection was refused): the request cannot have
+ * had any effect, unlike one that timed out or lost its answer.
+ */
+export class MasterRefusedConnection extends TransientEngineError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MasterRefusedConnection';
+  }
+}
+
+function connectionRefused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return cause?.code === 'ECONNREFUSED';
+}
+
+async function request(
+  url: string,
+  init: RequestInit = {},
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    throw new TransientEngineError(`Spark master unreachable at ${url}: ${errorMessage(error)}`, {
-      cause: error,
-    });
+    const message = `Spark master unreachable at ${url}: ${errorMessage(error)}`;
+    if (connectionRefused(error)) throw new MasterRefusedConnection(message, { cause: error });
+    throw new TransientEngineError(message, { cause: error });
   }
   if (response.status >= 500) {
     const text = await response.text().catch(() => '');
@@ -56,8 +89,8 @@ async function request(url: string, init: RequestInit = {}): Promise<Response> {
   return response;
 }
 
-async function json<T>(url: string, init?: RequestInit): Promise<T> {
-  const response = await request(url, init);
+async function json<T>(url: string, init?: RequestInit, timeoutMs?: number): Promise<T> {
+  const response = await request(url, init, timeoutMs);
   const text = await response.text();
   try {
     return JSON.parse(text) as T;
@@ -77,10 +110,15 @@ export interface CreateSubmissionRequest {
   clientSparkVersion: string;
 }
 
-/** Submits a driver; returns its submission id (`driver-...`). A refusal is JobStartError. */
+/**
+ * Submits a driver; returns its submission id (`driver-...`). A refusal is JobStartError. A
+ * TransientEngineError other than MasterRefusedConnection leaves it unknown whether the master
+ * created the driver: it may have, and only its answer was lost or late.
+ */
 export async function createSubmission(
   restUrl: string,
   body: CreateSubmissionRequest,
+  timeoutMs = REQUEST_TIMEOUT_MS,
 ): Promise<string> {
   const answer = await json<{ success?: boolean; submissionId?: string; message?: string }>(
     `${restUrl}/v1/submissions/create`,
@@ -89,6 +127,7 @@ export async function createSubmission(
       headers: { 'content-type': 'application/json;charset=UTF-8' },
       body: JSON.stringify(body),
     },
+    timeoutMs,
   );
   if (!answer.success || !answer.submissionId) {
     throw new JobStartError(`the Spark master refused the job: ${answer.message ?? 'no reason given'}`);
@@ -117,6 +156,8 @@ export async function masterState(webUrl: string): Promise<MasterState> {
     workers: state.workers ?? [],
     activeapps: state.activeapps ?? [],
     completedapps: state.completedapps ?? [],
+    activedrivers: state.activedrivers ?? [],
+    completeddrivers: state.completeddrivers ?? [],
   };
 }
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 
-import { ApiError } from '../../errors.js';
-import type { ClusterRecord } from '../../store/types.js';
+import type { EngineCluster } from '../engine.js';
+import { ClusterSettingsInvalid } from '../errors.js';
 
 /**
  * The connection settings of a registered Spark standalone cluster, read from
@@ -44,6 +44,7 @@ const VERSION = /^\d+(\.\d+){0,3}$/;
 const DEFAULT_WEB_PORT = 8080;
 
 type Problems = string[];
+type ClusterSettings = Pick<EngineCluster, 'hadoop_version' | 'cluster_configs'>;
 
 function httpUrl(value: unknown, key: string, problems: Problems): string | undefined {
   if (typeof value !== 'string' || value.trim() === '') {
@@ -89,7 +90,7 @@ function absolutePath(value: unknown, key: string, problems: Problems): string |
 
 /** Every problem of a registration's settings at once, or the parsed settings. */
 function parse(
-  cluster: Pick<ClusterRecord, 'hadoop_version' | 'cluster_configs'>,
+  cluster: ClusterSettings,
 ): { settings?: SparkClusterSettings; problems: Problems } {
   const problems: Problems = [];
   if (!VERSION.test(cluster.hadoop_version ?? '')) {
@@ -130,19 +131,17 @@ function parse(
   };
 }
 
-/** Registration check: throws INVALID_DATA naming every bad setting. */
-export function validateSparkCluster(
-  cluster: Pick<ClusterRecord, 'hadoop_version' | 'cluster_configs'>,
-): void {
+/** Registration check: throws ClusterSettingsInvalid naming every bad setting. */
+export function validateSparkCluster(cluster: ClusterSettings): void {
   const { problems } = parse(cluster);
-  if (problems.length > 0) throw new ApiError('INVALID_DATA', problems.join('; '));
+  if (problems.length > 0) throw new ClusterSettingsInvalid(problems.join('; '));
 }
 
 /** The settings of a stored cluster (validated at registration, so a failure is a bug). */
-export function sparkSettingsOf(cluster: ClusterRecord): SparkClusterSettings {
+export function sparkSettingsOf(cluster: EngineCluster): SparkClusterSettings {
   const { settings, problems } = parse(cluster);
   if (!settings) {
-    throw new ApiError('INVALID_DATA', `cluster ${cluster.id}: ${problems.join('; ')}`);
+    throw new ClusterSettingsInvalid(`cluster ${cluster.name}: ${problems.join('; ')}`);
   }
   return settings;
 }

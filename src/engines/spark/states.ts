@@ -1,4 +1,4 @@
-import type { ExecutionStatus } from '../../executions/statuses.js';
+import type { ExecutionStatus } from '../../store/statuses.js';
 
 /**
  * Spark driver states (org.apache.spark.deploy.master.DriverState) → Sahara statuses. The one

@@ -3,13 +3,14 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { ApiError, errorMessage } from '../../errors.js';
-import { isTerminal } from '../../executions/statuses.js';
-import type { ClusterRecord, JobType } from '../../store/types.js';
+import { errorMessage } from '../../errors.js';
+import { isTerminal } from '../../store/statuses.js';
+import type { JobType } from '../../store/types.js';
 import {
   JobStartError,
   TransientEngineError,
   type Engine,
+  type EngineCluster,
   type EngineJobRef,
   type EngineStatus,
   type JobSpec,
@@ -19,6 +20,7 @@ import {
   type LogRead,
   type LogTarget,
 } from '../engine.js';
+import { ClusterSettingsInvalid } from '../errors.js';
 import { failedTaskDiagnostics } from './job-history.js';
 import { readYarnLogs } from './logs.js';
 import { YARN_JOB_TYPES, configurationXml, hadoopPropertiesOf, tagOf, validateYarnJob } from './job-spec.js';
@@ -66,11 +68,11 @@ export class YarnEngine implements Engine {
     validateYarnJob(job);
   }
 
-  validateCluster(cluster: Pick<ClusterRecord, 'hadoop_version' | 'cluster_configs'>): void {
+  validateCluster(cluster: Pick<EngineCluster, 'hadoop_version' | 'cluster_configs'>): void {
     validateYarnCluster(cluster);
   }
 
-  async submit(job: JobSpec, cluster: ClusterRecord): Promise<Submission> {
+  async submit(job: JobSpec, cluster: EngineCluster): Promise<Submission> {
     const settings = this.clusterSettings(cluster);
     try {
       validateYarnJob(job);
@@ -106,7 +108,7 @@ export class YarnEngine implements Engine {
       : { engineJobId: applicationId, status: { status: 'RUNNING', info: { yarn_application_id: applicationId } }, extra: {} };
   }
 
-  async status(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus> {
+  async status(ref: EngineJobRef, cluster: EngineCluster): Promise<EngineStatus> {
     const settings = this.clusterSettings(cluster);
     const resourceManager = new ResourceManagerClient(settings.resourceManagerUrl);
     let app: YarnApplication;
@@ -122,7 +124,7 @@ export class YarnEngine implements Engine {
     return this.statusOf(app, settings);
   }
 
-  async cancel(ref: EngineJobRef, cluster: ClusterRecord): Promise<EngineStatus | undefined> {
+  async cancel(ref: EngineJobRef, cluster: EngineCluster): Promise<EngineStatus | undefined> {
     const settings = this.clusterSettings(cluster);
     const resourceManager = new ResourceManagerClient(settings.resourceManagerUrl);
     const current = await this.status(ref, cluster);
@@ -142,7 +144,7 @@ export class YarnEngine implements Engine {
     await removeDir(path.join(this.settings.workDir, 'executions', ref.executionId));
   }
 
-  async checkCluster(cluster: ClusterRecord): Promise<{ status: 'Active' | 'Error'; description: string }> {
+  async checkCluster(cluster: EngineCluster): Promise<{ status: 'Active' | 'Error'; description: string }> {
     let settings: YarnClusterSettings;
     try {
       settings = yarnSettingsOf(cluster);
@@ -166,15 +168,15 @@ export class YarnEngine implements Engine {
     // Nothing to stop: applications run on YARN and are followed by id through the RM.
   }
 
-  readLogs(target: LogTarget, cluster: ClusterRecord, read: LogRead): Promise<LogChunk> {
+  readLogs(target: LogTarget, cluster: EngineCluster, read: LogRead): Promise<LogChunk> {
     return readYarnLogs(this.settings.workDir, this.clusterSettings(cluster), target, read);
   }
 
-  private clusterSettings(cluster: ClusterRecord): YarnClusterSettings {
+  private clusterSettings(cluster: EngineCluster): YarnClusterSettings {
     try {
       return yarnSettingsOf(cluster);
     } catch (error) {
-      if (error instanceof ApiError) throw new JobStartError(`Cluster ${cluster.name}: ${error.message}`, { cause: error });
+      if (error instanceof ClusterSettingsInvalid) throw new JobStartError(`Cluster ${cluster.name}: ${error.message}`, { cause: error });
       throw error;
     }
   }

@@ -1,6 +1,6 @@
-import { ApiError } from '../../errors.js';
 import type { ConfigValue, JobType } from '../../store/types.js';
 import type { JobSpec } from '../engine.js';
+import { InvalidJob } from '../errors.js';
 import type { YarnClusterSettings } from './settings.js';
 
 export const YARN_JOB_TYPES: readonly JobType[] = ['MapReduce', 'MapReduce.Streaming', 'Java'];
@@ -26,7 +26,7 @@ export function tagOf(executionId: string): string {
 
 export function launchKindOf(jobType: JobType): LaunchKind {
   const kind = KIND_OF[jobType];
-  if (!kind) throw new ApiError('INVALID_DATA', `${jobType} jobs cannot run on a YARN cluster`);
+  if (!kind) throw new InvalidJob(`${jobType} jobs cannot run on a YARN cluster`);
   return kind;
 }
 
@@ -41,31 +41,31 @@ function isHdfsUrl(url: string): boolean {
   return /^hdfs:\/\/[^/]+/.test(url);
 }
 
-/** Execute-time checks of a job on a YARN cluster; throws ApiError INVALID_DATA. */
+/** Execute-time checks of a job on a YARN cluster; throws InvalidJob. */
 export function validateYarnJob(job: JobSpec): void {
   if (NOT_YET.has(job.jobType)) {
-    throw new ApiError('INVALID_DATA', `${job.jobType} jobs are not supported on YARN clusters yet`);
+    throw new InvalidJob(`${job.jobType} jobs are not supported on YARN clusters yet`);
   }
   const kind = launchKindOf(job.jobType);
   for (const file of [...job.mains, ...job.libs]) {
     if (!file.url.startsWith('internal-db://') && !file.url.startsWith('hdfs://')) {
-      throw new ApiError('INVALID_DATA', `Job binary ${file.name}: only internal-db:// and hdfs:// binaries run on YARN clusters, not ${file.url}`);
+      throw new InvalidJob(`Job binary ${file.name}: only internal-db:// and hdfs:// binaries run on YARN clusters, not ${file.url}`);
     }
   }
   for (const [role, url] of [['input', job.inputUrl], ['output', job.outputUrl]] as const) {
     if (url !== null && !isHdfsUrl(url)) {
-      throw new ApiError('INVALID_DATA', `The ${role} data source ${url} is not on HDFS: YARN jobs read and write hdfs data sources`);
+      throw new InvalidJob(`The ${role} data source ${url} is not on HDFS: YARN jobs read and write hdfs data sources`);
     }
   }
   if (kind === 'java' && text(job.configs[MAIN_CLASS]).trim() === '') {
-    throw new ApiError('INVALID_DATA', `Java job must specify ${MAIN_CLASS}`);
+    throw new InvalidJob(`Java job must specify ${MAIN_CLASS}`);
   }
   if (kind === 'streaming') {
     if (text(job.configs[STREAMING_MAPPER]).trim() === '' || text(job.configs[STREAMING_REDUCER]).trim() === '') {
-      throw new ApiError('INVALID_DATA', `MapReduce.Streaming job must specify ${STREAMING_MAPPER} and ${STREAMING_REDUCER}`);
+      throw new InvalidJob(`MapReduce.Streaming job must specify ${STREAMING_MAPPER} and ${STREAMING_REDUCER}`);
     }
     if (job.inputUrl === null || job.outputUrl === null) {
-      throw new ApiError('INVALID_DATA', 'MapReduce.Streaming job needs an input and an output data source');
+      throw new InvalidJob('MapReduce.Streaming job needs an input and an output data source');
     }
   }
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { errorMessage } from '../../errors.js';
 import { TransientEngineError, type LogChunk, type LogRead, type LogStream, type LogTarget } from '../engine.js';
 import { readLogFile } from '../local/logs.js';
-import { writeAtomically } from '../local/workdir.js';
+import { writeAtomically } from '../processes/workdir.js';
 import type { YarnClusterSettings } from './settings.js';
 
 /**

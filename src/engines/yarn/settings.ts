@@ -1,7 +1,7 @@
 import path from 'node:path';
 
-import { ApiError } from '../../errors.js';
-import type { ClusterRecord } from '../../store/types.js';
+import type { EngineCluster } from '../engine.js';
+import { ClusterSettingsInvalid } from '../errors.js';
 
 /**
  * The connection settings of a registered Hadoop (YARN + HDFS) cluster, read from
@@ -61,6 +61,7 @@ const DEFAULT_RM_RPC_PORT = 8032;
 const HOST_PORT = /^[A-Za-z0-9.\-_]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/;
 
 type Problems = string[];
+type ClusterSettings = Pick<EngineCluster, 'hadoop_version' | 'cluster_configs'>;
 
 function httpUrl(value: unknown, key: string, problems: Problems): string | undefined {
   try {
@@ -116,7 +117,7 @@ function propertiesOf(value: unknown, problems: Problems): Record<string, string
 
 /** Every problem of a registration's settings at once, or the parsed settings. */
 function parse(
-  cluster: Pick<ClusterRecord, 'hadoop_version' | 'cluster_configs'>,
+  cluster: ClusterSettings,
 ): { settings?: YarnClusterSettings; problems: Problems } {
   const problems: Problems = [];
   if (!VERSION.test(cluster.hadoop_version ?? '')) {
@@ -165,15 +166,15 @@ function parse(
   };
 }
 
-/** Registration-time check: throws INVALID_DATA naming every bad setting. */
-export function validateYarnCluster(cluster: Pick<ClusterRecord, 'hadoop_version' | 'cluster_configs'>): void {
+/** Registration-time check: throws ClusterSettingsInvalid naming every bad setting. */
+export function validateYarnCluster(cluster: ClusterSettings): void {
   const { problems } = parse(cluster);
-  if (problems.length > 0) throw new ApiError('INVALID_DATA', problems.join('; '));
+  if (problems.length > 0) throw new ClusterSettingsInvalid(problems.join('; '));
 }
 
 /** The settings of a stored (already validated) cluster. */
-export function yarnSettingsOf(cluster: Pick<ClusterRecord, 'hadoop_version' | 'cluster_configs'>): YarnClusterSettings {
+export function yarnSettingsOf(cluster: ClusterSettings): YarnClusterSettings {
   const { settings, problems } = parse(cluster);
-  if (!settings) throw new ApiError('INVALID_DATA', problems.join('; '));
+  if (!settings) throw new ClusterSettingsInvalid(problems.join('; '));
   return settings;
 }

@@ -1,4 +1,4 @@
-import type { ExecutionStatus } from '../../executions/statuses.js';
+import type { ExecutionStatus } from '../../store/statuses.js';
 import type { EngineStatus } from '../engine.js';
 import type { YarnApplication } from './resource-manager.js';
 

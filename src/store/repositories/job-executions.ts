@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { TERMINAL_STATUSES } from '../../executions/statuses.js';
+import { TERMINAL_STATUSES } from '../statuses.js';
 import type { ListSource } from '../listing.js';
 import type { DialectName } from '../migrations.js';
 import { decodeRow, encodeRow, nowIso, JOB_EXECUTIONS } from '../tables.js';

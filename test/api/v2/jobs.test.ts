@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { isTerminal } from '../../../src/executions/statuses.js';
+import { isTerminal } from '../../../src/store/statuses.js';
 import { LOCAL_CLUSTER_ID } from '../../../src/store/index.js';
 import { createTestApp, type TestApp } from '../../support/app.js';
 import { testDialects } from '../../support/databases.js';

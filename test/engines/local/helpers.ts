@@ -6,7 +6,7 @@ import type { Engine, EngineJobRef, EngineStatus, JobFile, JobSpec } from '../..
 import { createLocalEngine } from '../../../src/engines/local/index.js';
 import { logPaths } from '../../../src/engines/local/index.js';
 import type { ClusterRecord } from '../../../src/store/types.js';
-import { isTerminal } from '../../../src/executions/statuses.js';
+import { isTerminal } from '../../../src/store/statuses.js';
 import { eventually } from '../../support/eventually.js';
 import { jobSandbox } from '../../support/sandbox.js';
 

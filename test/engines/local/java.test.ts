@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 
-import { ApiError } from '../../../src/errors.js';
+import { InvalidJob } from '../../../src/engines/errors.js';
 import type { JobSpec } from '../../../src/engines/engine.js';
 import { binary, cluster, engineFixture, finalStatus, output, shellJob, type EngineFixture } from './helpers.js';
 
@@ -102,14 +102,13 @@ describe('local engine: Java jobs', () => {
     assert.match((await output(fx.workDir, job.executionId)).stderr, /demo\.Missing/);
   });
 
-  it('requires a non-empty edp.java.main_class (INVALID_DATA)', () => {
+  it('requires a non-empty edp.java.main_class (InvalidJob)', () => {
     const cases: Array<JobSpec['configs']> = [{}, { 'edp.java.main_class': '' }, { 'edp.java.main_class': 3 }];
     for (const configs of cases) {
       assert.throws(
         () => fx.engine.validate(javaJob(configs), cluster),
         (error: unknown) =>
-          error instanceof ApiError &&
-          error.errorName === 'INVALID_DATA' &&
+          error instanceof InvalidJob &&
           error.message === 'Java job must specify edp.java.main_class',
       );
     }

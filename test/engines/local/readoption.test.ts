@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { TransientEngineError, type EngineStatus } from '../../../src/engines/engine.js';
 import { createLocalEngine } from '../../../src/engines/local/index.js';
-import { readExitCode } from '../../../src/engines/local/workdir.js';
+import { readExitCode } from '../../../src/engines/processes/workdir.js';
 import {
   cluster,
   engineFixture,

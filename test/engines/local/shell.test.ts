@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import { ApiError } from '../../../src/errors.js';
+import { InvalidJob } from '../../../src/engines/errors.js';
 import { JobStartError, type EngineStatus } from '../../../src/engines/engine.js';
 import {
   binary,
@@ -155,8 +155,7 @@ describe('local engine: validation and staging', () => {
     await fx.dispose();
   });
 
-  const invalidData = (error: unknown): boolean =>
-    error instanceof ApiError && error.errorName === 'INVALID_DATA';
+  const invalidData = (error: unknown): boolean => error instanceof InvalidJob;
 
   it('runs Shell and Java and nothing else', () => {
     assert.deepEqual(fx.engine.supportedJobTypes(cluster), ['Shell', 'Java']);

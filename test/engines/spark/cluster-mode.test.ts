@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { ApiError } from '../../../src/errors.js';
+import { InvalidJob } from '../../../src/engines/errors.js';
 import { TransientEngineError, type Engine } from '../../../src/engines/engine.js';
 import { createSparkEngine } from '../../../src/engines/spark/index.js';
 import type { ClusterRecord } from '../../../src/store/types.js';
@@ -160,9 +160,9 @@ describe('spark engine: JVM applications in cluster deploy mode', { skip: cluste
     await assert.rejects(engine.cancel(ref, dead), TransientEngineError);
   });
 
-  it('refuses what it cannot run with INVALID_DATA before anything starts', () => {
+  it('refuses what it cannot run with InvalidJob before anything starts', () => {
     const refused = (message: RegExp) => (error: unknown) =>
-      error instanceof ApiError && error.errorName === 'INVALID_DATA' && message.test(error.message);
+      error instanceof InvalidJob && message.test(error.message);
     const jar = jobFile(fixtures.appJar);
     assert.deepEqual(engine.supportedJobTypes(record), ['Spark', 'Shell']);
     assert.throws(() => engine.validate(jobSpec({ mains: [jar] }), record), refused(/edp\.java\.main_class/));
@@ -174,6 +174,15 @@ describe('spark engine: JVM applications in cluster deploy mode', { skip: cluste
     assert.throws(
       () => engine.validate(jobSpec({ mains: [remote], configs: { 'edp.java.main_class': 'x.Y' } }), record),
       refused(/internal-db/),
+    );
+    // The staged directory keeps the submission's record under this name.
+    assert.throws(
+      () =>
+        engine.validate(
+          jobSpec({ mains: [jar], libs: [jobFile(fixtures.libJar, 'submission.json')], configs: { 'edp.java.main_class': 'x.Y' } }),
+          record,
+        ),
+      refused(/'submission\.json' is reserved/),
     );
     const noSparkHome = clusterRecord(cluster!, { spark_home: undefined });
     delete noSparkHome.cluster_configs.spark?.spark_home;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ApiError } from '../../../src/errors.js';
+import { ClusterSettingsInvalid } from '../../../src/engines/errors.js';
 import { validateSparkCluster, sparkSettingsOf } from '../../../src/engines/spark/settings.js';
 import { applicationIdIn, failureReasonIn, statusOfDriverState } from '../../../src/engines/spark/states.js';
 import type { ClusterRecord } from '../../../src/store/types.js';
@@ -15,8 +15,7 @@ function problemsOf(cluster: ReturnType<typeof registration>): string {
   try {
     validateSparkCluster(cluster);
   } catch (error) {
-    assert.ok(error instanceof ApiError);
-    assert.equal(error.errorName, 'INVALID_DATA');
+    assert.ok(error instanceof ClusterSettingsInvalid);
     return error.message;
   }
   return '';

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 
 import type { EngineJobRef, EngineStatus, JobFile, JobSpec, Submission } from '../../../src/engines/engine.js';
 import type { ClusterRecord, ConfigValue, JobType } from '../../../src/store/types.js';
-import { isTerminal } from '../../../src/executions/statuses.js';
+import { isTerminal } from '../../../src/store/statuses.js';
 
 const run = promisify(execFile);
 const FIXTURES = fileURLToPath(new URL('../../fixtures/spark/', import.meta.url));
@@ -175,16 +175,48 @@ export const untilTerminal = (read: () => Promise<EngineStatus>): Promise<Engine
 
 export interface MasterApp {
   id: string;
+  name: string;
   state: string;
+}
+
+export interface MasterDriver {
+  id: string;
+  state: string;
+  worker: string;
+  mainclass: string;
 }
 
 export async function masterJson(cluster: SparkTestCluster): Promise<{
   activeapps: MasterApp[];
   completedapps: MasterApp[];
+  activedrivers: MasterDriver[];
+  completeddrivers: MasterDriver[];
   workers: { id: string; state: string; memory: number; webuiaddress: string }[];
 }> {
   const response = await fetch(`${cluster.webUrl}/json/`);
   return (await response.json()) as Awaited<ReturnType<typeof masterJson>>;
+}
+
+/**
+ * The master's drivers (running and completed) that were launched for this execution. The
+ * master's /json does not say which submission a driver came from, but each driver's log starts
+ * with its launch command, which names the application jar staged under the execution's id.
+ */
+export async function driversOfExecution(spark: SparkTestCluster, mainClass: string, executionId: string): Promise<MasterDriver[]> {
+  const master = await masterJson(spark);
+  const candidates = [...master.activedrivers, ...master.completeddrivers].filter((driver) => driver.mainclass === mainClass);
+  const ours: MasterDriver[] = [];
+  for (const driver of candidates) {
+    // The master keeps listing workers that died (another test kills one): their logs are gone.
+    const worker = master.workers.find((candidate) => candidate.id === driver.worker && candidate.state === 'ALIVE');
+    if (!worker) continue;
+    const query = new URLSearchParams({ driverId: driver.id, logType: 'stderr', offset: '0', byteLength: '65536' });
+    const log = await fetch(`${worker.webuiaddress}/log/?${query}`)
+      .then((response) => (response.ok ? response.text() : ''))
+      .catch(() => '');
+    if (log.includes(`/${executionId}/`)) ours.push(driver);
+  }
+  return ours;
 }
 
 /** `word<TAB>count` lines of every part file of a Spark output directory. */

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine, EngineJobRef, EngineStatus, JobFile, JobSpec } from '../../../src/engines/engine.js';
 import { createYarnEngine } from '../../../src/engines/yarn/index.js';
 import { run } from '../../../src/engines/yarn/submit-client.js';
-import { isTerminal } from '../../../src/executions/statuses.js';
+import { isTerminal } from '../../../src/store/statuses.js';
 import type { ClusterRecord, JobType } from '../../../src/store/types.js';
 
 /** The test cluster started by scripts/hadoop.sh (`hadoop_start`). */

@@ -3,8 +3,8 @@ import { describe, test } from 'node:test';
 
 import { createYarnEngine } from '../../../src/engines/yarn/index.js';
 import { executionStatusOf } from '../../../src/engines/yarn/states.js';
-import { ApiError } from '../../../src/errors.js';
-import type { ClusterRecord } from '../../../src/store/types.js';
+import type { EngineCluster } from '../../../src/engines/engine.js';
+import { ClusterSettingsInvalid, EngineError, InvalidJob } from '../../../src/engines/errors.js';
 import { fileOf, jobSpec } from './support.js';
 
 // Checks that need no cluster: registration settings, execute-time validation, state mapping.
@@ -12,12 +12,14 @@ const engine = createYarnEngine({ workDir: '/tmp/oasis-yarn-validation', nodeId:
 const cluster = {
   hadoop_version: '3.5.0',
   cluster_configs: { yarn: { resourcemanager: 'http://rm:8088', namenode: 'hdfs://nn:8020' } },
-} as unknown as ClusterRecord;
+name: 'yarn-validation',
+} satisfies EngineCluster;
 
+/** An engine refusal the API answers with INVALID_DATA: a job it cannot run, or bad cluster settings. */
 function invalid(message: RegExp) {
   return (error: unknown) => {
-    assert(error instanceof ApiError);
-    assert.equal(error.errorName, 'INVALID_DATA');
+    assert(error instanceof InvalidJob || error instanceof ClusterSettingsInvalid, String(error));
+    assert(error instanceof EngineError);
     assert.match(error.message, message);
     return true;
   };
@@ -53,8 +55,7 @@ describe('YARN cluster settings', () => {
           },
         }),
       (error: unknown) => {
-        assert(error instanceof ApiError);
-        assert.equal(error.errorName, 'INVALID_DATA');
+        assert(error instanceof ClusterSettingsInvalid);
         for (const part of ['hadoop_version', 'resourcemanager', 'namenode', 'hadoop_conf_dir', 'properties.a', 'colour']) {
           assert.match(error.message, new RegExp(part.replace('.', '\\.')));
         }

@@ -1,5 +1,5 @@
 import { readFile, readdir, readlink } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 /**
  * What Linux says about processes, read from /proc. A pid alone can be recycled, so a job's
@@ -48,6 +48,21 @@ export function identityOf(pid: number): ProcessIdentity | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The identity of a launcher known only by the pid it wrote in `dir`: read from /proc while it
+ * runs there; once it is gone, a start time that matches no process, so a recycled pid is never
+ * taken for it while its process group (if any member lives on) is still found by pid.
+ */
+export function launcherIdentity(pid: number, dir: string): ProcessIdentity {
+  try {
+    const live = identityOf(pid);
+    if (live && readlinkSync(`/proc/${pid}/cwd`) === dir) return live;
+  } catch {
+    // Gone, or not ours to inspect.
+  }
+  return { pid, starttime: 'ended', bootId: currentBootId() };
 }
 
 let bootId: string | undefined;

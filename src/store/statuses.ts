@@ -1,5 +1,7 @@
 /**
  * Job-execution statuses, exactly Sahara's literal strings (docs/compatibility.md#execution-statuses).
+ * They sit in store/ because every layer speaks them: the store filters on them, engines report
+ * them, the lifecycle moves between them.
  * This module is the only place that knows which statuses are terminal.
  */
 export const EXECUTION_STATUSES = [

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { Poller } from '../executions/poller.js';
+import { Poller } from './poller.js';
 import type { EngineKind, Store } from '../store/types.js';
-import type { Engines } from './engine.js';
+import type { Engines } from '../engines/engine.js';
 
 export interface ClusterMonitorOptions {
   store: Store;
