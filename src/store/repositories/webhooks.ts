@@ -96,6 +96,16 @@ async function claimDeliveries(
   options: { nodeId: string; limit: number; leaseMs: number; now: string },
 ): Promise<DueDelivery[]> {
   const { nodeId, limit, leaseMs, now } = options;
+  // A read first: the worker looks after every execution write, and most find nothing due; an
+  // UPDATE that matches nothing would still take SQLite's write lock.
+  const due = await db
+    .selectFrom('webhook_deliveries')
+    .select('id')
+    .where('state', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .limit(1)
+    .execute();
+  if (due.length === 0) return [];
   const until = new Date(Date.parse(now) + leaseMs).toISOString();
   const lock = dialect === 'postgres' ? sql`for update skip locked` : sql``;
   const claimed = await sql<Record<string, unknown>>`
@@ -118,14 +128,14 @@ async function claimDeliveries(
     .where('id', 'in', [...new Set(claimed.rows.map((row) => row.webhook_id as string))])
     .execute();
   const byId = new Map(hooks.map((hook) => [hook.id as string, hook]));
-  const due: DueDelivery[] = [];
+  const sendable: DueDelivery[] = [];
   const orphans: unknown[] = [];
   for (const row of claimed.rows) {
     const hook = byId.get(row.webhook_id as string);
-    if (hook) due.push({ ...decodeDelivery<WebhookDeliveryRecord>(row), url: hook.url as string, secret: hook.secret as string });
+    if (hook) sendable.push({ ...decodeDelivery<WebhookDeliveryRecord>(row), url: hook.url as string, secret: hook.secret as string });
     else orphans.push(row.id);
   }
   // Queued by an event committed while its webhook was being deleted.
   if (orphans.length > 0) await db.deleteFrom('webhook_deliveries').where('id', 'in', orphans).execute();
-  return due.sort((a, b) => a.id - b.id);
+  return sendable.sort((a, b) => a.id - b.id);
 }
