@@ -90,7 +90,7 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-/** The defaults, in one place. Durations accept `500ms`, `30s`, `5m` or plain milliseconds. */
+/** The defaults, in one place. Durations accept `500ms`, `30s`, `5m`, `12h`, `7d` or plain milliseconds. */
 const DEFAULTS = {
   OASIS_HOST: '127.0.0.1',
   OASIS_PORT: '8386',

@@ -21,13 +21,14 @@ interface Received {
   path: string;
   headers: IncomingMessage['headers'];
   body: string;
-  /** The status the receiver answered (0: it dropped the connection). */
+  /** The status the receiver answered (0: it dropped the connection; -1: it never answered). */
   answered: number;
 }
 
 /**
  * A real HTTP receiver on 127.0.0.1. `answer(path, attempt)` decides each reply by the request's
- * path and how many requests that path has had (1 for the first).
+ * path and how many requests that path has had (1 for the first): a status, 0 to drop the
+ * connection, -1 to never answer.
  */
 async function startReceiver(answer: (path: string, attempt: number) => number) {
   const received: Received[] = [];
@@ -42,7 +43,7 @@ async function startReceiver(answer: (path: string, attempt: number) => number) 
       const status = answer(path, attempt);
       received.push({ path, headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), answered: status });
       if (status === 0) request.socket.destroy();
-      else response.writeHead(status).end();
+      else if (status > 0) response.writeHead(status).end();
     });
   });
   server.listen(0, '127.0.0.1');
@@ -287,6 +288,41 @@ for (const dialect of testDialects()) {
         assert.match(failed!.last_error!, /refused: localhost resolves to .*loopback or private/);
         assert.equal(failed!.attempts, 1, 'a refused address is not retried');
         assert.equal(receiver.received.length, 0);
+      } finally {
+        await deliveries.stop();
+        await receiver.close();
+      }
+    });
+
+    test('a receiver that never succeeds gets the documented number of attempts, a timeout counting as a failure, then the delivery is given up', async () => {
+      const receiver = await startReceiver((_path, attempt) => (attempt === 1 ? -1 : 500));
+      const deliveries = new WebhookDeliveries({
+        store: t.store,
+        nodeId: 'giving-up-node',
+        allowPrivate: true,
+        retryDelayMs: 50,
+        maxAttempts: 3,
+        timeoutMs: 1_000,
+        logger: pino({ level: 'silent' }),
+      });
+      deliveries.start();
+      try {
+        const project = newProject();
+        const webhook = await t.store.webhooks.insertBounded(
+          { id: randomUUID(), tenant_id: project, url: receiver.url('/never'), secret: 'a-secret-of-16-chars' },
+          10,
+        );
+        const template = await shellTemplate(t.app, project, 'unheard', 'exit 3');
+        const id = await executeLocal(t.app, project, template.id);
+        assert.equal((await terminalExecution(t.app, project, id)).info.status, 'DONEWITHERROR');
+        const [failed] = await eventually(async () => {
+          const found = await t.store.webhooks.listDeliveries(webhook!.id, 10);
+          return found.some((delivery) => delivery.state === 'failed') ? found : undefined;
+        }, 'the delivery to be given up');
+        assert.equal(failed!.attempts, 3);
+        assert.equal(failed!.status, 'DONEWITHERROR');
+        assert.equal(failed!.last_error, 'the receiver answered 500');
+        assert.deepEqual(receiver.received.map((entry) => entry.answered), [-1, 500, 500]);
       } finally {
         await deliveries.stop();
         await receiver.close();
