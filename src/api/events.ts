@@ -37,7 +37,7 @@ export const ExecutionEventData = Type.Object(
     previous_status: Type.Union([Type.String(), Type.Null()], { description: 'null when the execution was created' }),
     time: Type.String({ description: 'When the status changed, ISO 8601 UTC with milliseconds' }),
   },
-  { $id: 'ExecutionEvent', title: 'ExecutionEvent' },
+  { title: 'ExecutionEvent', additionalProperties: false },
 );
 
 /** Renders one item as SSE lines. */
@@ -74,8 +74,8 @@ function lastEventIdOf(header: string | string[] | undefined, query: string | un
 
 export function registerEventRoutes(api: Api, deps: AppDeps): void {
   const hub = deps.events;
+  if (!hub) throw new Error('the event routes need the event hub (buildApp makes one)');
   const heartbeatMs = deps.config.events?.heartbeatMs ?? 15_000;
-  if (!hub) return;
 
   api.get(
     '/events',
@@ -87,10 +87,14 @@ export function registerEventRoutes(api: Api, deps: AppDeps): void {
           'Send `Last-Event-ID` to resume after an event; `event: reset` says events were lost. See docs/events.md.',
         params: ProjectParams,
         querystring: EventsQuery,
+        headers: Type.Object({
+          'last-event-id': Type.Optional(Type.String({ description: 'Resume after this event id: what was missed is replayed first' })),
+        }),
         response: {
           200: {
-            description: 'The event stream; it stays open, with a comment line as heartbeat',
-            content: { 'text/event-stream': { schema: { type: 'string' } } },
+            description:
+              'The event stream; it stays open, with a comment line as heartbeat. The schema is the JSON `data:` of each `event: execution` message',
+            content: { 'text/event-stream': { schema: ExecutionEventData } },
           },
           429: { $ref: 'SaharaError#', description: 'The project already has the most event streams open on this node' },
         },
