@@ -170,8 +170,19 @@ for (const dialect of testDialects()) {
       }, 'a stream slot to free up');
     });
 
-    test('the events route answers Sahara errors for what it refuses', async () => {
+    test('the events route answers Sahara errors for what it refuses, never a 5xx', async () => {
       assertError(await t.app.inject({ method: 'GET', url: `/v1.1/${newProject()}/events?bogus=1` }), 400, 'VALIDATION_ERROR');
+      const project = newProject();
+      for (const value of ['-1', '1.5', '1e3', '9007199254740993', 'x'.repeat(5000), '%00', '0x10', '٣']) {
+        const headers = /^[\x20-\x7e]*$/.test(value) ? [{ 'last-event-id': value }] : [];
+        for (const stream of [
+          ...(await Promise.all(headers.map((header) => open(project, header)))),
+          await openEventStream(`${base}/v1.1/${project}/events?last_event_id=${encodeURIComponent(value)}`),
+        ]) {
+          assert.equal(stream.status, 400, `${value}: ${stream.status} ${stream.error}`);
+          assert.deepEqual(Object.keys(JSON.parse(stream.error!)).sort(), ['error_code', 'error_message', 'error_name']);
+        }
+      }
     });
   });
 
