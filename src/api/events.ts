@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { ServerResponse } from 'node:http';
 import { ApiError } from '../errors.js';
-import { type OpenStream, type StreamItem, TooManyStreamsError } from '../executions/events.js';
+import { EventHubClosedError, type OpenStream, type StreamItem, TooManyStreamsError } from '../executions/events.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ProjectParams } from './schemas.js';
 
@@ -105,9 +105,13 @@ export function registerEventRoutes(api: Api, deps: AppDeps): void {
       const lastEventId = lastEventIdOf(request.headers['last-event-id'], request.query.last_event_id);
       const response = reply.raw;
       let heartbeat: NodeJS.Timeout | undefined;
+      let started = false;
+      let ended = false;
       const end = () => {
+        ended = true;
         if (heartbeat) clearInterval(heartbeat);
-        if (!response.writableEnded) response.end();
+        // Before the stream started, Fastify still owns the response: it ends once started.
+        if (started && !response.writableEnded) response.end();
       };
       const write = (text: string) => {
         if (response.writableEnded || response.destroyed) return;
@@ -120,15 +124,23 @@ export function registerEventRoutes(api: Api, deps: AppDeps): void {
         stream = await hub.open(tenant, lastEventId, { send: (item) => write(formatItem(item)), end });
       } catch (error) {
         if (error instanceof TooManyStreamsError) throw new ApiError('TOO_MANY_REQUESTS', `${error.message}; close one first`);
+        if (error instanceof EventHubClosedError) throw new ApiError('SERVICE_UNAVAILABLE', error.message);
         throw error;
       }
       reply.hijack();
+      started = true;
       startStream(response);
       write(`retry: ${RECONNECT_MS}\n: oasis execution events\n\n`);
+      if (ended) {
+        response.end();
+        return;
+      }
       heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
       heartbeat.unref();
       const opened = stream;
       response.once('close', () => opened.close());
+      // The client may have gone while the stream was being opened: its 'close' has passed.
+      if (response.destroyed || request.raw.socket.destroyed) opened.close();
       opened.run().catch((error: unknown) => {
         request.log.warn({ err: error, project: tenant }, 'event stream replay failed; the client resumes by its last id');
       });

@@ -27,6 +27,13 @@ export class TooManyStreamsError extends Error {
   }
 }
 
+export class EventHubClosedError extends Error {
+  constructor() {
+    super('Oasis is shutting down; reconnect shortly');
+    this.name = 'EventHubClosedError';
+  }
+}
+
 export interface EventHubOptions {
   store: Store;
   maxStreamsPerProject: number;
@@ -126,7 +133,7 @@ export class ExecutionEventHub {
    * until the stream is closed (by the caller, or by the hub at shutdown: `sink.end`).
    */
   async open(tenantId: string, lastEventId: number | undefined, sink: EventSink): Promise<OpenStream> {
-    if (this.closed) throw new Error('the event hub is closed');
+    if (this.closed) throw new EventHubClosedError();
     const { maxStreamsPerProject, store } = this.options;
     if (this.streamsOf(tenantId) >= maxStreamsPerProject) throw new TooManyStreamsError(maxStreamsPerProject);
     const subscriber = new Subscriber(tenantId, lastEventId ?? 0, sink, (closed) => this.remove(closed));
@@ -153,6 +160,8 @@ export class ExecutionEventHub {
       subscriber.close();
       throw error;
     }
+    // Closed while it was being opened: the hub shut down.
+    if (subscriber.closed) throw new EventHubClosedError();
     return { close: () => subscriber.close(), run: () => this.replay(subscriber) };
   }
 
