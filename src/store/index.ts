@@ -162,7 +162,13 @@ const SQLITE_EVENTS_CHECK_MS = 250;
 function watchDataVersion(dataVersion: () => number, changed: () => void): { close(): Promise<void> } {
   let seen = dataVersion();
   const timer = setInterval(() => {
-    const version = dataVersion();
+    let version: number;
+    try {
+      version = dataVersion();
+    } catch {
+      // The connection is closing; a timer must not throw out of the event loop.
+      return;
+    }
     if (version === seen) return;
     seen = version;
     changed();
