@@ -28,6 +28,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Longest wait for PostgreSQL (a connection, a statement) before the request answers 503. */
   databaseTimeoutMs: number;
+  /** How long an Idempotency-Key and its response are kept; a retry after that creates anew. */
+  idempotencyTtlMs: number;
   /** A Spark installation on this host, for client-mode (Python) drivers; SPARK_HOME by default. */
   sparkHome: string | null;
   /** The Hadoop client classpath on this host, for YARN submissions (else `hadoop classpath`). */
@@ -80,6 +82,7 @@ const DEFAULTS = {
   OASIS_LEASE: '30s',
   OASIS_SHUTDOWN_GRACE: '10s',
   OASIS_DATABASE_TIMEOUT: '10s',
+  OASIS_IDEMPOTENCY_TTL: '24h',
   OASIS_LOG_LEVEL: 'info',
   OASIS_SANDBOX: 'auto',
   OASIS_JOB_NETWORK: 'on',
@@ -134,6 +137,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     leaseMs: parseDuration(get('OASIS_LEASE'), 'OASIS_LEASE', problems),
     shutdownGraceMs: parseDuration(get('OASIS_SHUTDOWN_GRACE'), 'OASIS_SHUTDOWN_GRACE', problems),
     databaseTimeoutMs: parseDuration(get('OASIS_DATABASE_TIMEOUT'), 'OASIS_DATABASE_TIMEOUT', problems),
+    idempotencyTtlMs: parseDuration(get('OASIS_IDEMPOTENCY_TTL'), 'OASIS_IDEMPOTENCY_TTL', problems),
     sparkHome: env.OASIS_SPARK_HOME?.trim() || env.SPARK_HOME?.trim() || null,
     hadoopClasspath: env.OASIS_HADOOP_CLASSPATH?.trim() || null,
     logLevel: get('OASIS_LOG_LEVEL'),
@@ -159,6 +163,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   ] as const) {
     if (bytes > 0 && bytes < 1024 * 1024) problems.push(`${name} must be at least 1MiB`);
   }
+  if (config.idempotencyTtlMs < 1000) problems.push('OASIS_IDEMPOTENCY_TTL must be at least 1s');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

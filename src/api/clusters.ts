@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { createOnce } from './idempotency.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, notFound } from '../errors.js';
 import type { ClusterRecord, EngineKind } from '../store/types.js';
@@ -159,6 +160,7 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
   api.post(
     '/clusters',
     {
+      config: { idempotent: true },
       preValidation: requirePolicy('data-processing:clusters:create'),
       schema: { params: ProjectParams, body: ClusterCreate, response: { 202: Envelope } },
     },
@@ -176,7 +178,7 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
       const settings = { hadoop_version: body.hadoop_version, cluster_configs: body.cluster_configs ?? {} };
       engine.validateCluster(settings);
       const health = await engine.checkCluster({ ...settings } as ClusterRecord);
-      const row = await repo.insert({
+      const row = {
         ...newOwnedRow(tenantOf(request), body),
         name: body.name,
         description: body.description ?? '',
@@ -186,8 +188,8 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
         status: health.status,
         status_description: health.description,
         cluster_configs: settings.cluster_configs,
-      });
-      return reply.status(202).send({ cluster: renderCluster(row) });
+      };
+      return createOnce(request, reply, deps.store, 202, async (tx) => ({ cluster: renderCluster(await tx.clusters.insert(row)) }));
     },
   );
 

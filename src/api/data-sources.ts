@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { createOnce } from './idempotency.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
 import { DATA_SOURCE_TYPES, type DataSourceRecord, type DataSourceType, type Store } from '../store/types.js';
@@ -81,21 +82,21 @@ export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
 
   api.post(
     '/data-sources',
-    { schema: { params: ProjectParams, body: DataSourceCreate, response: { 202: Envelope } } },
+    { config: { idempotent: true }, schema: { params: ProjectParams, body: DataSourceCreate, response: { 202: Envelope } } },
     async (request, reply) => {
       const tenant = tenantOf(request);
       const body = request.body;
       await checkUniqueName(store, tenant, body.name);
       checkDataSource({ type: body.type, url: body.url, credentials: body.credentials });
-      const row = await repo.insert({
+      const row = {
         ...newOwnedRow(tenant, body),
         name: body.name,
         description: body.description ?? '',
         type: body.type,
         url: body.url,
         credentials: body.credentials ?? {},
-      });
-      return reply.status(202).send({ data_source: renderDataSource(row) });
+      };
+      return createOnce(request, reply, store, 202, async (tx) => ({ data_source: renderDataSource(await tx.dataSources.insert(row)) }));
     },
   );
 

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { createOnce } from './idempotency.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, echo } from '../errors.js';
 import type { JobBinaryRecord, Store } from '../store/types.js';
@@ -82,21 +83,21 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
 
   api.post(
     '/job-binaries',
-    { schema: { params: ProjectParams, body: JobBinaryCreate, response: { 202: Envelope } } },
+    { config: { idempotent: true }, schema: { params: ProjectParams, body: JobBinaryCreate, response: { 202: Envelope } } },
     async (request, reply) => {
       const tenant = tenantOf(request);
       const body = request.body;
       const kind = jobBinaryKind(body.url);
       checkJobBinaryExtra(kind, body.url, body.extra);
       await checkInternalReference(store, body.url, tenant);
-      const row = await repo.insert({
+      const row = {
         ...newOwnedRow(tenant, body),
         name: body.name,
         description: body.description ?? '',
         url: body.url,
         extra: body.extra ?? {},
-      });
-      return reply.status(202).send({ job_binary: renderJobBinary(row) });
+      };
+      return createOnce(request, reply, store, 202, async (tx) => ({ job_binary: renderJobBinary(await tx.jobBinaries.insert(row)) }));
     },
   );
 

@@ -2,7 +2,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
-import { createExecution, type ExecuteRequest } from '../executions/execute.js';
+import { prepareExecution, type ExecuteRequest } from '../executions/execute.js';
+import { createOnce } from './idempotency.js';
 import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
 import type { ConfigValue, JobExecutionRecord } from '../store/types.js';
 import { bodyLimit, checkJobConfigsSize, LIMITS } from './limits.js';
@@ -212,6 +213,7 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
     '/jobs/:id/execute',
     {
       bodyLimit: bodyLimit(LIMITS.executeBodyBytes, deps.config.bodyLimitBytes),
+      config: { idempotent: true },
       preValidation: async (request) => {
         await getVisible(store.jobTemplates, (request.params as { id: string }).id, tenantOf(request));
       },
@@ -221,9 +223,10 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
       const tenant = tenantOf(request);
       checkJobConfigsSize(request.body.job_configs, request.body.interface);
       const template = await getVisible(store.jobTemplates, request.params.id, tenant);
-      const row = await createExecution(store, engines, tenant, template, request.body as ExecuteRequest);
+      const row = await prepareExecution(store, engines, tenant, template, request.body as ExecuteRequest);
+      await createOnce(request, reply, store, 202, async (tx) => respond(await tx.jobExecutions.insert(row)));
       executions.wake();
-      return reply.status(202).send(respond(row));
+      return reply;
     },
   );
 }

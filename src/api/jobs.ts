@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type TSchema, Type } from '@sinclair/typebox';
+import { createOnce } from './idempotency.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, echo } from '../errors.js';
 import { JOB_TYPES, type JobBinaryRecord, type JobTemplateRecord, type JobType, type Store } from '../store/types.js';
@@ -104,7 +105,7 @@ const LIST: ListSpec = {
 };
 
 /** Loads job binaries by id, each at most once per response. */
-function binaryLoader(store: Store) {
+function binaryLoader(store: Pick<Store, 'jobBinaries'>) {
   const cache = new Map<string, Promise<JobBinaryRecord | undefined>>();
   return async (ids: readonly string[]) => {
     const rows = await Promise.all(
@@ -166,7 +167,7 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
 
   api.post(
     '/jobs',
-    { schema: { params: ProjectParams, body: JobCreate, response: { 202: Envelope } } },
+    { config: { idempotent: true }, schema: { params: ProjectParams, body: JobCreate, response: { 202: Envelope } } },
     async (request, reply) => {
       const tenant = tenantOf(request);
       const body = request.body;
@@ -181,7 +182,7 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
         const source = await store.dataSources.get(id);
         return source !== undefined && isVisible(source, tenant);
       });
-      const row = await repo.insert({
+      const row = {
         ...newOwnedRow(tenant, body),
         name: body.name,
         description: body.description ?? '',
@@ -189,8 +190,10 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
         mains,
         libs,
         interface: args.map((arg) => ({ id: randomUUID(), ...arg })),
-      });
-      return reply.status(202).send({ job: await renderTemplate(row, binaryLoader(store)) });
+      };
+      return createOnce(request, reply, store, 202, async (tx) => ({
+        job: await renderTemplate(await tx.jobTemplates.insert(row), binaryLoader(tx)),
+      }));
     },
   );
 

@@ -6,13 +6,14 @@ import { clusters } from './repositories/clusters.js';
 import { dataSources } from './repositories/data-sources.js';
 import { jobBinaries } from './repositories/job-binaries.js';
 import { jobBinaryInternals } from './repositories/job-binary-internals.js';
+import { idempotencyKeys } from './repositories/idempotency-keys.js';
 import { jobExecutions } from './repositories/job-executions.js';
 import { jobTemplates } from './repositories/job-templates.js';
 import { acquireSqlite, migrateSqlite, translateSqliteError } from './sqlite.js';
 import { withRowCache } from './cached-executions.js';
 import { listenForChanges } from './postgres-changes.js';
 import { RowCache } from './row-cache.js';
-import type { JobExecutionRecord, Store } from './types.js';
+import type { JobExecutionRecord, Store, StoreTransaction } from './types.js';
 
 export { LOCAL_CLUSTER_ID, MIGRATIONS } from './migrations.js';
 export type * from './types.js';
@@ -150,14 +151,26 @@ function createStore({ db, dialect, release, translate, executionCache }: Connec
     }
   };
   const guard = <T extends object>(repository: T): T => translatingErrors(repository, call);
-  return {
+  const translated = async <R>(work: () => Promise<R>): Promise<R> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw coerceError(translate(error));
+    }
+  };
+  const repositories = (handle: Kysely<any>, wrap: <T extends object>(repository: T) => T): StoreTransaction => ({
     dialect,
-    jobBinaryInternals: guard(jobBinaryInternals(db)),
-    jobBinaries: guard(jobBinaries(db)),
-    dataSources: guard(dataSources(db)),
-    jobTemplates: guard(jobTemplates(db)),
-    clusters: guard(clusters(db)),
-    jobExecutions: guard(withRowCache(jobExecutions(db, dialect), cache)),
+    jobBinaryInternals: wrap(jobBinaryInternals(handle)),
+    jobBinaries: wrap(jobBinaries(handle)),
+    dataSources: wrap(dataSources(handle)),
+    jobTemplates: wrap(jobTemplates(handle)),
+    clusters: wrap(clusters(handle)),
+    jobExecutions: wrap(withRowCache(jobExecutions(handle, dialect), cache)),
+    idempotencyKeys: wrap(idempotencyKeys(handle)),
+  });
+  return {
+    ...repositories(db, guard),
+    transaction: (work) => call(() => db.transaction().execute((tx) => work(repositories(tx, (repository) => translatingErrors(repository, translated))))),
     ping: () => call(async () => void (await sql`select 1`.execute(db))),
     close: () => (closing ??= stop().then(release)),
   };

@@ -27,6 +27,7 @@ export interface TestAppOptions {
   leaseMs?: number;
   killGraceMs?: number;
   bodyLimitBytes?: number;
+  idempotencyTtlMs?: number;
 }
 
 export interface TestApp {
@@ -71,7 +72,10 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
     logger,
   });
   const app = await buildApp({
-    config: { bodyLimitBytes: options.bodyLimitBytes ?? 5 * 1024 * 1024 },
+    config: {
+      bodyLimitBytes: options.bodyLimitBytes ?? 5 * 1024 * 1024,
+      ...(options.idempotencyTtlMs === undefined ? {} : { idempotencyTtlMs: options.idempotencyTtlMs }),
+    },
     store,
     engines,
     executions,
