@@ -130,6 +130,24 @@ for (const dialect of testDialects()) {
       assert.equal(new Set(sources.map((answer) => ok(answer, 202).data_source.id)).size, 1);
     });
 
+    test('/openapi.json documents the header on every creating operation, and only there', async () => {
+      const doc = ok(await t.app.inject({ method: 'GET', url: '/openapi.json' }), 200);
+      const keyed: string[] = [];
+      for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: { in: string; name: string }[] }>>)) {
+        for (const [method, operation] of Object.entries(methods)) {
+          if (operation.parameters?.some((p) => p.in === 'header' && p.name === 'idempotency-key')) keyed.push(`${method} ${path}`);
+        }
+      }
+      assert.deepEqual(keyed.sort(), [
+        'post /v1.1/{project_id}/clusters',
+        'post /v1.1/{project_id}/data-sources',
+        'post /v1.1/{project_id}/job-binaries',
+        'post /v1.1/{project_id}/jobs',
+        'post /v1.1/{project_id}/jobs/{id}/execute',
+        'put /v1.1/{project_id}/job-binary-internals/{name}',
+      ]);
+    });
+
     test('an expired key is forgotten: the request runs again, and pruning deletes expired keys', async () => {
       const project = newProject();
       const template = await createShellTemplate(t.app, project, 'expiring');
