@@ -128,6 +128,11 @@ for (const dialect of testDialects()) {
         Array.from({ length: 6 }, () => send(project, 'POST', '/data-sources', { name: 'raced', type: 'hdfs', url: 'hdfs://n/r' }, 'race-ds')),
       );
       assert.equal(new Set(sources.map((answer) => ok(answer, 202).data_source.id)).size, 1);
+
+      // Templates have unique names: the losers fail on the name, then find the winner's key.
+      const jobBody = { name: 'raced', type: 'Shell', mains: [template.mains[0].id] };
+      const jobs = await Promise.all(Array.from({ length: 6 }, () => send(project, 'POST', '/jobs', jobBody, 'race-job')));
+      assert.equal(new Set(jobs.map((answer) => ok(answer, 202).job.id)).size, 1);
     });
 
     test('/openapi.json documents the header on every creating operation, and only there', async () => {
