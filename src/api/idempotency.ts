@@ -68,8 +68,14 @@ export function idempotencyHooks(store: Store, ttlMs = DEFAULT_IDEMPOTENCY_TTL_M
       try {
         await store.idempotencyKeys.insert(recordOf(claim, reply.statusCode, payload));
       } catch (error) {
-        // Another request with the key stored its answer first, or the database is away: the
-        // retry then runs again, and fails the same way.
+        // A request with the key that ran at the same time won, and may be why this one failed
+        // (the name it created is taken now): answer as it did.
+        const stored = error instanceof DuplicateEntryError ? await winner(store, claim).catch(() => undefined) : undefined;
+        if (stored?.request_hash === claim.hash) {
+          reply.code(stored.status_code).header('idempotent-replayed', 'true').type(JSON_TYPE);
+          return stored.response;
+        }
+        // Or the database is away: a retry runs again, and fails the same way.
         request.log.warn({ err: coerceError(error) }, 'keeping an idempotency key failed');
       }
       return payload;
@@ -103,7 +109,7 @@ export async function createOnce(
   } catch (error) {
     // The winner's row may be what failed here (a unique name): its key tells.
     if (!(error instanceof DuplicateEntryError)) throw error;
-    const stored = await store.idempotencyKeys.get(claim.tenantId, claim.key, new Date().toISOString());
+    const stored = await winner(store, claim);
     if (!stored) throw error;
     claims.delete(request);
     return replay(reply, claim, stored);
@@ -113,6 +119,8 @@ export async function createOnce(
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+
+const winner = (store: Store, claim: Claim) => store.idempotencyKeys.get(claim.tenantId, claim.key, new Date().toISOString());
 
 function replay(reply: FastifyReply, claim: Claim, stored: IdempotencyKeyRecord): FastifyReply {
   if (stored.request_hash !== claim.hash) {

@@ -1,20 +1,32 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { createSparkEngine } from '../../src/engines/spark/index.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { testDialects } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
+import { jobSandbox } from '../support/sandbox.js';
 import { assertError, createShellTemplate, newProject, ok } from '../support/resources.js';
 
 for (const dialect of testDialects()) {
   describe(`Idempotency-Key on creating requests (${dialect})`, () => {
     let t: TestApp;
     // No local job starts: executions stay PENDING, rows are all that is counted.
+    let scratch: string;
     before(async () => {
-      t = await createTestApp({ dialect, localConcurrency: 0 });
+      scratch = await mkdtemp(path.join(tmpdir(), 'oasis-idempotency-'));
+      // Registers Spark clusters (checked, found down: nothing here listens on their ports).
+      const spark = createSparkEngine({ workDir: path.join(scratch, 'spark'), nodeId: 'test-node', killGraceMs: 2_000, sandbox: jobSandbox() });
+      t = await createTestApp({ dialect, localConcurrency: 0, engines: new Map([['spark', spark]]) });
     });
-    after(() => t.close());
+    after(async () => {
+      await t.close();
+      await rm(scratch, { recursive: true, force: true });
+    });
 
     const send = (project: string, method: 'POST' | 'PUT', path: string, payload: unknown, key?: string, type = 'application/json') =>
       t.app.inject({
@@ -114,6 +126,22 @@ for (const dialect of testDialects()) {
         ['job-binary-internals', 'job-binaries', 'jobs'].map(async (path) => ok(await t.app.inject({ method: 'GET', url: `/v1.1/${project}/${path}` }), 200)),
       );
       assert.deepEqual(lists.map((list) => (Object.values(list)[0] as unknown[]).length), [1, 1, 1]);
+    });
+
+    test('cluster registrations replay too', async () => {
+      const project = newProject();
+      const body = {
+        name: 'spark-down',
+        plugin_name: 'spark',
+        hadoop_version: '3.5.9',
+        cluster_configs: { spark: { master: 'spark://127.0.0.1:9', rest_url: 'http://127.0.0.1:9', web_url: 'http://127.0.0.1:9' } },
+      };
+      const first = ok(await send(project, 'POST', '/clusters', body, 'cluster'), 202).cluster;
+      const again = await send(project, 'POST', '/clusters', body, 'cluster');
+      assert.equal(ok(again, 202).cluster.id, first.id);
+      assert.ok(replayed(again));
+      const listed = ok(await t.app.inject({ method: 'GET', url: `/v1.1/${project}/clusters` }), 200).clusters as { id: string; tenant_id: string }[];
+      assert.deepEqual(listed.filter((cluster) => cluster.tenant_id === project).map((cluster) => cluster.id), [first.id]);
     });
 
     test('concurrent requests with one key create one row and all answer it', async () => {
