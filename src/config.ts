@@ -37,6 +37,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Longest wait for PostgreSQL (a connection, a statement) before the request answers 503. */
   databaseTimeoutMs: number;
+  /** How long an Idempotency-Key and its response are kept; a retry after that creates anew. */
+  idempotencyTtlMs: number;
   /** A Spark installation on this host, for client-mode (Python) drivers; SPARK_HOME by default. */
   sparkHome: string | null;
   /** The Hadoop client classpath on this host, for YARN submissions (else `hadoop classpath`). */
@@ -131,6 +133,7 @@ const DEFAULTS = {
   OASIS_MIN_FREE_DISK: '256MiB',
   OASIS_SHUTDOWN_GRACE: '10s',
   OASIS_DATABASE_TIMEOUT: '10s',
+  OASIS_IDEMPOTENCY_TTL: '24h',
   OASIS_LOG_LEVEL: 'info',
   OASIS_LOG_FORMAT: 'auto',
   OASIS_SANDBOX: 'auto',
@@ -213,6 +216,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     minFreeDiskBytes: parseSize(get('OASIS_MIN_FREE_DISK'), 'OASIS_MIN_FREE_DISK', problems),
     shutdownGraceMs: parseDuration(get('OASIS_SHUTDOWN_GRACE'), 'OASIS_SHUTDOWN_GRACE', problems),
     databaseTimeoutMs: parseDuration(get('OASIS_DATABASE_TIMEOUT'), 'OASIS_DATABASE_TIMEOUT', problems),
+    idempotencyTtlMs: parseDuration(get('OASIS_IDEMPOTENCY_TTL'), 'OASIS_IDEMPOTENCY_TTL', problems),
     sparkHome: env.OASIS_SPARK_HOME?.trim() || env.SPARK_HOME?.trim() || null,
     hadoopClasspath: env.OASIS_HADOOP_CLASSPATH?.trim() || null,
     logLevel: get('OASIS_LOG_LEVEL'),
@@ -254,6 +258,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   ] as const) {
     if (bytes > 0 && bytes < 1024 * 1024) problems.push(`${name} must be at least 1MiB`);
   }
+  if (config.idempotencyTtlMs < 1000) problems.push('OASIS_IDEMPOTENCY_TTL must be at least 1s');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

@@ -29,6 +29,8 @@ const ERRORS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  /** The Idempotency-Key of a creating request came with a different request before. */
+  IDEMPOTENCY_KEY_REUSED: 409,
   NOT_ACCEPTABLE: 406,
   REQUEST_TIMEOUT: 408,
   REQUEST_ENTITY_TOO_LARGE: 413,

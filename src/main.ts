@@ -8,6 +8,7 @@ import { type Authenticator, loadTokenAuth, noAuth } from './api/auth.js';
 import { KeystoneAuth } from './api/keystone.js';
 import { Metrics, observeExecutions } from './api/metrics.js';
 import type { Config } from './config.js';
+import { errorMessage } from './errors.js';
 import { ClusterMonitor } from './executions/cluster-monitor.js';
 import type { Engine, Engines } from './engines/engine.js';
 import { createLocalEngine } from './engines/local/index.js';
@@ -71,9 +72,15 @@ export async function migrate(config: Config, logger: Logger): Promise<void> {
 }
 
 /**
- * The process wiring: config → store → engines → executions → HTTP. Shutdown runs in a fixed
- * order (stop accepting requests, stop pollers, close engines, close the database), each step
- * on its own, time-boxed by close-with-grace; a second signal forces the exit.
+ * The process wiring: config → store → engines → app → listen → executions. The port is claimed
+ * before anything acts on executions: a second Oasis started by mistake on a busy port exits at
+ * once, without re-adopting, leasing or launching what the running one owns. From listen until
+ * start-up ends, requests answer 503 "starting".
+ *
+ * Shutdown (SIGTERM, SIGINT) drains: new requests are refused (the listener closes; a request on
+ * a kept-alive connection answers 503) while those in flight finish, then the pollers stop, the
+ * engines and the database close. Running jobs are left running: the next start re-adopts them.
+ * Each step runs on its own, time-boxed by close-with-grace; a second signal forces the exit.
  */
 export async function serve(config: Config, logger: Logger): Promise<void> {
   await prepareDataDir(config);
@@ -84,32 +91,10 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     { store: database, nodeId: config.nodeId, sandbox },
   );
   const store = observeExecutions(database, metrics);
-  const local = await createLocalEngine({
-    workDir: path.join(config.dataDir, 'executions'),
-    nodeId: config.nodeId,
-    killGraceMs: config.killGraceMs,
-    sandbox,
-    logger: logger.child({ engine: 'local' }),
+  const engines = await openEngines(config, sandbox, logger).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
   });
-  const spark = createSparkEngine({
-    workDir: path.join(config.dataDir, 'spark'),
-    nodeId: config.nodeId,
-    killGraceMs: config.killGraceMs,
-    sandbox,
-    ...(config.sparkHome ? { sparkHome: config.sparkHome } : {}),
-    logger: logger.child({ engine: 'spark' }),
-  });
-  const yarn = createYarnEngine({
-    workDir: path.join(config.dataDir, 'yarn'),
-    nodeId: config.nodeId,
-    ...(config.hadoopClasspath ? { hadoopClasspath: config.hadoopClasspath } : {}),
-    logger: logger.child({ engine: 'yarn' }),
-  });
-  const engines: Engines = new Map<EngineKind, Engine>([
-    ['local', local],
-    ['spark', spark],
-    ['yarn', yarn],
-  ]);
   const executions = new Executions({
     store,
     engines,
@@ -132,6 +117,21 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   const webhooks = new WebhookDeliveries({ store, nodeId: config.nodeId, ...config.webhooks, logger: logger.child({ component: 'webhooks' }) });
   const auth = await createAuthenticator(config, logger);
   const app = await buildApp({ config, store, engines, executions, auth, metrics, events, logger });
+  const closeResources = async () => {
+    await Promise.allSettled([...engines.values()].map((engine) => engine.close()));
+    await store.close();
+  };
+
+  app.markStarting();
+  let url: string;
+  try {
+    url = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    const message = listenFailure(config, error);
+    logger.fatal({ err: error, host: config.host, port: config.port }, message);
+    await Promise.allSettled([app.close(), closeResources()]);
+    throw new ListenError(message);
+  }
 
   const steps: [string, () => Promise<unknown>][] = [
     ['http', async () => {
@@ -156,18 +156,68 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
           logger.error({ err: error, step: name }, 'shutdown step failed');
         }
       }
+      logger.info('Oasis stopped');
     })());
 
   closeWithGrace({ delay: config.shutdownGraceMs + 2000 }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'fatal error, shutting down');
-    else logger.info({ signal }, 'shutting down');
+    else logger.info({ signal }, 'shutting down: draining requests in flight; running jobs keep running');
     await shutdown();
   });
 
+  logger.info({ url }, 'listening; starting executions');
   await executions.start();
+  // A signal during start-up: the shutdown has stopped executions; nothing more starts.
+  if (shuttingDown) return;
   clusterMonitor.start();
   eventRetention.start();
   webhooks.start();
-  const address = await app.listen({ host: config.host, port: config.port });
-  logger.info({ url: address, node: config.nodeId, database: store.dialect }, 'Oasis is ready');
+  app.markReady();
+  logger.info({ url, node: config.nodeId, database: store.dialect }, 'Oasis is ready');
+}
+
+/** The port could not be bound: nothing was started, and the process should exit non-zero. */
+export class ListenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ListenError';
+  }
+}
+
+function listenFailure(config: Config, error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') return `cannot listen on ${where}: the address is already in use (EADDRINUSE); is another Oasis or another service running on it? Set OASIS_PORT or OASIS_HOST`;
+  if (code === 'EACCES') return `cannot listen on ${where}: permission denied (EACCES)`;
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address (EADDRNOTAVAIL); check OASIS_HOST`;
+  return `cannot listen on ${where}: ${errorMessage(error)}`;
+}
+
+async function openEngines(config: Config, sandbox: Sandbox, logger: Logger): Promise<Engines> {
+  const local = await createLocalEngine({
+    workDir: path.join(config.dataDir, 'executions'),
+    nodeId: config.nodeId,
+    killGraceMs: config.killGraceMs,
+    sandbox,
+    logger: logger.child({ engine: 'local' }),
+  });
+  const spark = createSparkEngine({
+    workDir: path.join(config.dataDir, 'spark'),
+    nodeId: config.nodeId,
+    killGraceMs: config.killGraceMs,
+    sandbox,
+    ...(config.sparkHome ? { sparkHome: config.sparkHome } : {}),
+    logger: logger.child({ engine: 'spark' }),
+  });
+  const yarn = createYarnEngine({
+    workDir: path.join(config.dataDir, 'yarn'),
+    nodeId: config.nodeId,
+    ...(config.hadoopClasspath ? { hadoopClasspath: config.hadoopClasspath } : {}),
+    logger: logger.child({ engine: 'yarn' }),
+  });
+  return new Map<EngineKind, Engine>([
+    ['local', local],
+    ['spark', spark],
+    ['yarn', yarn],
+  ]);
 }

@@ -12,6 +12,7 @@ import {
   installErrorHandling,
   type RegExpMethods,
 } from './error-handler.js';
+import { IDEMPOTENCY_HEADER, idempotencyHooks, MAX_KEY_LENGTH } from './idempotency.js';
 import { parseJsonBody } from './json-body.js';
 import { bodyLimit, LIMITS } from './limits.js';
 import { documentErrors, ErrorBody, FORMATS } from './schemas.js';
@@ -48,10 +49,21 @@ const ROUTE_MODULES: readonly RouteModule[] = [
 ];
 
 /**
+ * Where the process stands, for requests that arrive while it cannot serve them: from listen to
+ * the end of start-up (`markStarting`, then `markReady`) and at shutdown (`markClosing`) they
+ * answer 503. A new app is ready.
+ */
+export interface Readiness {
+  markStarting(): void;
+  markReady(): void;
+  markClosing(): void;
+}
+
+/**
  * Builds the HTTP application without listening: main.ts listens, tests use `app.inject()`.
  * Call `markClosing()` at shutdown to answer 503 while in-flight requests finish.
  */
-export async function buildApp(given: AppDeps): Promise<FastifyInstance & { markClosing(): void }> {
+export async function buildApp(given: AppDeps): Promise<FastifyInstance & Readiness> {
   const events =
     given.events ??
     new ExecutionEventHub({ store: given.store, maxStreamsPerProject: given.config.events?.maxStreamsPerProject ?? DEFAULT_MAX_STREAMS });
@@ -90,16 +102,24 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & { mark
   app.server.on('checkExpectation', answerExpectationFailed);
   app.server.on('connect', answerConnect);
 
-  let closing = false;
+  let state: 'starting' | 'ready' | 'closing' = 'ready';
   const routes: RegExpMethods[] = [];
   const turns = new ProjectTurns();
   const parseBodyHook = bodyParser(turns);
+  const idempotency = idempotencyHooks(deps.store, deps.config.idempotencyTtlMs);
   app.addHook('onRoute', (route) => {
     if (route.url === '*' || route.url.startsWith('/documentation')) return;
     if (route.url.startsWith('/v1.1/') || route.url.startsWith('/v2/')) documentErrors(route);
     const methods = (Array.isArray(route.method) ? route.method : [route.method]).filter((m) => m !== 'HEAD');
     const pattern = new RegExp(`^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}/?$`);
     routes.push({ pattern, methods });
+    if (route.config?.idempotent) {
+      // After the body parser below (the check hashes the body) and the route's own pre-checks
+      // (a policy refuses before anything is replayed); before the schema and the handler.
+      route.preValidation = [...hooksOf(route.preValidation), idempotency.check];
+      route.onSend = [...hooksOf(route.onSend), idempotency.remember];
+      route.schema = { ...route.schema, headers: IdempotencyHeaders };
+    }
     // On the routes that take a body only: a hook on every route costs every GET.
     if (methods.some((method) => BODY_METHODS.has(method))) {
       route.preValidation = [parseBodyHook, ...hooksOf(route.preValidation)];
@@ -118,7 +138,8 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & { mark
   // Hooks on the path of every request take `done` rather than returning a promise: an async
   // hook costs a promise and a microtask turn even when it has nothing to do.
   app.addHook('onRequest', (request, _reply, done) => {
-    if (closing) return done(new ApiError('SERVICE_UNAVAILABLE', 'Oasis is shutting down; retry shortly'));
+    if (state === 'closing') return done(new ApiError('SERVICE_UNAVAILABLE', 'Oasis is shutting down; retry shortly'));
+    if (state === 'starting') return done(new ApiError('SERVICE_UNAVAILABLE', 'Oasis is starting; retry shortly'));
     if (request.url.length > LIMITS.urlBytes) {
       return done(new ApiError('REQUEST_URI_TOO_LONG', `The request URL is longer than ${LIMITS.urlBytes} bytes`));
     }
@@ -160,8 +181,14 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & { mark
   await registerV2Api(app, deps, authenticate);
 
   return Object.assign(app as unknown as FastifyInstance, {
+    markStarting() {
+      state = 'starting';
+    },
+    markReady() {
+      state = 'ready';
+    },
     markClosing() {
-      closing = true;
+      state = 'closing';
     },
   });
 }
@@ -170,6 +197,18 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & { mark
 const DEFAULT_MAX_STREAMS = 20;
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/** Documents the header in /openapi.json; idempotency.ts checks it (a 400 with Sahara's body). */
+const IdempotencyHeaders = {
+  type: 'object',
+  properties: {
+    [IDEMPOTENCY_HEADER]: {
+      type: 'string',
+      maxLength: MAX_KEY_LENGTH,
+      description: 'Makes the request safe to retry: the same key with the same request answers as the first did (docs/idempotency.md)',
+    },
+  },
+};
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
 

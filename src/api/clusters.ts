@@ -1,7 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { createOnce } from './idempotency.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, notFound } from '../errors.js';
-import type { ClusterRecord, EngineKind } from '../store/types.js';
+import type { ClusterRecord, EngineKind, NewRow } from '../store/types.js';
 import { requirePolicy } from './auth.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
@@ -159,12 +160,13 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
   api.post(
     '/clusters',
     {
+      config: { idempotent: true },
       preValidation: requirePolicy('data-processing:clusters:create'),
       schema: { params: ProjectParams, body: ClusterCreate, response: { 202: Envelope } },
     },
     async (request, reply) => {
-      const row = await registerCluster(deps, tenantOf(request), request.body);
-      return reply.status(202).send({ cluster: renderCluster(row) });
+      const row = await prepareCluster(deps, tenantOf(request), request.body);
+      return createOnce(request, reply, deps.store, 202, async (tx) => ({ cluster: renderCluster(await tx.clusters.insert(row)) }));
     },
   );
 
@@ -192,8 +194,8 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
   });
 }
 
-/** Registers an existing cluster of an enabled plugin, after its engine validated and checked it. */
-export async function registerCluster(deps: AppDeps, tenant: string, body: Static<typeof ClusterCreate>): Promise<ClusterRecord> {
+/** The row registering an existing cluster of an enabled plugin, after its engine validated and checked it. */
+export async function prepareCluster(deps: AppDeps, tenant: string, body: Static<typeof ClusterCreate>): Promise<NewRow<ClusterRecord>> {
   const kind = ENGINE_OF_PLUGIN[body.plugin_name];
   const engine = kind ? deps.engines.get(kind) : undefined;
   if (!kind || !engine?.validateCluster) {
@@ -206,7 +208,7 @@ export async function registerCluster(deps: AppDeps, tenant: string, body: Stati
   const settings = { hadoop_version: body.hadoop_version, cluster_configs: body.cluster_configs ?? {} };
   engine.validateCluster(settings);
   const health = await engine.checkCluster({ name: body.name, ...settings });
-  return deps.store.clusters.insert({
+  return {
     ...newOwnedRow(tenant, body),
     name: body.name,
     description: body.description ?? '',
@@ -216,7 +218,7 @@ export async function registerCluster(deps: AppDeps, tenant: string, body: Stati
     status: health.status,
     status_description: health.description,
     cluster_configs: settings.cluster_configs,
-  });
+  };
 }
 
 /** Changes a cluster's name, description or flags; the built-in local cluster never changes. */

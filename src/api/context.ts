@@ -19,7 +19,7 @@ import type { Metrics } from './metrics.js';
 /** What the route modules share: the app's dependencies, the typed Fastify instance, the caller. */
 
 export interface AppDeps {
-  config: Pick<Config, 'bodyLimitBytes'> & Partial<Pick<Config, 'events' | 'webhooks'>>;
+  config: Pick<Config, 'bodyLimitBytes'> & Partial<Pick<Config, 'events' | 'webhooks' | 'idempotencyTtlMs'>>;
   store: Store;
   engines: Engines;
   executions: Executions;
@@ -55,6 +55,8 @@ declare module 'fastify' {
     tooLargeError?: ApiError;
     /** The route lists rows: while its project's lists are large, it takes the project's turn. */
     list?: boolean;
+    /** The route creates a row and honours `Idempotency-Key` (idempotency.ts); it writes through createOnce. */
+    idempotent?: boolean;
   }
 }
 

@@ -1,7 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { createOnce } from './idempotency.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
-import { DATA_SOURCE_TYPES, type DataSourceRecord, type DataSourceType, type Store } from '../store/types.js';
+import { DATA_SOURCE_TYPES, type DataSourceRecord, type DataSourceType, type NewRow, type Store } from '../store/types.js';
 import { checkDataSource } from './data-source-urls.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
@@ -81,10 +82,10 @@ export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
 
   api.post(
     '/data-sources',
-    { schema: { params: ProjectParams, body: DataSourceCreate, response: { 202: Envelope } } },
+    { config: { idempotent: true }, schema: { params: ProjectParams, body: DataSourceCreate, response: { 202: Envelope } } },
     async (request, reply) => {
-      const row = await createDataSource(store, tenantOf(request), request.body);
-      return reply.status(202).send({ data_source: renderDataSource(row) });
+      const row = await prepareDataSource(store, tenantOf(request), request.body);
+      return createOnce(request, reply, store, 202, async (tx) => ({ data_source: renderDataSource(await tx.dataSources.insert(row)) }));
     },
   );
 
@@ -120,18 +121,21 @@ export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
   registerDeleteRoute(api, { path: '/data-sources', repo, kind: KIND, inUse: dataSourceInUse(store) });
 }
 
-/** Registers a data source: a unique name among those the caller sees, and a valid URL for its type. */
-export async function createDataSource(store: Store, tenant: string, body: Static<typeof DataSourceCreate>): Promise<DataSourceRecord> {
+/**
+ * The row of a new data source, checked: a unique name among those the caller sees, and a valid
+ * URL for its type. The route inserts it (createOnce, with the request's idempotency key).
+ */
+export async function prepareDataSource(store: Store, tenant: string, body: Static<typeof DataSourceCreate>): Promise<NewRow<DataSourceRecord>> {
   await checkUniqueName(store, tenant, body.name);
   checkDataSource({ type: body.type, url: body.url, credentials: body.credentials });
-  return store.dataSources.insert({
+  return {
     ...newOwnedRow(tenant, body),
     name: body.name,
     description: body.description ?? '',
     type: body.type,
     url: body.url,
     credentials: body.credentials ?? {},
-  });
+  };
 }
 
 /** A data source executions still reference cannot be deleted. */

@@ -1,7 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { createOnce } from './idempotency.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, echo } from '../errors.js';
-import type { JobBinaryRecord, Store } from '../store/types.js';
+import type { JobBinaryRecord, NewRow, Store } from '../store/types.js';
 import { checkJobBinaryExtra, internalId, jobBinaryKind } from './job-binary-urls.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
@@ -82,10 +83,10 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
 
   api.post(
     '/job-binaries',
-    { schema: { params: ProjectParams, body: JobBinaryCreate, response: { 202: Envelope } } },
+    { config: { idempotent: true }, schema: { params: ProjectParams, body: JobBinaryCreate, response: { 202: Envelope } } },
     async (request, reply) => {
-      const row = await createJobBinary(store, tenantOf(request), request.body);
-      return reply.status(202).send({ job_binary: renderJobBinary(row) });
+      const row = await prepareJobBinary(store, tenantOf(request), request.body);
+      return createOnce(request, reply, store, 202, async (tx) => ({ job_binary: renderJobBinary(await tx.jobBinaries.insert(row)) }));
     },
   );
 
@@ -111,18 +112,21 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
   });
 }
 
-/** Registers a job binary: a URL of a known kind, its credentials, and a visible internal binary. */
-export async function createJobBinary(store: Store, tenant: string, body: Static<typeof JobBinaryCreate>): Promise<JobBinaryRecord> {
+/**
+ * The row of a new job binary, checked: a URL of a known kind, its credentials, and a visible
+ * internal binary. The route inserts it (createOnce, with the request's idempotency key).
+ */
+export async function prepareJobBinary(store: Store, tenant: string, body: Static<typeof JobBinaryCreate>): Promise<NewRow<JobBinaryRecord>> {
   const kind = jobBinaryKind(body.url);
   checkJobBinaryExtra(kind, body.url, body.extra);
   await checkInternalReference(store, body.url, tenant);
-  return store.jobBinaries.insert({
+  return {
     ...newOwnedRow(tenant, body),
     name: body.name,
     description: body.description ?? '',
     url: body.url,
     extra: body.extra ?? {},
-  });
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
+import { createOnce } from './idempotency.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
 import type { JobBinaryInternalRecord } from '../store/types.js';
@@ -63,7 +64,7 @@ export function registerJobBinaryInternalRoutes(api: Api, deps: AppDeps): void {
     {
       // One byte over the maximum still reaches the handler, which then answers with the size.
       bodyLimit: maxBytes + 1,
-      config: { rawBody: true, tooLargeError: tooBig(maxBytes) },
+      config: { rawBody: true, tooLargeError: tooBig(maxBytes), idempotent: true },
       schema: { params: NameParams, response: { 202: Envelope } },
     },
     async (request, reply) => {
@@ -74,11 +75,10 @@ export function registerJobBinaryInternalRoutes(api: Api, deps: AppDeps): void {
       const { name } = request.params;
       if (!FORMATS.valid_name.test(name)) throw new ApiError('BAD_JOB_BINARY', `${name} is not a valid name`);
       if (data.length > maxBytes) throw tooBig(maxBytes, data.length);
-      const row = await repo.insertWithData(
-        { id: randomUUID(), tenant_id: tenantOf(request), name, is_public: false, is_protected: false },
-        data,
-      );
-      return reply.status(202).send({ job_binary_internal: renderJobBinaryInternal(row) });
+      const row = { id: randomUUID(), tenant_id: tenantOf(request), name, is_public: false, is_protected: false };
+      return createOnce(request, reply, deps.store, 202, async (tx) => ({
+        job_binary_internal: renderJobBinaryInternal(await tx.jobBinaryInternals.insertWithData(row, data)),
+      }));
     },
   );
 

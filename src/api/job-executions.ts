@@ -2,9 +2,10 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
-import { createExecution, type ExecuteRequest } from '../executions/execute.js';
+import { prepareExecution, type ExecuteRequest } from '../executions/execute.js';
+import { createOnce } from './idempotency.js';
 import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
-import type { ConfigValue, JobExecutionRecord, JobTemplateRecord } from '../store/types.js';
+import type { ConfigValue, JobExecutionRecord, JobTemplateRecord, NewRow } from '../store/types.js';
 import { bodyLimit, checkJobConfigsSize, LIMITS } from './limits.js';
 import { type ListSpec, listResource, sendList } from './listing.js';
 import { formatTime, renderOwned } from './render.js';
@@ -209,6 +210,7 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
     '/jobs/:id/execute',
     {
       bodyLimit: bodyLimit(LIMITS.executeBodyBytes, deps.config.bodyLimitBytes),
+      config: { idempotent: true },
       preValidation: async (request) => {
         await getVisible(store.jobTemplates, (request.params as { id: string }).id, tenantOf(request));
       },
@@ -217,24 +219,27 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
     async (request, reply) => {
       const tenant = tenantOf(request);
       const template = await getVisible(store.jobTemplates, request.params.id, tenant);
-      const row = await executeTemplate(deps, tenant, template, request.body);
-      return reply.status(202).send(respond(row));
+      const row = await prepareTemplateExecution(deps, tenant, template, request.body);
+      await createOnce(request, reply, store, 202, async (tx) => respond(await tx.jobExecutions.insert(row)));
+      deps.executions.wake();
+      return reply;
     },
   );
 }
 
-/** Creates a PENDING execution of a template the caller sees, and wakes the launcher. */
-export async function executeTemplate(
+/**
+ * The PENDING execution of a template the caller sees, checked and ready to store; the route
+ * stores it (createOnce, with the request's idempotency key) and wakes the launcher.
+ */
+export async function prepareTemplateExecution(
   deps: AppDeps,
   tenant: string,
   template: JobTemplateRecord,
   body: Static<typeof ExecuteBody>,
-): Promise<JobExecutionRecord> {
+): Promise<NewRow<JobExecutionRecord>> {
   checkJobConfigsSize(body.job_configs, body.interface);
   await deps.executions.checkRoomForExecution();
-  const row = await createExecution(deps.store, deps.engines, tenant, template, body as ExecuteRequest);
-  deps.executions.wake();
-  return row;
+  return prepareExecution(deps.store, deps.engines, tenant, template, body as ExecuteRequest);
 }
 
 /** The owner deletes an unprotected execution: it is stopped, cleaned up and removed in the background. */

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { createOnce } from './idempotency.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, echo } from '../errors.js';
-import { JOB_TYPES, type JobBinaryRecord, type JobTemplateRecord, type JobType, type Store } from '../store/types.js';
+import { JOB_TYPES, type JobBinaryRecord, type JobTemplateRecord, type JobType, type NewRow, type Store } from '../store/types.js';
 import { configHints } from './config-hints.js';
 import { JobBinarySchema, renderJobBinary } from './job-binaries.js';
 import { registerDeleteRoute } from './resource-routes.js';
@@ -104,7 +105,7 @@ const LIST: ListSpec = {
 };
 
 /** Loads job binaries by id, each at most once per response. */
-export function binaryLoader(store: Store) {
+export function binaryLoader(store: Pick<Store, 'jobBinaries'>) {
   const cache = new Map<string, Promise<JobBinaryRecord | undefined>>();
   return async (ids: readonly string[]) => {
     const rows = await Promise.all(
@@ -166,10 +167,12 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
 
   api.post(
     '/jobs',
-    { schema: { params: ProjectParams, body: JobCreate, response: { 202: Envelope } } },
+    { config: { idempotent: true }, schema: { params: ProjectParams, body: JobCreate, response: { 202: Envelope } } },
     async (request, reply) => {
-      const row = await createJobTemplate(store, tenantOf(request), request.body);
-      return reply.status(202).send({ job: await renderTemplate(row, binaryLoader(store)) });
+      const row = await prepareJobTemplate(store, tenantOf(request), request.body);
+      return createOnce(request, reply, store, 202, async (tx) => ({
+        job: await renderTemplate(await tx.jobTemplates.insert(row), binaryLoader(tx)),
+      }));
     },
   );
 
@@ -201,7 +204,7 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
 }
 
 /** Creates a job template (docs/compatibility.md#request-schemas): mains and libs by type, visible binaries, the interface. */
-export async function createJobTemplate(store: Store, tenant: string, body: Static<typeof JobCreate>): Promise<JobTemplateRecord> {
+export async function prepareJobTemplate(store: Store, tenant: string, body: Static<typeof JobCreate>): Promise<NewRow<JobTemplateRecord>> {
   const mains = body.mains ?? [];
   const libs = body.libs ?? [];
   checkMainsAndLibs(body.type, mains, libs);
@@ -213,7 +216,7 @@ export async function createJobTemplate(store: Store, tenant: string, body: Stat
     const source = await store.dataSources.get(id);
     return source !== undefined && isVisible(source, tenant);
   });
-  return store.jobTemplates.insert({
+  return {
     ...newOwnedRow(tenant, body),
     name: body.name,
     description: body.description ?? '',
@@ -221,7 +224,7 @@ export async function createJobTemplate(store: Store, tenant: string, body: Stat
     mains,
     libs,
     interface: args.map((arg) => ({ id: randomUUID(), ...arg })),
-  });
+  };
 }
 
 /** Changes a template's name, description or flags, by Sahara's write rules. */

@@ -65,6 +65,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
+    // Whatever a failed start left open (a pool, a timer) must not keep the process alive.
+    process.exit(1);
   },
 );

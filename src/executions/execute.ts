@@ -10,6 +10,7 @@ import type {
   JobExecutionRecord,
   JobTemplateRecord,
   JobType,
+  NewRow,
   Store,
 } from '../store/types.js';
 import { checkInterfaceValues, mergeInterface } from './interface-values.js';
@@ -35,17 +36,18 @@ const NEEDS_DATA_SOURCES: ReadonlySet<JobType> = new Set(['MapReduce', 'MapReduc
 const NEEDS_MAIN_CLASS: ReadonlySet<JobType> = new Set(['Java', 'Storm', 'Storm.Pyleus']);
 
 /**
- * The synchronous part of execute (docs/compatibility.md#execute-and-clusters-that-are-not-ready), after the template lookup and the schema:
- * cluster, engine, interface, per-type checks, data sources, the engine's own checks; then the
- * PENDING row is stored. The launcher starts it.
+ * The synchronous part of execute (docs/compatibility.md#execute-and-clusters-that-are-not-ready),
+ * after the template lookup and the schema: cluster, engine, interface, per-type checks, data
+ * sources, the engine's own checks. Returns the PENDING row to store; the caller stores it (with
+ * its idempotency key, when it has one), the launcher starts it.
  */
-export async function createExecution(
+export async function prepareExecution(
   store: Store,
   engines: Engines,
   tenantId: string,
   template: JobTemplateRecord,
   request: ExecuteRequest,
-): Promise<JobExecutionRecord> {
+): Promise<NewRow<JobExecutionRecord>> {
   const cluster = await store.clusters.get(request.cluster_id);
   if (!cluster || !isVisible(cluster, tenantId)) {
     throw new ApiError('INVALID_REFERENCE', `Cluster with id '${request.cluster_id}' doesn't exist`);
@@ -76,7 +78,7 @@ export async function createExecution(
   });
   engine.validate(specOf(id, template, files, jobConfigs, input, output), cluster);
 
-  return store.jobExecutions.insert(pendingRow(id, tenantId, template, cluster, request, jobConfigs));
+  return pendingRow(id, tenantId, template, cluster, request, jobConfigs);
 }
 
 async function checkForType(
@@ -121,7 +123,7 @@ function pendingRow(
   cluster: ClusterRecord,
   request: ExecuteRequest,
   jobConfigs: JobConfigs,
-): Omit<JobExecutionRecord, 'created_at' | 'updated_at'> {
+): NewRow<JobExecutionRecord> {
   return {
     id,
     tenant_id: tenantId,

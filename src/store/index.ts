@@ -7,6 +7,7 @@ import { clusters } from './repositories/clusters.js';
 import { dataSources } from './repositories/data-sources.js';
 import { jobBinaries } from './repositories/job-binaries.js';
 import { jobBinaryInternals } from './repositories/job-binary-internals.js';
+import { idempotencyKeys } from './repositories/idempotency-keys.js';
 import { jobExecutions } from './repositories/job-executions.js';
 import { jobTemplates } from './repositories/job-templates.js';
 import { executionEvents } from './repositories/execution-events.js';
@@ -17,7 +18,7 @@ import { acquireSqlite, migrateSqlite, sqliteFile, translateSqliteError } from '
 import { withRowCache } from './cached-executions.js';
 import { listenForChanges } from './postgres-changes.js';
 import { RowCache } from './row-cache.js';
-import type { DatabaseStats, JobExecutionRecord, Store } from './types.js';
+import type { DatabaseStats, JobExecutionRecord, Store, StoreTransaction } from './types.js';
 
 export { LOCAL_CLUSTER_ID, MIGRATIONS } from './migrations.js';
 export type * from './types.js';
@@ -209,17 +210,38 @@ function createStore({ db, dialect, eventSignal, executionCache, release, stats,
     }
   };
   const guard = <T extends object>(repository: T): T => translatingErrors(repository, call);
-  return {
+  const translated = async <R>(work: () => Promise<R>): Promise<R> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw coerceError(translate(error));
+    }
+  };
+  const repositories = (handle: Kysely<any>, wrap: <T extends object>(repository: T) => T): StoreTransaction => ({
     dialect,
-    jobBinaryInternals: guard(jobBinaryInternals(db)),
-    jobBinaries: guard(jobBinaries(db)),
-    dataSources: guard(dataSources(db)),
-    jobTemplates: guard(jobTemplates(db)),
-    clusters: guard(clusters(db)),
-    jobExecutions: guard(events.afterWrites(withRowCache(jobExecutions(db, dialect), cache))),
+    jobBinaryInternals: wrap(jobBinaryInternals(handle)),
+    jobBinaries: wrap(jobBinaries(handle)),
+    dataSources: wrap(dataSources(handle)),
+    jobTemplates: wrap(jobTemplates(handle)),
+    clusters: wrap(clusters(handle)),
+    jobExecutions: wrap(withRowCache(jobExecutions(handle, dialect), cache)),
+    idempotencyKeys: wrap(idempotencyKeys(handle)),
+  });
+  const outside = repositories(db, guard);
+  return {
+    ...outside,
+    jobExecutions: events.afterWrites(outside.jobExecutions),
     executionEvents: guard(executionEvents(db)),
     webhooks: guard(webhooks(db, dialect)),
     onEventsAppended: (listener) => events.subscribe(listener),
+    // Readers of the event log hear of a transaction's executions once it has committed.
+    transaction: (work) =>
+      call(() => db.transaction().execute((tx) => work(repositories(tx, (repository) => translatingErrors(repository, translated))))).then(
+        (result) => {
+          events.raise();
+          return result;
+        },
+      ),
     ping: () => call(async () => void (await sql`select 1`.execute(db))),
     databaseStats: stats,
     close: () => (closing ??= stop().then(release)),

@@ -174,6 +174,26 @@ export const MIGRATIONS: readonly Migration[] = [
         for each row execute function oasis_notify_job_execution()`.execute(db);
     },
   },
+  {
+    version: 3,
+    name: 'idempotency keys of creating requests',
+    async up(db, dialect) {
+      const text = dialect === 'sqlite' ? 'text' : sql`text collate "C"`;
+      // The primary key is what decides between two concurrent requests with one key.
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('tenant_id', text, (c) => c.notNull())
+        .addColumn('idempotency_key', text, (c) => c.notNull())
+        .addColumn('request_hash', text, (c) => c.notNull())
+        .addColumn('status_code', 'integer', (c) => c.notNull())
+        .addColumn('response', text, (c) => c.notNull())
+        .addColumn('created_at', text, (c) => c.notNull())
+        .addColumn('expires_at', text, (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['tenant_id', 'idempotency_key'])
+        .execute();
+      await db.schema.createIndex('idempotency_keys_expires').on('idempotency_keys').column('expires_at').execute();
+    },
+  },
   executionEventsMigration,
 ];
 

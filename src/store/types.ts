@@ -253,6 +253,37 @@ export type DatabaseStats =
   | { dialect: 'postgres'; connections: number; idle: number; waiting: number }
   | { dialect: 'sqlite'; bytes: number };
 
+/**
+ * What a creating request sent with an `Idempotency-Key` answered, kept until `expires_at` so that
+ * a retry with the same key gets the same answer instead of creating a second row.
+ */
+export interface IdempotencyKeyRecord {
+  tenant_id: string;
+  idempotency_key: string;
+  /** Hash of the request (method, route, body): the same key with another request is refused. */
+  request_hash: string;
+  status_code: number;
+  /** The response body exactly as it was sent. */
+  response: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface IdempotencyKeyRepository {
+  /** The tenant's record of `key`, unless it expired before `now` (ISO time). */
+  get(tenantId: string, key: string, now: string): Promise<IdempotencyKeyRecord | undefined>;
+  /**
+   * Stores a key, replacing a record of it that expired by `created_at`. Throws
+   * DuplicateEntryError when the tenant's key is live (stored by a request that won).
+   */
+  insert(record: IdempotencyKeyRecord): Promise<void>;
+  /** Deletes the records expired by `now`; returns how many. */
+  prune(now: string): Promise<number>;
+}
+
+/** The repositories of a Store bound to one transaction (see Store.transaction). */
+export type StoreTransaction = Omit<Store, 'transaction' | 'ping' | 'close' | 'databaseStats' | 'executionEvents' | 'webhooks' | 'onEventsAppended'>;
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly jobBinaryInternals: JobBinaryInternalRepository;
@@ -270,6 +301,13 @@ export interface Store {
    * Returns the function that unsubscribes.
    */
   onEventsAppended(listener: () => void): () => void;
+  readonly idempotencyKeys: IdempotencyKeyRepository;
+  /**
+   * Runs `work` in one transaction over repositories bound to it: everything it writes commits
+   * together, or nothing does. `work` must use only the repositories it is given (on SQLite a
+   * call through the Store itself would wait for the transaction to end).
+   */
+  transaction<R>(work: (tx: StoreTransaction) => Promise<R>): Promise<R>;
   /** Cheap round trip, for health checks. Throws StoreUnavailableError when the database is down. */
   ping(): Promise<void>;
   /** The connection pool's state (PostgreSQL) or the database's size on disk (SQLite), for /metrics. */

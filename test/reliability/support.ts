@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { isTerminal } from '../../src/store/statuses.js';
@@ -7,6 +10,8 @@ import { call, createTemplate, ok, uploadJbi } from '../support/resources.js';
 import { eventually } from '../support/eventually.js';
 
 export { eventually };
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
 
 /** How many times a job ran: each run appends one line to its marker file. */
 export async function runsOf(marker: string): Promise<number> {
@@ -92,4 +97,26 @@ export function assertSaharaError(status: number, body: unknown, context: string
   assert.equal(record.error_code, status, context);
   assert.ok(typeof record.error_name === 'string' || typeof record.error_name === 'number', context);
   assert.equal(typeof record.error_message, 'string', context);
+}
+
+/**
+ * A PostgreSQL server of the test's own on `port` (scripts/postgres.sh's helpers), so that
+ * stopping or freezing it never touches the suite's shared one. `init` starts it afresh with
+ * durable commits (postgres.sh turns them off for speed) and returns its URL.
+ */
+export function privatePostgres(port: string) {
+  const run = async (script: string): Promise<string> => {
+    const { stdout } = await promisify(execFile)('bash', ['-c', `set -euo pipefail; source scripts/postgres.sh; ${script}`], {
+      cwd: ROOT,
+      env: { ...process.env, OASIS_TEST_PG_PORT: port },
+    });
+    return stdout.trim();
+  };
+  const start = `_postgres_run "$(_postgres_bin_dir)/pg_ctl" -D "$(_postgres_base)/data" -l "$(_postgres_base)/server.log" -w -t 60 \
+    -o "-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=$(_postgres_base) -c max_connections=100" start >/dev/null`;
+  const stop = `_postgres_run "$(_postgres_bin_dir)/pg_ctl" -D "$(_postgres_base)/data" -m fast -w stop >/dev/null`;
+  return {
+    init: () => run(`postgres_start && ${stop} && ${start} && echo "$POSTGRES_URL"`),
+    remove: () => run('postgres_stop'),
+  };
 }

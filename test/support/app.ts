@@ -30,6 +30,7 @@ export interface TestAppOptions {
   bodyLimitBytes?: number;
   /** Event stream and webhook settings (defaults otherwise). */
   config?: Partial<Pick<Config, 'events' | 'webhooks'>>;
+  idempotencyTtlMs?: number;
 }
 
 export interface TestApp {
@@ -74,7 +75,11 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
     logger,
   });
   const app = await buildApp({
-    config: { bodyLimitBytes: options.bodyLimitBytes ?? 5 * 1024 * 1024, ...options.config },
+    config: {
+      bodyLimitBytes: options.bodyLimitBytes ?? 5 * 1024 * 1024,
+      ...options.config,
+      ...(options.idempotencyTtlMs === undefined ? {} : { idempotencyTtlMs: options.idempotencyTtlMs }),
+    },
     store,
     engines,
     executions,

@@ -2,12 +2,13 @@ import { Type } from '@sinclair/typebox';
 import { tenantOf, type Api, type AppDeps } from '../context.js';
 import type { ClusterRecord } from '../../store/types.js';
 import { requirePolicy } from '../auth.js';
-import { ClusterCreate, clusterInUse, ClusterSchema, ClusterUpdate, registerCluster, renderCluster, updateCluster } from '../clusters.js';
+import { ClusterCreate, clusterInUse, ClusterSchema, ClusterUpdate, prepareCluster, renderCluster, updateCluster } from '../clusters.js';
 import { type ListSpec, listResource, sendList } from '../listing.js';
 import { registerDeleteRoute } from '../resource-routes.js';
 import { ListEnvelope, ListQueryString } from '../schemas.js';
 import { getVisible } from '../visibility.js';
 import { checkQuery, paramsOf, renamedSchema, type V2Scope } from './fields.js';
+import { createOnce } from '../idempotency.js';
 
 /** v2 names a cluster's version `plugin_version` (v1.1: `hadoop_version`). */
 const RENAMES = { tenant_id: 'project_id', hadoop_version: 'plugin_version' } as const;
@@ -64,12 +65,16 @@ export function registerClusterRoutesV2(api: Api, deps: AppDeps, scope: V2Scope)
 
   api.post(
     '/clusters',
-    { preValidation: requirePolicy('data-processing:clusters:create'), schema: { params: ProjectOnly, body: CreateBody, response: { 202: Envelope } } },
+    {
+      config: { idempotent: true },
+      preValidation: requirePolicy('data-processing:clusters:create'),
+      schema: { params: ProjectOnly, body: CreateBody, response: { 202: Envelope } },
+    },
     async (request, reply) => {
       checkQuery(request);
       const { plugin_version: version, ...body } = request.body as typeof request.body & { plugin_version: string };
-      const row = await registerCluster(deps, tenantOf(request), { ...body, hadoop_version: version } as Parameters<typeof registerCluster>[2]);
-      return reply.status(202).send({ cluster: render(row) });
+      const row = await prepareCluster(deps, tenantOf(request), { ...body, hadoop_version: version } as Parameters<typeof prepareCluster>[2]);
+      return createOnce(request, reply, deps.store, 202, async (tx) => ({ cluster: render(await tx.clusters.insert(row)) }));
     },
   );
 

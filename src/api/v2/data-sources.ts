@@ -3,7 +3,7 @@ import { tenantOf, type Api, type AppDeps } from '../context.js';
 import { ApiError } from '../../errors.js';
 import type { DataSourceRecord } from '../../store/types.js';
 import {
-  createDataSource,
+  prepareDataSource,
   DATA_SOURCE_KIND,
   DataSourceCreate,
   dataSourceInUse,
@@ -16,6 +16,7 @@ import type { ListSpec } from '../listing.js';
 import { registerDeleteRoute, registerListRoute } from '../resource-routes.js';
 import { checkModifiable, getVisible } from '../visibility.js';
 import { checkQuery, paramsOf, PROJECT_RENAME, renamedSchema, type V2Scope, withProjectId } from './fields.js';
+import { createOnce } from '../idempotency.js';
 
 export const DataSourceSchemaV2 = renamedSchema(DataSourceSchema, PROJECT_RENAME);
 const Envelope = Type.Object({ data_source: DataSourceSchemaV2 });
@@ -37,10 +38,10 @@ export function registerDataSourceRoutesV2(api: Api, deps: AppDeps, scope: V2Sco
 
   registerListRoute(api, { path: '/data-sources', repo, spec: LIST, item: DataSourceSchemaV2, render, params: ProjectOnly });
 
-  api.post('/data-sources', { schema: { params: ProjectOnly, body: DataSourceCreate, response: { 202: Envelope } } }, async (request, reply) => {
+  api.post('/data-sources', { config: { idempotent: true }, schema: { params: ProjectOnly, body: DataSourceCreate, response: { 202: Envelope } } }, async (request, reply) => {
     checkQuery(request);
-    const row = await createDataSource(store, tenantOf(request), request.body);
-    return reply.status(202).send({ data_source: render(row) });
+    const row = await prepareDataSource(store, tenantOf(request), request.body);
+    return createOnce(request, reply, store, 202, async (tx) => ({ data_source: render(await tx.dataSources.insert(row)) }));
   });
 
   api.get('/data-sources/:id', { schema: { params: Id, response: { 200: Envelope } } }, async (request) => {

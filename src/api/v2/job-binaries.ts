@@ -3,7 +3,7 @@ import { tenantOf, type Api, type AppDeps } from '../context.js';
 import { ApiError } from '../../errors.js';
 import type { JobBinaryRecord } from '../../store/types.js';
 import {
-  createJobBinary,
+  prepareJobBinary,
   JobBinaryCreate,
   jobBinaryData,
   jobBinaryInUse,
@@ -18,6 +18,7 @@ import { registerDeleteRoute, registerListRoute } from '../resource-routes.js';
 import { BinaryData } from '../schemas.js';
 import { getVisible } from '../visibility.js';
 import { checkQuery, paramsOf, PROJECT_RENAME, renamedSchema, type V2Scope, withProjectId } from './fields.js';
+import { createOnce } from '../idempotency.js';
 
 const KIND = 'JobBinary';
 export const JobBinarySchemaV2 = renamedSchema(JobBinarySchema, PROJECT_RENAME);
@@ -50,10 +51,11 @@ export function registerJobBinaryRoutesV2(api: Api, deps: AppDeps, scope: V2Scop
 
   registerListRoute(api, { path: '/job-binaries', repo, spec: LIST, item: JobBinarySchemaV2, render, params: ProjectOnly });
 
-  api.post('/job-binaries', { schema: { params: ProjectOnly, body: JobBinaryCreate, response: { 202: Envelope } } }, async (request, reply) => {
+  api.post('/job-binaries', { config: { idempotent: true }, schema: { params: ProjectOnly, body: JobBinaryCreate, response: { 202: Envelope } } }, async (request, reply) => {
     refuseInternal(request.body.url);
     checkQuery(request);
-    return reply.status(202).send({ job_binary: render(await createJobBinary(store, tenantOf(request), request.body)) });
+    const row = await prepareJobBinary(store, tenantOf(request), request.body);
+    return createOnce(request, reply, store, 202, async (tx) => ({ job_binary: render(await tx.jobBinaries.insert(row)) }));
   });
 
   api.get('/job-binaries/:id', { schema: { params: Id, response: { 200: Envelope } } }, async (request) => {

@@ -5,7 +5,7 @@ import { configHints } from '../config-hints.js';
 import { JobBinarySchema } from '../job-binaries.js';
 import {
   binaryLoader,
-  createJobTemplate,
+  prepareJobTemplate,
   JOB_TEMPLATE_KIND,
   JobCreate,
   JobTemplateSchema,
@@ -19,6 +19,7 @@ import { registerDeleteRoute } from '../resource-routes.js';
 import { AnyObject, ListEnvelope, ListQueryString } from '../schemas.js';
 import { getVisible } from '../visibility.js';
 import { checkQuery, paramsOf, PROJECT_RENAME, renamedSchema, type V2Scope, withProjectId } from './fields.js';
+import { createOnce } from '../idempotency.js';
 
 const BinarySchemaV2 = renamedSchema(JobBinarySchema, PROJECT_RENAME);
 /** v1.1's job with `project_id`, also in its mains and libs; interface entries keep `tenant_id`, as in Sahara. */
@@ -63,10 +64,10 @@ export function registerJobTemplateRoutesV2(api: Api, deps: AppDeps, scope: V2Sc
     },
   );
 
-  api.post('/job-templates', { schema: { params: ProjectOnly, body: JobCreate, response: { 202: Envelope } } }, async (request, reply) => {
+  api.post('/job-templates', { config: { idempotent: true }, schema: { params: ProjectOnly, body: JobCreate, response: { 202: Envelope } } }, async (request, reply) => {
     checkQuery(request);
-    const row = await createJobTemplate(store, tenantOf(request), request.body);
-    return reply.status(202).send(await respond(row));
+    const row = await prepareJobTemplate(store, tenantOf(request), request.body);
+    return createOnce(request, reply, store, 202, async (tx) => ({ job_template: await renderTemplateV2(await tx.jobTemplates.insert(row), binaryLoader(tx)) }));
   });
 
   api.get(

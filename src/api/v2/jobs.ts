@@ -4,7 +4,7 @@ import { ApiError } from '../../errors.js';
 import type { JobExecutionRecord } from '../../store/types.js';
 import {
   deleteExecution,
-  executeTemplate,
+  prepareTemplateExecution,
   ExecuteBody,
   JOB_EXECUTION_KIND,
   JobExecutionSchema,
@@ -16,6 +16,7 @@ import { type ListSpec, listResource, sendList } from '../listing.js';
 import { AnyObject, ListEnvelope, ListQueryString, NoContent, Uuid } from '../schemas.js';
 import { checkModifiable, getVisible, isVisible } from '../visibility.js';
 import { checkQuery, paramsOf, renamedSchema, type V2Scope } from './fields.js';
+import { createOnce } from '../idempotency.js';
 
 /** v2's job: a v1.1 job execution with `project_id`, `job_template_id`, no `oozie_job_id`. */
 const RENAMES = { tenant_id: 'project_id', job_id: 'job_template_id' } as const;
@@ -63,6 +64,7 @@ export function registerJobRoutesV2(api: Api, deps: AppDeps, scope: V2Scope): vo
   api.post(
     '/jobs',
     {
+      config: { idempotent: true },
       bodyLimit: bodyLimit(LIMITS.executeBodyBytes, deps.config.bodyLimitBytes),
       schema: { params: ProjectOnly, body: CreateBody, response: { 202: Envelope } },
     },
@@ -75,7 +77,10 @@ export function registerJobRoutesV2(api: Api, deps: AppDeps, scope: V2Scope): vo
       const template = await store.jobTemplates.get(templateId);
       if (!template || !isVisible(template, tenant)) throw new ApiError('INVALID_REFERENCE', `Job with id '${templateId}' doesn't exist`);
       checkQuery(request);
-      return reply.status(202).send(respond(await executeTemplate(deps, tenant, template, body)));
+      const row = await prepareTemplateExecution(deps, tenant, template, body);
+      await createOnce(request, reply, store, 202, async (tx) => respond(await tx.jobExecutions.insert(row)));
+      deps.executions.wake();
+      return reply;
     },
   );
 

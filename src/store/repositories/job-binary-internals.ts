@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { JOB_BINARY_INTERNALS } from '../tables.js';
 import type { JobBinaryInternalRecord, JobBinaryInternalRepository } from '../types.js';
-import { deleteRow, insertRow, tableRepository } from './rows.js';
+import { deleteRow, inTransaction, insertRow, tableRepository } from './rows.js';
 
 const DATA_TABLE = 'job_binary_internal_data';
 
@@ -20,7 +20,7 @@ export function insertWithData(
   row: Omit<JobBinaryInternalRecord, 'datasize' | 'created_at' | 'updated_at'>,
   data: Buffer,
 ): Promise<JobBinaryInternalRecord> {
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const record = await insertRow<JobBinaryInternalRecord>(tx, JOB_BINARY_INTERNALS, { ...row, datasize: data.length });
     await tx.insertInto(DATA_TABLE).values({ id: record.id, data }).execute();
     return record;
@@ -33,7 +33,7 @@ export async function getData(db: Kysely<any>, id: string): Promise<Buffer | und
 }
 
 export function deleteWithData(db: Kysely<any>, id: string): Promise<boolean> {
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     await tx.deleteFrom(DATA_TABLE).where('id', '=', id).execute();
     return deleteRow(tx, JOB_BINARY_INTERNALS, id);
   });

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { JOB_TEMPLATES } from '../tables.js';
 import type { JobTemplateRecord, JobTemplateRepository, ListQuery, NewRow, RowPatch } from '../types.js';
-import { deleteRow, findRowsByName, insertRow, listRows, plainSource, rowGetter, updateRow } from './rows.js';
+import { deleteRow, findRowsByName, inTransaction, insertRow, listRows, plainSource, rowGetter, updateRow } from './rows.js';
 
 const LINKS = 'job_template_binaries';
 type Role = 'mains' | 'libs';
@@ -27,7 +27,7 @@ export function jobTemplates(db: Kysely<any>): JobTemplateRepository {
     },
     update: (id, patch) => updateTemplate(db, id, patch),
     delete: (id) =>
-      db.transaction().execute(async (tx) => {
+      inTransaction(db, async (tx) => {
         await tx.deleteFrom(LINKS).where('template_id', '=', id).execute();
         return deleteRow(tx, JOB_TEMPLATES, id);
       }),
@@ -38,7 +38,7 @@ export function jobTemplates(db: Kysely<any>): JobTemplateRepository {
 }
 
 async function insertTemplate(db: Kysely<any>, row: NewRow<JobTemplateRecord>): Promise<JobTemplateRecord> {
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const stored = await insertRow<Stored>(tx, JOB_TEMPLATES, row);
     await writeLinks(tx, stored.id, row);
     return { ...stored, mains: [...row.mains], libs: [...row.libs] };
@@ -50,7 +50,7 @@ async function updateTemplate(
   id: string,
   patch: RowPatch<JobTemplateRecord>,
 ): Promise<JobTemplateRecord | undefined> {
-  return db.transaction().execute(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const stored = await updateRow<Stored>(tx, JOB_TEMPLATES, id, patch);
     if (!stored) return undefined;
     for (const role of ROLES) {

@@ -11,6 +11,14 @@ import type { ListQuery, Owned, Page } from '../types.js';
 
 type Row = Record<string, unknown>;
 
+/**
+ * Runs `work` in a transaction, or in the caller's when `db` is one already: a repository's
+ * multi-statement write then commits with whatever else the caller's transaction writes.
+ */
+export function inTransaction<R>(db: Kysely<any>, work: (tx: Kysely<any>) => Promise<R>): Promise<R> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
+
 export async function insertRow<T>(db: Kysely<any>, spec: TableSpec, record: object): Promise<T> {
   const row = encodeRow(spec, { ...record, created_at: nowIso(), updated_at: null });
   const inserted = await db.insertInto(spec.table).values(row).returningAll().executeTakeFirstOrThrow();
