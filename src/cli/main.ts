@@ -1,44 +1,89 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
-import { createLogger, migrate, serve } from '../main.js';
+import { CONNECTION_OPTIONS, parse, UsageError } from './args.js';
+import { ClientError, OasisClient } from './client.js';
+import { cancel } from './commands/cancel.js';
+import { type Command, CommandExit, CONNECTION_HELP, connectionOf } from './commands/command.js';
+import { remove } from './commands/delete.js';
+import { list } from './commands/list.js';
+import { logs } from './commands/logs.js';
+import { run, RUN_EXIT } from './commands/run.js';
+import { show } from './commands/show.js';
 
-const USAGE = `usage: oasis <command>
+const CLIENT_COMMANDS: readonly Command[] = [run, list, show, logs, cancel, remove];
 
-commands:
+const USAGE = `usage: oasis <command> [options]
+
+service:
   serve     start the Oasis service (configured by OASIS_* environment variables)
   migrate   apply database migrations and exit
-  help      show this text`;
+
+client of a running Oasis (OASIS_URL, OASIS_PROJECT, OASIS_TOKEN or --url, --project, --token):
+${CLIENT_COMMANDS.map((c) => `  ${c.name.padEnd(8)}  ${c.summary}`).join('\n')}
+
+  help      show this text; oasis <command> --help shows a command's own`;
+
+/** Exit codes of every command but `run`'s job codes: see docs/cli.md. */
+const EXIT = { ok: 0, error: 1, usage: 2 } as const;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false });
-  const command = positionals[0] ?? 'help';
-  if (command === 'help' || command === '--help') {
+  const [name = 'help', ...rest] = argv;
+  if (name === 'help' || name === '--help' || name === '-h') {
     console.log(USAGE);
-    return 0;
+    return EXIT.ok;
   }
+  if (name === 'serve' || name === 'migrate') return service(name);
+  const command = CLIENT_COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    console.error(`oasis: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const help = `usage: oasis ${command.name} ${command.usage}\n\n${CONNECTION_HELP}`;
+  try {
+    const { options, positionals } = parse(rest, { ...CONNECTION_OPTIONS, ...command.options }, command.stopAtPositional);
+    if (options.help) {
+      console.log(help);
+      return EXIT.ok;
+    }
+    const connection = connectionOf(options, process.env);
+    return await command.run({ client: new OasisClient(connection), connection, options, positionals, json: options.json === true });
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`oasis ${command.name}: ${error.message}\n\n${help}`);
+      return EXIT.usage;
+    }
+    if (error instanceof CommandExit) {
+      console.error(`oasis ${command.name}: ${error.message}`);
+      return error.code;
+    }
+    if (error instanceof ClientError) {
+      console.error(`oasis ${command.name}: ${error.message}`);
+      return command === run ? RUN_EXIT.failed : EXIT.error;
+    }
+    throw error;
+  }
+}
+
+/** The service commands load the server (and its configuration) only when asked for. */
+async function service(name: 'serve' | 'migrate'): Promise<number> {
+  const { ConfigError, loadConfig } = await import('../config.js');
   let config;
   try {
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
-      return 2;
+      return EXIT.usage;
     }
     throw error;
   }
+  const { createLogger, migrate, serve } = await import('../main.js');
   const logger = createLogger(config);
-  switch (command) {
-    case 'serve':
-      await serve(config, logger);
-      return -1; // keeps running until a signal
-    case 'migrate':
-      await migrate(config, logger);
-      return 0;
-    default:
-      console.error(`unknown command: ${command}\n\n${USAGE}`);
-      return 2;
+  if (name === 'migrate') {
+    await migrate(config, logger);
+    return EXIT.ok;
   }
+  await serve(config, logger);
+  return -1; // keeps running until a signal
 }
 
 main(process.argv.slice(2)).then(
@@ -47,6 +92,6 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
+    process.exitCode = EXIT.error;
   },
 );
