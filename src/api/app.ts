@@ -24,6 +24,7 @@ import { registerJobBinaryInternalRoutes } from './job-binary-internals.js';
 import { registerDataSourceRoutes } from './data-sources.js';
 import { registerJobTypeRoutes } from './job-types.js';
 import { registerClusterRoutes } from './clusters.js';
+import { registerDashboard } from './ui.js';
 
 const ROUTE_MODULES: readonly RouteModule[] = [
   registerJobExecutionRoutes,
@@ -121,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
   });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerDashboard(app as unknown as FastifyInstance);
 
   await app.register(
     async (api) => {
