@@ -24,6 +24,7 @@ import { registerJobBinaryInternalRoutes } from './job-binary-internals.js';
 import { registerDataSourceRoutes } from './data-sources.js';
 import { registerJobTypeRoutes } from './job-types.js';
 import { registerClusterRoutes } from './clusters.js';
+import { registerLogRoutes } from './logs.js';
 import { registerDashboard } from './ui.js';
 
 const ROUTE_MODULES: readonly RouteModule[] = [
@@ -34,6 +35,7 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   registerDataSourceRoutes,
   registerJobTypeRoutes,
   registerClusterRoutes,
+  registerLogRoutes,
 ];
 
 /**

@@ -67,6 +67,35 @@ export interface Engine {
 
   /** Stops watching; running jobs keep running so a restarted Oasis can re-adopt them. */
   close(): Promise<void>;
+
+  /**
+   * Optional: up to `read.maxBytes` bytes of the job's stdout or stderr from byte `read.offset`,
+   * wherever the engine keeps them (see docs/logs.md). An offset past the end answers no bytes.
+   * Throws TransientEngineError when the cluster holding them cannot be reached.
+   */
+  readLogs?(target: LogTarget, cluster: ClusterRecord, read: LogRead): Promise<LogChunk>;
+}
+
+export type LogStream = 'stdout' | 'stderr';
+
+/** The execution whose logs are read: its ref when the engine has accepted it, and its last info. */
+export interface LogTarget {
+  executionId: string;
+  engineJobId: string | null;
+  extra: Record<string, unknown>;
+  info: Record<string, unknown>;
+}
+
+export interface LogRead {
+  stream: LogStream;
+  offset: number;
+  maxBytes: number;
+}
+
+export interface LogChunk {
+  data: Buffer;
+  /** The offset of the byte after `data`: where the next read starts. */
+  nextOffset: number;
 }
 
 /** A job binary's contents, fetched on demand (from the database for internal-db://). */

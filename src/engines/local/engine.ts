@@ -15,11 +15,15 @@ import {
   type JobSpec,
   type Submission,
   type EngineLogger,
+  type LogChunk,
+  type LogRead,
+  type LogTarget,
 } from '../engine.js';
 import type { JobType } from '../../store/types.js';
 import { limitReason, type Sandbox } from '../sandbox/index.js';
 import { LOCAL_JOB_TYPES, commandOf, environmentOf, validateLocalJob } from './job-spec.js';
 import { launch } from './launcher.js';
+import { readLocalLogs } from './logs.js';
 import {
   currentBootId,
   identityOf,
@@ -293,6 +297,10 @@ export class LocalEngine implements Engine {
 
   async checkCluster(): Promise<{ status: 'Active' | 'Error'; description: string }> {
     return { status: 'Active', description: `local processes on node ${this.settings.nodeId}` };
+  }
+
+  readLogs(target: LogTarget, _cluster: unknown, read: LogRead): Promise<LogChunk> {
+    return readLocalLogs(this.settings.workDir, target, read);
   }
 
   async close(): Promise<void> {
