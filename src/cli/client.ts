@@ -59,7 +59,7 @@ export type LogStream = 'stdout' | 'stderr';
 
 /** One chunk of an execution's output and the offset to ask for next. */
 export interface LogChunk {
-  text: string;
+  bytes: Uint8Array;
   nextOffset: number;
 }
 
@@ -166,8 +166,8 @@ export class OasisClient {
     const response = await this.request('GET', `/job-executions/${encodeURIComponent(id)}/logs`, {
       query: { stream, offset: String(offset) },
     });
-    const text = await response.text();
-    return { text, nextOffset: nextOffsetOf(response, offset + Buffer.byteLength(text)) };
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return { bytes, nextOffset: nextOffsetOf(response, offset + bytes.byteLength) };
   }
 
   /**

@@ -26,12 +26,12 @@ Prints the job's standard output (its standard error with --stderr) as written s
 };
 
 /** Everything written so far: Oasis answers a bounded part per request, so read until nothing is left. */
-async function printWritten(client: OasisClient, id: string, stream: LogStream, write: (text: string) => void): Promise<void> {
+async function printWritten(client: OasisClient, id: string, stream: LogStream, write: (bytes: Uint8Array) => void): Promise<void> {
   let offset = 0;
   for (;;) {
     const chunk = await client.readLogs(id, stream, offset);
-    if (chunk.text === '' || chunk.nextOffset <= offset) return;
-    write(chunk.text);
+    if (chunk.bytes.byteLength === 0 || chunk.nextOffset <= offset) return;
+    write(chunk.bytes);
     offset = chunk.nextOffset;
   }
 }
