@@ -35,6 +35,30 @@ export interface Config {
   /** How jobs on this host are confined: see src/engines/sandbox and docs/sandbox.md. */
   sandbox: SandboxConfig;
   logLevel: string;
+  /** The execution event log and its streams: see docs/events.md. */
+  events: EventsConfig;
+  /** Webhook deliveries: see docs/webhooks.md. */
+  webhooks: WebhooksConfig;
+}
+
+export interface EventsConfig {
+  /** How long events are kept; older ones are pruned and a stream resuming before them is told. */
+  retentionMs: number;
+  /** How often an idle event stream sends a comment, so proxies keep it open. */
+  heartbeatMs: number;
+  /** Event streams open at once per project, on each node. */
+  maxStreamsPerProject: number;
+}
+
+export interface WebhooksConfig {
+  /** Whether webhook URLs may reach loopback and private addresses (never link-local). */
+  allowPrivate: boolean;
+  /** Delay before the first retry of a failed delivery; each next one doubles it. */
+  retryDelayMs: number;
+  /** Attempts of one delivery, the first included, before it is given up as failed. */
+  maxAttempts: number;
+  /** Longest wait for a receiver's answer. */
+  timeoutMs: number;
 }
 
 export interface SandboxConfig {
@@ -89,6 +113,13 @@ const DEFAULTS = {
   OASIS_JOB_MAX_MEMORY: '2GiB',
   OASIS_JOB_MAX_PROCESSES: '1024',
   OASIS_JOB_MAX_OPEN_FILES: '1024',
+  OASIS_EVENTS_RETENTION: '7d',
+  OASIS_EVENTS_HEARTBEAT: '15s',
+  OASIS_EVENTS_MAX_STREAMS: '20',
+  OASIS_WEBHOOK_ALLOW_PRIVATE: 'off',
+  OASIS_WEBHOOK_RETRY_DELAY: '10s',
+  OASIS_WEBHOOK_ATTEMPTS: '8',
+  OASIS_WEBHOOK_TIMEOUT: '10s',
 } as const;
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
@@ -115,6 +146,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   const network = get('OASIS_JOB_NETWORK');
   if (network !== 'on' && network !== 'off') problems.push(`OASIS_JOB_NETWORK must be "on" or "off", not "${network}"`);
+  const allowPrivate = get('OASIS_WEBHOOK_ALLOW_PRIVATE');
+  if (allowPrivate !== 'on' && allowPrivate !== 'off') {
+    problems.push(`OASIS_WEBHOOK_ALLOW_PRIVATE must be "on" or "off", not "${allowPrivate}"`);
+  }
   const readOnlyPaths = parsePaths(env.OASIS_SANDBOX_PATHS, 'OASIS_SANDBOX_PATHS', problems);
   const writablePaths = parsePaths(env.OASIS_SANDBOX_WRITABLE_PATHS, 'OASIS_SANDBOX_WRITABLE_PATHS', problems);
 
@@ -151,7 +186,21 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         openFiles: parseInteger(get('OASIS_JOB_MAX_OPEN_FILES'), 'OASIS_JOB_MAX_OPEN_FILES', problems, 16, 1_048_576),
       },
     },
+    events: {
+      retentionMs: parseDuration(get('OASIS_EVENTS_RETENTION'), 'OASIS_EVENTS_RETENTION', problems),
+      heartbeatMs: parseDuration(get('OASIS_EVENTS_HEARTBEAT'), 'OASIS_EVENTS_HEARTBEAT', problems),
+      maxStreamsPerProject: parseInteger(get('OASIS_EVENTS_MAX_STREAMS'), 'OASIS_EVENTS_MAX_STREAMS', problems, 1, 10_000),
+    },
+    webhooks: {
+      allowPrivate: allowPrivate === 'on',
+      retryDelayMs: parseDuration(get('OASIS_WEBHOOK_RETRY_DELAY'), 'OASIS_WEBHOOK_RETRY_DELAY', problems),
+      maxAttempts: parseInteger(get('OASIS_WEBHOOK_ATTEMPTS'), 'OASIS_WEBHOOK_ATTEMPTS', problems, 1, 100),
+      timeoutMs: parseDuration(get('OASIS_WEBHOOK_TIMEOUT'), 'OASIS_WEBHOOK_TIMEOUT', problems),
+    },
   };
+  if (config.events.retentionMs < 60_000) problems.push('OASIS_EVENTS_RETENTION must be at least 1m');
+  if (config.events.heartbeatMs < 100) problems.push('OASIS_EVENTS_HEARTBEAT must be at least 100ms');
+  if (config.webhooks.timeoutMs < 100) problems.push('OASIS_WEBHOOK_TIMEOUT must be at least 100ms');
   for (const [name, bytes] of [
     ['OASIS_JOB_MAX_OUTPUT', config.sandbox.limits.outputBytes],
     ['OASIS_JOB_MAX_DISK', config.sandbox.limits.diskBytes],
@@ -181,10 +230,10 @@ function parseInteger(raw: string, name: string, problems: string[], min: number
   return value;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export function parseDuration(raw: string, name: string, problems: string[]): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(raw);
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw);
   if (!match) {
     problems.push(`${name} must be a duration such as 500ms, 30s or 5m, not "${raw}"`);
     return 0;

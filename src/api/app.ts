@@ -26,6 +26,9 @@ import { registerJobTypeRoutes } from './job-types.js';
 import { registerClusterRoutes } from './clusters.js';
 import { registerLogRoutes } from './logs.js';
 import { registerDashboard } from './ui.js';
+import { registerEventRoutes } from './events.js';
+import { registerWebhookRoutes } from './webhooks.js';
+import { ExecutionEventHub } from '../executions/events.js';
 
 const ROUTE_MODULES: readonly RouteModule[] = [
   registerJobExecutionRoutes,
@@ -36,13 +39,19 @@ const ROUTE_MODULES: readonly RouteModule[] = [
   registerJobTypeRoutes,
   registerClusterRoutes,
   registerLogRoutes,
+  registerEventRoutes,
+  registerWebhookRoutes,
 ];
 
 /**
  * Builds the HTTP application without listening: main.ts listens, tests use `app.inject()`.
  * Call `markClosing()` at shutdown to answer 503 while in-flight requests finish.
  */
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markClosing(): void }> {
+export async function buildApp(given: AppDeps): Promise<FastifyInstance & { markClosing(): void }> {
+  const events =
+    given.events ??
+    new ExecutionEventHub({ store: given.store, maxStreamsPerProject: given.config.events?.maxStreamsPerProject ?? DEFAULT_MAX_STREAMS });
+  const deps: AppDeps = { ...given, events };
   const logging = typeof deps.logger === 'object' ? { loggerInstance: deps.logger } : { logger: deps.logger ?? false };
   const app = Fastify({
     ...logging,
@@ -68,6 +77,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Event streams never end by themselves: closing the app ends them, or it would wait forever.
+  app.addHook('preClose', (done) => {
+    events.close();
+    done();
+  });
   app.server.on('checkExpectation', answerExpectationFailed);
   app.server.on('connect', answerConnect);
 
@@ -153,6 +167,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance & { markC
     },
   });
 }
+
+/** Event streams per project when the config does not say (OASIS_EVENTS_MAX_STREAMS). */
+const DEFAULT_MAX_STREAMS = 20;
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 

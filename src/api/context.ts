@@ -10,6 +10,7 @@ import type {
 import type { Config } from '../config.js';
 import type { Engines } from '../engines/engine.js';
 import type { ApiError } from '../errors.js';
+import type { ExecutionEventHub } from '../executions/events.js';
 import type { Executions } from '../executions/executions.js';
 import type { Store } from '../store/types.js';
 import type { AuthContext, Authenticator } from './auth.js';
@@ -17,11 +18,13 @@ import type { AuthContext, Authenticator } from './auth.js';
 /** What the route modules share: the app's dependencies, the typed Fastify instance, the caller. */
 
 export interface AppDeps {
-  config: Pick<Config, 'bodyLimitBytes'>;
+  config: Pick<Config, 'bodyLimitBytes'> & Partial<Pick<Config, 'events' | 'webhooks'>>;
   store: Store;
   engines: Engines;
   executions: Executions;
   auth: Authenticator;
+  /** The execution event streams; buildApp makes one over `store` when none is given. */
+  events?: ExecutionEventHub;
   logger?: FastifyBaseLogger | boolean;
 }
 

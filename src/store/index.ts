@@ -8,6 +8,10 @@ import { jobBinaries } from './repositories/job-binaries.js';
 import { jobBinaryInternals } from './repositories/job-binary-internals.js';
 import { jobExecutions } from './repositories/job-executions.js';
 import { jobTemplates } from './repositories/job-templates.js';
+import { executionEvents } from './repositories/execution-events.js';
+import { webhooks } from './repositories/webhooks.js';
+import { EXECUTION_EVENTS_CHANNEL } from './migrations/execution-events.js';
+import { EventSignal } from './event-signal.js';
 import { acquireSqlite, migrateSqlite, translateSqliteError } from './sqlite.js';
 import { withRowCache } from './cached-executions.js';
 import { listenForChanges } from './postgres-changes.js';
@@ -39,6 +43,8 @@ interface Connection {
   translate(error: unknown): unknown;
   /** Starts keeping the cache of executions coherent with other processes' writes. */
   executionCache(): { cache: RowCache<JobExecutionRecord>; stop(): Promise<void> };
+  /** Tells of appended execution events (see Store.onEventsAppended). */
+  eventSignal(): EventSignal;
 }
 
 /** Executions kept in memory per process: enough for every execution clients are watching. */
@@ -64,6 +70,15 @@ function connect(options: StoreOptions): Connection {
         );
         return { cache, stop: () => feed.close() };
       },
+      // A connection of its own, opened when the first reader subscribes.
+      eventSignal: () =>
+        new EventSignal((signal) =>
+          listenForChanges(
+            databaseUrl,
+            { changed: () => signal.raise(), lost: () => undefined, listening: () => signal.raise() },
+            { connectTimeoutMs: timeoutMs, logger, channel: EXECUTION_EVENTS_CHANNEL },
+          ),
+        ),
     };
   }
   const { db, release, dataVersion } = acquireSqlite(options.dataDir);
@@ -74,6 +89,7 @@ function connect(options: StoreOptions): Connection {
     migrate: migrateSqlite,
     translate: translateSqliteError,
     executionCache: () => ({ cache: sqliteExecutionCache(db, dataVersion), stop: async () => undefined }),
+    eventSignal: () => new EventSignal((signal) => watchDataVersion(dataVersion, () => signal.raise())),
   };
 }
 
@@ -137,9 +153,29 @@ export async function migrate(options: StoreOptions): Promise<number[]> {
   }
 }
 
-function createStore({ db, dialect, release, translate, executionCache }: Connection): Store {
+/**
+ * Another process's commit to the SQLite file changes data_version: checked this often while a
+ * reader of events is subscribed. This process's own writes are signalled as they finish.
+ */
+const SQLITE_EVENTS_CHECK_MS = 250;
+
+function watchDataVersion(dataVersion: () => number, changed: () => void): { close(): Promise<void> } {
+  let seen = dataVersion();
+  const timer = setInterval(() => {
+    const version = dataVersion();
+    if (version === seen) return;
+    seen = version;
+    changed();
+  }, SQLITE_EVENTS_CHECK_MS);
+  timer.unref();
+  return { close: async () => clearInterval(timer) };
+}
+
+function createStore({ db, dialect, release, translate, executionCache, eventSignal }: Connection): Store {
   let closing: Promise<void> | undefined;
-  const { cache, stop } = executionCache();
+  const { cache, stop: stopCache } = executionCache();
+  const events = eventSignal();
+  const stop = () => Promise.all([stopCache(), events.close()]).then(() => undefined);
   // A closed store refuses work itself: its SQLite connection may live on for another store.
   const call = async <R>(work: () => Promise<R>): Promise<R> => {
     if (closing) throw new StoreUnavailableError('the store is closed');
@@ -157,7 +193,10 @@ function createStore({ db, dialect, release, translate, executionCache }: Connec
     dataSources: guard(dataSources(db)),
     jobTemplates: guard(jobTemplates(db)),
     clusters: guard(clusters(db)),
-    jobExecutions: guard(withRowCache(jobExecutions(db, dialect), cache)),
+    jobExecutions: guard(events.afterWrites(withRowCache(jobExecutions(db, dialect), cache))),
+    executionEvents: guard(executionEvents(db)),
+    webhooks: guard(webhooks(db, dialect)),
+    onEventsAppended: (listener) => events.subscribe(listener),
     ping: () => call(async () => void (await sql`select 1`.execute(db))),
     close: () => (closing ??= stop().then(release)),
   };

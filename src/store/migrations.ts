@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { executionEventsMigration } from './migrations/execution-events.js';
 import { EXECUTION_CHANGES_CHANNEL } from './postgres-changes.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -173,6 +174,7 @@ export const MIGRATIONS: readonly Migration[] = [
         for each row execute function oasis_notify_job_execution()`.execute(db);
     },
   },
+  executionEventsMigration,
 ];
 
 export const LEDGER_TABLE = 'oasis_migrations';

@@ -33,9 +33,10 @@ export interface ChangeSubscriber {
 export function listenForChanges(
   databaseUrl: string,
   subscriber: ChangeSubscriber,
-  options: { connectTimeoutMs: number; logger?: Logger },
+  options: { connectTimeoutMs: number; logger?: Logger; channel?: string },
 ): { close(): Promise<void> } {
   const { connectTimeoutMs, logger } = options;
+  const channel = options.channel ?? EXECUTION_CHANGES_CHANNEL;
   let client: pg.Client | undefined;
   let closed = false;
   /** A feed that was listening has been lost: its return is worth a log line. */
@@ -67,8 +68,8 @@ export function listenForChanges(
       if (wasListening) {
         lostOnce = true;
         logger?.warn(
-          { err: { message: error?.message ?? 'connection ended' } },
-          'PostgreSQL change feed lost; executions are read from the database until it is back',
+          { err: { message: error?.message ?? 'connection ended' }, channel },
+          'PostgreSQL change feed lost; its readers use the database alone until it is back',
         );
       }
       retry();
@@ -80,7 +81,7 @@ export function listenForChanges(
     });
     try {
       await next.connect();
-      await next.query(`LISTEN ${EXECUTION_CHANGES_CHANNEL}`);
+      await next.query(`LISTEN ${channel}`);
     } catch (error) {
       fail(error as Error);
       return;
@@ -91,7 +92,7 @@ export function listenForChanges(
     }
     if (lostOnce) {
       lostOnce = false;
-      logger?.info({}, 'PostgreSQL change feed is back');
+      logger?.info({ channel }, 'PostgreSQL change feed is back');
     }
     client = next;
     delay = RECONNECT_MS.first;

@@ -252,8 +252,104 @@ export interface Store {
   readonly jobTemplates: JobTemplateRepository;
   readonly clusters: ClusterRepository;
   readonly jobExecutions: JobExecutionRepository;
+  readonly executionEvents: ExecutionEventRepository;
+  readonly webhooks: WebhookRepository;
+  /**
+   * Calls `listener` when execution events may have been appended, by this process or another
+   * (PostgreSQL: a notification at commit; SQLite: this process's writes and data_version), and
+   * when notifications may have been missed. Readers then read the log after their last id.
+   * Returns the function that unsubscribes.
+   */
+  onEventsAppended(listener: () => void): () => void;
   /** Cheap round trip, for health checks. Throws StoreUnavailableError when the database is down. */
   ping(): Promise<void>;
   /** Idempotent. */
   close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Execution events and webhooks (migration 4): rows written by triggers, read here.
+
+/** One status change of an execution, numbered in commit order. */
+export interface ExecutionEventRecord {
+  id: number;
+  execution_id: string;
+  tenant_id: string;
+  /** The new status, or `DELETED` when the execution's row was removed. */
+  status: string;
+  /** null for the event of the execution's creation. */
+  previous_status: string | null;
+  created_at: string;
+}
+
+export interface ExecutionEventRepository {
+  /** Events with an id above `afterId`, oldest first: of one tenant, or of all without `tenantId`. */
+  listAfter(afterId: number, options: { tenantId?: string; limit: number }): Promise<ExecutionEventRecord[]>;
+  /** The highest event id given so far, pruned ones included (0 when there is none). */
+  latestId(): Promise<number>;
+  /** The highest event id pruning has removed: a reader behind it has lost events. */
+  prunedThrough(): Promise<number>;
+  /** Removes the events created before `before` (ISO time); returns how many. */
+  prune(before: string): Promise<number>;
+}
+
+export interface WebhookRecord {
+  id: string;
+  tenant_id: string;
+  url: string;
+  /** The HMAC key of its deliveries; never rendered nor logged. */
+  secret: string;
+  created_at: string;
+}
+
+export type DeliveryState = 'pending' | 'delivered' | 'failed';
+
+/** One event to send to one webhook: a copy of the event, and where its delivery stands. */
+export interface WebhookDeliveryRecord {
+  id: number;
+  webhook_id: string;
+  tenant_id: string;
+  event_id: number;
+  execution_id: string;
+  status: string;
+  previous_status: string | null;
+  event_time: string;
+  state: DeliveryState;
+  attempts: number;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  last_error: string | null;
+  finished_at: string | null;
+  created_at: string;
+}
+
+/** A claimed delivery with what sending it needs. */
+export interface DueDelivery extends WebhookDeliveryRecord {
+  url: string;
+  secret: string;
+}
+
+export interface WebhookRepository {
+  /** Inserts unless the tenant already has `max` webhooks (then undefined); atomic per tenant. */
+  insertBounded(row: Omit<WebhookRecord, 'created_at'>, max: number): Promise<WebhookRecord | undefined>;
+  get(id: string): Promise<WebhookRecord | undefined>;
+  listByTenant(tenantId: string): Promise<WebhookRecord[]>;
+  /** Removes the webhook and its deliveries not yet sent; false when it was already gone. */
+  delete(id: string): Promise<boolean>;
+  /**
+   * Leases up to `limit` pending deliveries that are due and not leased by a live node, oldest
+   * first. Two nodes calling this at once never get the same delivery.
+   */
+  claimDeliveries(options: { nodeId: string; limit: number; leaseMs: number; now: string }): Promise<DueDelivery[]>;
+  /** Records an attempt's outcome, if `nodeId` still holds the lease. */
+  recordAttempt(
+    id: number,
+    nodeId: string,
+    outcome: Pick<WebhookDeliveryRecord, 'state' | 'attempts' | 'next_attempt_at' | 'last_error' | 'finished_at'>,
+  ): Promise<boolean>;
+  /** Deliveries of one webhook, oldest first (newest `limit`). */
+  listDeliveries(webhookId: string, limit: number): Promise<WebhookDeliveryRecord[]>;
+  /** Removes the delivered and failed deliveries finished before `before`. */
+  pruneDeliveries(before: string): Promise<number>;
 }

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../../src/api/app.js';
 import { type Authenticator, noAuth } from '../../src/api/auth.js';
+import type { Config } from '../../src/config.js';
 import type { Engine, Engines } from '../../src/engines/engine.js';
 import { createLocalEngine } from '../../src/engines/local/index.js';
 import { Executions } from '../../src/executions/executions.js';
@@ -27,6 +28,8 @@ export interface TestAppOptions {
   leaseMs?: number;
   killGraceMs?: number;
   bodyLimitBytes?: number;
+  /** Event stream and webhook settings (defaults otherwise). */
+  config?: Partial<Pick<Config, 'events' | 'webhooks'>>;
 }
 
 export interface TestApp {
@@ -71,7 +74,7 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
     logger,
   });
   const app = await buildApp({
-    config: { bodyLimitBytes: options.bodyLimitBytes ?? 5 * 1024 * 1024 },
+    config: { bodyLimitBytes: options.bodyLimitBytes ?? 5 * 1024 * 1024, ...options.config },
     store,
     engines,
     executions,
