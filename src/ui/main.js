@@ -64,6 +64,8 @@ function App() {
     let dropped = false;
     const stop = api.watchEvents(
       (event) => {
+        // Events were lost (pruned, or another log): read everything again.
+        if (event.type === 'reset') return events.emit(null);
         if (event.type !== 'execution') return;
         try {
           const data = JSON.parse(event.data);
