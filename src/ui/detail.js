@@ -61,11 +61,11 @@ export function Detail({ api, id, clusters, events }) {
         <dt>Started</dt><dd><${Time} value=${execution.start_time} /></dd>
         <dt>Ended</dt><dd><${Time} value=${execution.end_time} /></dd>
       </dl>
+      <${Output} api=${api} id=${id} running=${!isTerminal(status)} onEnd=${reload} />
       <h2>Configuration</h2>
       <${ConfigTable} caption="Arguments" entries=${(configs.args ?? []).map((value, i) => [String(i + 1), value])} />
       <${ConfigTable} caption="Parameters" entries=${Object.entries(configs.params ?? {})} />
       <${ConfigTable} caption="Configs" entries=${Object.entries(configs.configs ?? {})} />
-      <${Output} api=${api} id=${id} running=${!isTerminal(status)} onEnd=${reload} />
     </section>`;
 }
 
