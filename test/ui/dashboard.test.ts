@@ -59,13 +59,22 @@ function apiOf(server: OasisProcess, project: string, token?: string) {
   return {
     /** Uploads a shell script, makes its template and executes it on `local`; answers the execution id. */
     async run(name: string, script: string, args: string[] = []): Promise<string> {
+      const [id] = await this.runTimes(1, name, script, args);
+      return id!;
+    },
+    /** Executes one script's template `times` times; answers the execution ids. */
+    async runTimes(times: number, name: string, script: string, args: string[] = []): Promise<string[]> {
       const unique = `${name}-${newProject().slice(0, 6)}`;
       const jbi = (await json('PUT', `/job-binary-internals/${unique}.sh`, undefined, script)).job_binary_internal;
       const binary = (await json('POST', '/job-binaries', { name: `${unique}.sh`, url: `internal-db://${jbi.id}` })).job_binary;
       const job = (await json('POST', '/jobs', { name: unique, type: 'Shell', mains: [binary.id] })).job;
       const clusters = (await json('GET', '/clusters')).clusters as { id: string; name: string }[];
       const local = clusters.find((c) => c.name === 'local')!;
-      return (await json('POST', `/jobs/${job.id}/execute`, { cluster_id: local.id, job_configs: { args } })).job_execution.id;
+      const ids: string[] = [];
+      for (let i = 0; i < times; i++) {
+        ids.push((await json('POST', `/jobs/${job.id}/execute`, { cluster_id: local.id, job_configs: { args } })).job_execution.id);
+      }
+      return ids;
     },
     async status(id: string): Promise<string> {
       return (await json('GET', `/job-executions/${id}`)).job_execution.info.status;
@@ -110,6 +119,27 @@ describe('the dashboard at /ui/', () => {
     await page.getByRole('button', { name: /^Job/ }).click();
     await page.locator('th[aria-sort="descending"]', { hasText: 'Job' }).waitFor();
     assert.deepEqual(await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id'))), [ok, ko]);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('pages through many executions with the keyboard', async () => {
+    const project = newProject();
+    const ids = await apiOf(oasis, project).runTimes(27, 'many', 'exit 0\n');
+    const { page, problems } = await openPage(`${oasis.url}/ui/?project=${project}`);
+    await page.getByText('27 executions', { exact: false }).waitFor();
+    assert.equal(await page.locator('tbody tr').count(), 25);
+    await page.getByText('Page 1 of 2').waitFor();
+    const next = page.getByRole('button', { name: 'Next page' });
+    await next.focus();
+    await page.keyboard.press('Enter');
+    await page.getByText('Page 2 of 2').waitFor();
+    const second = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+    assert.equal(second.length, 2);
+    assert.ok(second.every((id) => ids.includes(id!)));
+    assert.equal(await next.isDisabled(), true);
+    await page.getByRole('button', { name: 'Previous page' }).press('Enter');
+    await page.getByText('Page 1 of 2').waitFor();
     assert.deepEqual(problems, []);
     await page.close();
   });
