@@ -11,7 +11,9 @@ import { createLocalEngine } from './engines/local/index.js';
 import { createSandbox, type Sandbox } from './engines/sandbox/index.js';
 import { createSparkEngine } from './engines/spark/index.js';
 import { createYarnEngine } from './engines/yarn/index.js';
+import { EventRetention, ExecutionEventHub } from './executions/events.js';
 import { Executions } from './executions/executions.js';
+import { WebhookDeliveries } from './executions/webhooks.js';
 import { openStore } from './store/index.js';
 import type { EngineKind, Store } from './store/types.js';
 
@@ -98,8 +100,11 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     intervalMs: config.clusterCheckIntervalMs,
     logger: logger.child({ component: 'cluster-monitor' }),
   });
+  const events = new ExecutionEventHub({ store, maxStreamsPerProject: config.events.maxStreamsPerProject, logger });
+  const eventRetention = new EventRetention({ store, retentionMs: config.events.retentionMs, logger: logger.child({ component: 'events' }) });
+  const webhooks = new WebhookDeliveries({ store, nodeId: config.nodeId, ...config.webhooks, logger: logger.child({ component: 'webhooks' }) });
   const auth = config.auth === 'tokens' && config.tokensFile ? await loadTokenAuth(config.tokensFile) : noAuth;
-  const app = await buildApp({ config, store, engines, executions, auth, logger });
+  const app = await buildApp({ config, store, engines, executions, auth, events, logger });
 
   const steps: [string, () => Promise<unknown>][] = [
     ['http', async () => {
@@ -107,6 +112,9 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       await app.close();
     }],
     ['executions', () => executions.stop(config.shutdownGraceMs)],
+    // Deliveries not sent yet stay queued in the database for the next start.
+    ['webhooks', () => webhooks.stop()],
+    ['event-retention', () => eventRetention.stop()],
     ['cluster-monitor', () => clusterMonitor.stop()],
     ['engines', () => Promise.all([...engines.values()].map((engine) => engine.close()))],
     ['store', () => store.close()],
@@ -131,6 +139,8 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
 
   await executions.start();
   clusterMonitor.start();
+  eventRetention.start();
+  webhooks.start();
   const address = await app.listen({ host: config.host, port: config.port });
   logger.info({ url: address, node: config.nodeId, database: store.dialect }, 'Oasis is ready');
 }

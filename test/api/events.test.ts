@@ -91,7 +91,7 @@ for (const dialect of testDialects()) {
       const missed = [await executeLocal(t.app, project, template.id), await executeLocal(t.app, project, template.id)];
       for (const id of missed) await terminalExecution(t.app, project, id);
       const resumed = await open(project, { 'last-event-id': resumeAfter });
-      const during = [];
+      const during: string[] = [];
       for (let i = 0; i < 4; i += 1) during.push(await executeLocal(t.app, project, template.id));
       for (const id of [...missed, ...during]) {
         await resumed.waitFor((messages) => endedIn(messages, id), `execution ${id} on the resumed stream`);

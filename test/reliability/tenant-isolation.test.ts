@@ -8,6 +8,7 @@ import { createTestApp, type TestApp } from '../support/app.js';
 import { type ClusterEngines, clusterEngines, UNREACHABLE_SPARK } from '../support/engines.js';
 import { insertPendingExecution, newProject } from '../support/resources.js';
 import { assertSaharaError } from './support.js';
+import { executionEvents, openEventStream } from '../support/sse.js';
 
 /** A Spark master whose every address (the web UI's too) is a port nothing listens on. */
 const NEVER_ANSWERS = { ...UNREACHABLE_SPARK, web_url: 'http://127.0.0.1:9' };
@@ -391,6 +392,46 @@ describe('tenant isolation under tokens auth', () => {
     await compare('POST', '/job-binaries', (id) => ({ name: `ref-${randomUUID()}`, url: `internal-db://${id}` }), rows.get('/job-binary-internals')!.otherPrivate);
     await compare('POST', `/jobs/${jobs.own}/execute`, (id) => ({ cluster_id: id }), rows.get('/clusters')!.otherPrivate);
     await compare('POST', `/jobs/${jobs.own}/execute`, (id) => ({ cluster_id: LOCAL_CLUSTER_ID, input_id: id }), rows.get('/data-sources')!.otherPrivate);
+  });
+
+  test("another project's webhook answers exactly like an id that does not exist, to members and admins", async () => {
+    const hook = await ok(B, 'POST', '/webhooks', { url: 'https://hooks.example.com/b', secret: 'b-secret-of-16-chars' });
+    const id = hook.webhook.id as string;
+    for (const role of ['member', 'admin'] as const) {
+      const token = TOKENS[role][A]!;
+      for (const method of ['GET', 'DELETE'] as const) {
+        const unknown = randomUUID();
+        const foreign = observable(await send(A, method, `/webhooks/${id}`, undefined, token), id);
+        const missing = observable(await send(A, method, `/webhooks/${unknown}`, undefined, token), unknown);
+        assert.deepEqual(foreign, missing, `${method} /webhooks as ${role}`);
+        assert.equal(foreign.status, 404);
+      }
+      const listed = await ok(A, 'GET', '/webhooks', undefined, role);
+      assert.ok(!listed.webhooks.some((webhook: { id: string }) => webhook.id === id), `listed to another project's ${role}`);
+    }
+    // Any member manages its own project's webhooks, as Sahara's default policy allows.
+    const own = await ok(A, 'POST', '/webhooks', { url: 'https://hooks.example.com/a', secret: 'a-secret-of-16-chars' }, 'member');
+    await ok(A, 'DELETE', `/webhooks/${own.webhook.id}`, undefined, 'member');
+    // The owner still has it.
+    const kept = await ok(B, 'GET', `/webhooks/${id}`);
+    assert.equal(kept.webhook.secret, '********');
+  });
+
+  test("a project's event stream carries its own executions' events, never another project's", async () => {
+    const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const stream = await openEventStream(`${base}/v1.1/${A}/events`, { 'x-auth-token': TOKENS.member[A]! });
+    try {
+      assert.equal(stream.status, 200);
+      const job = rows.get('/jobs')!.own;
+      const theirs = await insertPendingExecution(t.store, B, { job_id: rows.get('/jobs')!.otherPrivate, cluster_id: LOCAL_CLUSTER_ID });
+      const mine = await insertPendingExecution(t.store, A, { job_id: job, cluster_id: LOCAL_CLUSTER_ID });
+      // Events arrive in id order: B's, appended first, would come before A's.
+      await stream.waitFor((messages) => executionEvents(messages).some((event) => event.execution_id === mine.id), "A's event");
+      assert.ok(executionEvents(stream.messages).every((event) => event.project_id === A));
+      assert.ok(!executionEvents(stream.messages).some((event) => event.execution_id === theirs.id));
+    } finally {
+      stream.close();
+    }
   });
 
   test('a missing or unknown token, or a token of another project, is refused with 401 on every endpoint', async () => {
