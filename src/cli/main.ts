@@ -31,7 +31,13 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return EXIT.ok;
   }
-  if (name === 'serve' || name === 'migrate') return service(name);
+  if (name === 'serve' || name === 'migrate') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(USAGE);
+      return EXIT.ok;
+    }
+    return service(name);
+  }
   const command = CLIENT_COMMANDS.find((c) => c.name === name);
   if (!command) {
     console.error(`oasis: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);

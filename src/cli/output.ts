@@ -41,7 +41,7 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[], widt
 }
 
 /** Control characters from the server never reach the terminal as such. */
-function clean(text: string): string {
+export function clean(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 
@@ -63,12 +63,9 @@ export class Progress {
   private frame = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(stream: NodeJS.WriteStream = process.stderr) {
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
     this.enabled = stream.isTTY === true;
-    this.stream = stream;
   }
-
-  private readonly stream: NodeJS.WriteStream;
 
   show(text: string): void {
     if (!this.enabled) return;

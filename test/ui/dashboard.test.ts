@@ -43,6 +43,21 @@ async function openPage(url: string): Promise<{ page: Page; problems: string[] }
   return { page, problems };
 }
 
+interface Resource {
+  id: string;
+  name: string;
+  info: { status: string };
+}
+
+/** The parts of Oasis's answers the tests read. */
+interface Answer {
+  job_binary_internal: Resource;
+  job_binary: Resource;
+  job: Resource;
+  job_execution: Resource;
+  clusters: Resource[];
+}
+
 /** A client of the API as a script would use it, to make real executions the page shows. */
 function apiOf(server: OasisProcess, project: string, token?: string) {
   const base = `${server.url}/v1.1/${project}`;
@@ -54,7 +69,7 @@ function apiOf(server: OasisProcess, project: string, token?: string) {
       body: raw ?? (body ? JSON.stringify(body) : undefined),
     });
     assert.ok(response.ok, `${method} ${url}: ${response.status} ${await response.clone().text()}`);
-    return (await response.json()) as Record<string, any>;
+    return (await response.json()) as Answer;
   };
   return {
     /** Uploads a shell script, makes its template and executes it on `local`; answers the execution id. */
@@ -68,7 +83,7 @@ function apiOf(server: OasisProcess, project: string, token?: string) {
       const jbi = (await json('PUT', `/job-binary-internals/${unique}.sh`, undefined, script)).job_binary_internal;
       const binary = (await json('POST', '/job-binaries', { name: `${unique}.sh`, url: `internal-db://${jbi.id}` })).job_binary;
       const job = (await json('POST', '/jobs', { name: unique, type: 'Shell', mains: [binary.id] })).job;
-      const clusters = (await json('GET', '/clusters')).clusters as { id: string; name: string }[];
+      const { clusters } = await json('GET', '/clusters');
       const local = clusters.find((c) => c.name === 'local')!;
       const ids: string[] = [];
       for (let i = 0; i < times; i++) {

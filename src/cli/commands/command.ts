@@ -1,5 +1,5 @@
 import { type OptionSpecs, UsageError } from '../args.js';
-import { type Connection, OasisClient } from '../client.js';
+import type { Connection, OasisClient } from '../client.js';
 
 /** What a client command is given: a client of the configured Oasis and its parsed arguments. */
 export interface CommandContext {

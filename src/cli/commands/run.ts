@@ -124,7 +124,7 @@ async function follow(client: OasisClient, started: Execution, progress: Progres
     } else leave.abort();
   };
   process.on('SIGINT', onInterrupt);
-  progress.show(`${started.id}: ${statusOf(started)}`);
+  progress.show(`${started.id}: waiting for the job's output`);
   const offsets = { stdout: 0, stderr: 0 };
   const sinks = { stdout: process.stdout, stderr: process.stderr };
   try {

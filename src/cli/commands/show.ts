@@ -1,4 +1,4 @@
-import { printJson } from '../output.js';
+import { clean, printJson } from '../output.js';
 import { type Command, singleId, statusOf } from './command.js';
 
 export const show: Command = {
@@ -37,7 +37,7 @@ Shows an execution: status, exit code, times, cluster, template and job configur
     ];
     for (const [label, value] of lines) {
       if (value === undefined) continue;
-      process.stdout.write(`${`${label}:`.padEnd(13)}${String(value).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')}\n`);
+      process.stdout.write(`${`${label}:`.padEnd(13)}${clean(String(value))}\n`);
     }
     return 0;
   },
