@@ -21,9 +21,11 @@ export class ApiError extends Error {
 }
 
 export class Api {
-  constructor(project, token) {
+  /** `onUnauthorized` hears every 401, so that the page can ask for a token again. */
+  constructor(project, token, onUnauthorized = () => {}) {
     this.project = project;
     this.token = token;
+    this.onUnauthorized = onUnauthorized;
     this.base = `/v1.1/${encodeURIComponent(project)}`;
   }
 
@@ -33,6 +35,7 @@ export class Api {
 
   async request(path, { method = 'GET', signal, headers } = {}) {
     const response = await fetch(this.base + path, { method, signal, headers: this.headers({ Accept: 'application/json', ...headers }) });
+    if (response.status === 401) this.onUnauthorized();
     if (!response.ok) throw await errorOf(response);
     return response;
   }
@@ -107,6 +110,7 @@ export class Api {
           const headers = this.headers({ Accept: 'text/event-stream', ...(lastId ? { 'Last-Event-ID': lastId } : {}) });
           const response = await fetch(`${this.base}/events`, { headers, signal: controller.signal });
           if (response.status === 404 || response.status === 405) return onState('off');
+          if (response.status === 401) return this.onUnauthorized();
           if (!response.ok) throw new Error(String(response.status));
           onState('live');
           delay = 1000;

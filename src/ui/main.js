@@ -40,7 +40,10 @@ function App() {
   const [route, setRoute] = useState(routeOf(location.hash));
   const [clusters, setClusters] = useState(null);
   const [live, setLive] = useState('connecting');
-  const api = useMemo(() => (project ? new Api(project, token) : null), [project, token]);
+  const api = useMemo(
+    () => (project ? new Api(project, token, () => setSignIn({ needsToken: true, message: token ? 'That token was refused.' : 'This Oasis needs a token.' })) : null),
+    [project, token],
+  );
   const events = useMemo(createEvents, [api]);
 
   useEffect(() => {
@@ -52,10 +55,7 @@ function App() {
   // The clusters list doubles as the sign-in check: a 401 asks for a token.
   useEffect(() => {
     if (!api) return;
-    api.clusters().then(setClusters, (error) => {
-      if (error.status === 401) setSignIn({ needsToken: true, message: token ? 'That token was refused.' : 'This Oasis needs a token.' });
-      else setClusters([]);
-    });
+    api.clusters().then(setClusters, (error) => error.status !== 401 && setClusters([]));
   }, [api]);
 
   useEffect(() => {
