@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
 bash scripts/bubblewrap.sh
 bash scripts/python-clients.sh
+bash scripts/chromium.sh
 
 source scripts/postgres.sh
 source scripts/spark.sh

@@ -31,6 +31,7 @@ import { registerV2Api } from './v2/index.js';
 import { registerLogRoutes } from './logs.js';
 import { registerHealthRoutes } from './health.js';
 import { registerMetricsRoute } from './metrics.js';
+import { registerDashboard } from './ui.js';
 import { registerEventRoutes } from './events.js';
 import { registerWebhookRoutes } from './webhooks.js';
 import { ExecutionEventHub } from '../executions/events.js';
@@ -168,6 +169,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & Readin
   registerVersionRoutes(app);
   registerHealthRoutes(app, deps.store);
   if (deps.metrics) registerMetricsRoute(app, deps.metrics);
+  await registerDashboard(app as unknown as FastifyInstance);
 
   const authenticate = authenticateRequest(deps.auth);
   await app.register(

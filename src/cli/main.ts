@@ -1,13 +1,19 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, SECRET_VARIABLES } from '../config.js';
-import { createLogger, migrate, serve } from '../main.js';
-import { runImport } from './import-command.js';
-import { SAHARA_EXPORT_SQL } from './sahara-export.js';
+import { CONNECTION_OPTIONS, parse, UsageError } from './args.js';
+import { ClientError, OasisClient } from './client.js';
+import { cancel } from './commands/cancel.js';
+import { type Command, CommandExit, CONNECTION_HELP, connectionOf } from './commands/command.js';
+import { remove } from './commands/delete.js';
+import { list } from './commands/list.js';
+import { logs } from './commands/logs.js';
+import { run, RUN_EXIT } from './commands/run.js';
+import { show } from './commands/show.js';
 
-const USAGE = `usage: oasis <command>
+const CLIENT_COMMANDS: readonly Command[] = [run, list, show, logs, cancel, remove];
 
-commands:
+const USAGE = `usage: oasis <command> [options]
+
+service:
   serve     start the Oasis service (configured by OASIS_* environment variables)
   migrate   apply database migrations and exit
   import-sahara <export>
@@ -15,48 +21,96 @@ commands:
             keeping their ids; see docs/migrating-from-sahara.md
   sahara-export-query
             print the SQL that exports them from Sahara's MySQL/MariaDB database
-  help      show this text`;
+
+client of a running Oasis (OASIS_URL, OASIS_PROJECT, OASIS_TOKEN or --url, --project, --token):
+${CLIENT_COMMANDS.map((c) => `  ${c.name.padEnd(8)}  ${c.summary}`).join('\n')}
+
+  help      show this text; oasis <command> --help shows a command's own`;
+
+/** Exit codes of every command but `run`'s job codes: see docs/cli.md. */
+const EXIT = { ok: 0, error: 1, usage: 2 } as const;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: false });
-  const command = positionals[0] ?? 'help';
-  if (command === 'help' || command === '--help') {
+  const [name = 'help', ...rest] = argv;
+  if (name === 'help' || name === '--help' || name === '-h') {
     console.log(USAGE);
-    return 0;
+    return EXIT.ok;
   }
-  if (command === 'sahara-export-query') {
+  if (name === 'sahara-export-query') {
+    const { SAHARA_EXPORT_SQL } = await import('./sahara-export.js');
     process.stdout.write(SAHARA_EXPORT_SQL);
-    return 0;
+    return EXIT.ok;
   }
-  let config;
+  if (name === 'serve' || name === 'migrate' || name === 'import-sahara') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(USAGE);
+      return EXIT.ok;
+    }
+    return service(name, rest);
+  }
+  const command = CLIENT_COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    console.error(`oasis: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const help = `usage: oasis ${command.name} ${command.usage}\n\n${CONNECTION_HELP}`;
   try {
-    config = loadConfig();
-    for (const name of SECRET_VARIABLES) delete process.env[name];
+    const { options, positionals } = parse(rest, { ...CONNECTION_OPTIONS, ...command.options }, command.stopAtPositional);
+    if (options.help) {
+      console.log(help);
+      return EXIT.ok;
+    }
+    const connection = connectionOf(options, process.env);
+    return await command.run({ client: new OasisClient(connection), connection, options, positionals, json: options.json === true });
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
+    if (error instanceof UsageError) {
+      console.error(`oasis ${command.name}: ${error.message}\n\n${help}`);
+      return EXIT.usage;
+    }
+    if (error instanceof CommandExit) {
+      console.error(`oasis ${command.name}: ${error.message}`);
+      return error.code;
+    }
+    if (error instanceof ClientError) {
+      console.error(`oasis ${command.name}: ${error.message}`);
+      return command === run ? RUN_EXIT.failed : EXIT.error;
     }
     throw error;
   }
-  const logger = createLogger(config);
-  switch (command) {
-    case 'serve':
-      await serve(config, logger);
-      return -1; // keeps running until a signal
-    case 'migrate':
-      await migrate(config, logger);
-      return 0;
-    case 'import-sahara':
-      if (!positionals[1]) {
-        console.error(`import-sahara needs the export file\n\n${USAGE}`);
-        return 2;
-      }
-      return runImport(config, logger, positionals[1]);
-    default:
-      console.error(`unknown command: ${command}\n\n${USAGE}`);
-      return 2;
+}
+
+/** The service commands load the server (and its configuration) only when asked for. */
+async function service(name: 'serve' | 'migrate' | 'import-sahara', rest: string[]): Promise<number> {
+  const { ConfigError, loadConfig, SECRET_VARIABLES } = await import('../config.js');
+  let config;
+  try {
+    config = loadConfig();
+    // Read once: no job or child process inherits them.
+    for (const variable of SECRET_VARIABLES) delete process.env[variable];
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return EXIT.usage;
+    }
+    throw error;
   }
+  const { createLogger, migrate, serve } = await import('../main.js');
+  const logger = createLogger(config);
+  if (name === 'migrate') {
+    await migrate(config, logger);
+    return EXIT.ok;
+  }
+  if (name === 'import-sahara') {
+    const file = rest.find((argument) => !argument.startsWith('-'));
+    if (!file) {
+      console.error(`oasis import-sahara: the export file is missing\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    const { runImport } = await import('./import-command.js');
+    return runImport(config, logger, file);
+  }
+  await serve(config, logger);
+  return -1; // keeps running until a signal
 }
 
 main(process.argv.slice(2)).then(
@@ -66,6 +120,6 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     // Whatever a failed start left open (a pool, a timer) must not keep the process alive.
-    process.exit(1);
+    process.exit(EXIT.error);
   },
 );
