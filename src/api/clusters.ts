@@ -8,7 +8,7 @@ import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
 import { renderOwned } from './render.js';
 import { AnyObject, IdParams, NullableBoolean, OwnedFields, ProjectParams } from './schemas.js';
-import { checkModifiable, getVisible, newOwnedRow } from './visibility.js';
+import { checkModifiable, getVisible, newOwnedRow } from '../store/visibility.js';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 

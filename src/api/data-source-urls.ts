@@ -1,6 +1,6 @@
 import { ApiError, echo } from '../errors.js';
 import type { DataSourceType } from '../store/types.js';
-import { isUuidLike } from './schemas.js';
+import { isUuidLike } from '../store/ids.js';
 import { splitUrl } from './url-parts.js';
 
 /** What a data source's URL is checked against: the request merged over the stored row on PUT. */

@@ -8,7 +8,7 @@ import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
 import { renderOwned } from './render.js';
 import { AnyObject, IdParams, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
-import { checkModifiable, getVisible, newOwnedRow } from './visibility.js';
+import { checkModifiable, getVisible, newOwnedRow } from '../store/visibility.js';
 
 const KIND = 'DataSource';
 

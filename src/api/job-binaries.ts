@@ -8,7 +8,7 @@ import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
 import { renderOwned } from './render.js';
 import { BinaryData, IdParams, NullableBoolean, OwnedFields, ProjectParams, SimpleConfig, ValidName } from './schemas.js';
-import { checkModifiable, getVisible, isVisible, newOwnedRow } from './visibility.js';
+import { checkModifiable, getVisible, isVisible, newOwnedRow } from '../store/visibility.js';
 
 const KIND = 'JobBinary';
 

@@ -8,7 +8,7 @@ import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
 import { renderOwned } from './render.js';
 import { BinaryData, FORMATS, IdParams, NullableBoolean, OwnedFields, ValidName } from './schemas.js';
-import { checkModifiable, getVisible } from './visibility.js';
+import { checkModifiable, getVisible } from '../store/visibility.js';
 
 /** Sahara's job_binary_max_KB default, the largest job-binary-internal accepted. */
 export const DEFAULT_MAX_JBI_BYTES = 5120 * 1024;

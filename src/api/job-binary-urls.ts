@@ -1,6 +1,6 @@
 import { ApiError, echo } from '../errors.js';
 import type { ConfigValue } from '../store/types.js';
-import { isUuidLike } from './schemas.js';
+import { isUuidLike } from '../store/ids.js';
 import { splitUrl } from './url-parts.js';
 
 /** The kinds of job binary, chosen by the URL's scheme (docs/compatibility.md#job-binary-urls, plus Oasis's hdfs). */

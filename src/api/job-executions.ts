@@ -22,7 +22,7 @@ import {
   SimpleConfig,
   Uuid,
 } from './schemas.js';
-import { checkModifiable, getVisible } from './visibility.js';
+import { checkModifiable, getVisible } from '../store/visibility.js';
 
 const KIND = 'Job execution';
 const NullableString = NullableStringOutput;

@@ -12,7 +12,7 @@ import { type ListSpec, listResource, sendList } from './listing.js';
 import { formatTime, renderOwned } from './render.js';
 import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
 import { checkTemplateInterface, checkMainsAndLibs } from './template-rules.js';
-import { checkModifiable, getVisible, isVisible, newOwnedRow } from './visibility.js';
+import { checkModifiable, getVisible, isVisible, newOwnedRow } from '../store/visibility.js';
 
 /** Sahara's model name for job templates, used in its messages. */
 const KIND = 'Job';

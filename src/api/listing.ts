@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { ApiError, clip, echo } from '../errors.js';
 import type { Filter, ListQuery, Owned, Page } from '../store/types.js';
 import { mapYielding } from '../store/yielding.js';
-import { getVisible } from './visibility.js';
+import { getVisible } from '../store/visibility.js';
 
 /** How a query parameter filters a list. */
 export type FilterKind =

@@ -9,7 +9,7 @@ import { isTerminal } from '../store/statuses.js';
 import type { JobExecutionRecord, Store } from '../store/types.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { IdParams } from './schemas.js';
-import { getVisible } from './visibility.js';
+import { getVisible } from '../store/visibility.js';
 
 /** The most one answer carries; the client asks again from `Oasis-Log-Offset` for more. */
 export const LOG_CHUNK_BYTES = 1024 * 1024;

@@ -5,7 +5,7 @@ import { ApiError } from '../errors.js';
 import type { ListQuery, Owned, Page } from '../store/types.js';
 import { type ListSpec, listResource, sendList } from './listing.js';
 import { IdParams, ListEnvelope, ListQueryString, NoContent, ProjectParams } from './schemas.js';
-import { checkModifiable, getVisible } from './visibility.js';
+import { checkModifiable, getVisible } from '../store/visibility.js';
 
 /** The routes most resources share, written once: list and delete. */
 

@@ -1,18 +1,12 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifySchema } from 'fastify';
+import { UUID_LIKE } from '../store/ids.js';
 import { LIMITS } from './limits.js';
 
 /**
  * Schema building blocks shared by the resources, after Sahara's JSON schemas (docs/compatibility.md#request-schemas).
  * Route schemas are the contract: they validate requests, shape responses and feed /openapi.json.
  */
-
-/** oslo's is_uuid_like: 32 hex digits, with or without the dashes, any case. */
-export const UUID_LIKE = /^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
-
-export function isUuidLike(value: string): boolean {
-  return UUID_LIKE.test(value);
-}
 
 /** Formats registered with the validator (see app.ts). */
 export const FORMATS = {

@@ -1,6 +1,6 @@
 import { ApiError, echo } from '../errors.js';
 import type { InterfaceArg, JobType } from '../store/types.js';
-import { isUuidLike } from './schemas.js';
+import { isUuidLike } from '../store/ids.js';
 import { splitUrl } from './url-parts.js';
 
 const invalid = (message: string) => new ApiError('INVALID_DATA', message);

@@ -1,7 +1,7 @@
-import { refOf } from '../engines/engine.js';
+import type { Logger } from 'pino';
+import { type Engines, refOf } from '../engines/engine.js';
 import { coerceError } from '../errors.js';
-import type { JobExecutionRecord } from '../store/types.js';
-import type { ExecutionsOptions } from './executions.js';
+import type { JobExecutionRecord, Store } from '../store/types.js';
 import type { Reconciler } from './reconciler.js';
 import { isTerminal } from '../store/statuses.js';
 import { endFields } from './transitions.js';
@@ -10,12 +10,20 @@ import { endFields } from './transitions.js';
 const DELETE_WAIT_MS = 60_000;
 const DELETE_POLL_MS = 100;
 
+/** What cancel and delete need: the store and engines, and this node. */
+export interface CancellerDeps {
+  store: Store;
+  engines: Engines;
+  nodeId: string;
+  logger: Logger;
+}
+
 /** Cancel and delete: the transitions a client asks for. */
 export class Canceller {
   private waiting = true;
 
   constructor(
-    private readonly options: ExecutionsOptions,
+    private readonly options: CancellerDeps,
     private readonly reconciler: Reconciler,
   ) {}
 

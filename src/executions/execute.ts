@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Engines } from '../engines/engine.js';
 import { ApiError } from '../errors.js';
-import { isVisible } from '../api/visibility.js';
+import { isVisible } from '../store/visibility.js';
 import type {
   ClusterRecord,
   ConfigValue,

@@ -1,4 +1,4 @@
-import { isUuidLike } from '../api/schemas.js';
+import { isUuidLike } from '../store/ids.js';
 import { ApiError } from '../errors.js';
 import type { ConfigValue, DataSourceRecord, InterfaceArg, JobConfigs } from '../store/types.js';
 

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { JobStartError, type JobFile, type JobSpec } from '../engines/engine.js';
-import { isUuidLike } from '../api/schemas.js';
+import { isUuidLike } from '../store/ids.js';
 import type {
   ConfigValue,
   DataSourceRecord,

@@ -1,7 +1,8 @@
-import { type Engine, JobStartError, type Submission, TransientEngineError } from '../engines/engine.js';
+import type { Logger } from 'pino';
+import { type Engine, type Engines, JobStartError, type Submission, TransientEngineError } from '../engines/engine.js';
 import { coerceError } from '../errors.js';
-import type { ClusterRecord, EngineKind, JobExecutionRecord, RowPatch } from '../store/types.js';
-import type { ExecutionsOptions } from './executions.js';
+import type { ClusterRecord, EngineKind, JobExecutionRecord, RowPatch, Store } from '../store/types.js';
+import type { DiskSpace } from './disk-space.js';
 import { prepareJob } from './job-spec.js';
 import { isTerminal } from '../store/statuses.js';
 import { endFields, failExecution, nowIso } from './transitions.js';
@@ -12,6 +13,19 @@ type Outcome = 'started' | 'skipped' | 'ended';
 const REMOTE_BATCH = 20;
 const MAX_RETRY_DELAY_MS = 60_000;
 
+/** What the launcher needs: the store and engines, this node, and its limits. */
+export interface LauncherDeps {
+  store: Store;
+  engines: Engines;
+  nodeId: string;
+  /** How many local jobs run at once on this node; the rest wait as PENDING, in order. */
+  localConcurrency: number;
+  pollIntervalMs: number;
+  leaseMs: number;
+  disk?: DiskSpace | undefined;
+  logger: Logger;
+}
+
 /**
  * Starts PENDING executions, oldest first. Local jobs respect the node's concurrency limit;
  * the rest wait as PENDING and start in order as slots free up. Executions are claimed with a
@@ -21,7 +35,7 @@ export class Launcher {
   /** Executions whose engine was unreachable, and when to try them again. */
   private readonly retries = new Map<string, { at: number; attempts: number }>();
 
-  constructor(private readonly options: ExecutionsOptions) {}
+  constructor(private readonly options: LauncherDeps) {}
 
   async tick(): Promise<void> {
     const { store, engines, nodeId, localConcurrency } = this.options;

@@ -1,7 +1,8 @@
-import { type EngineStatus, refOf, TransientEngineError } from '../engines/engine.js';
+import type { Logger } from 'pino';
+import { type EngineStatus, type Engines, refOf, TransientEngineError } from '../engines/engine.js';
 import { coerceError } from '../errors.js';
-import type { ClusterRecord, JobExecutionRecord } from '../store/types.js';
-import type { ExecutionsOptions } from './executions.js';
+import type { ClusterRecord, JobExecutionRecord, Store } from '../store/types.js';
+import type { DiskSpace } from './disk-space.js';
 import { isTerminal } from '../store/statuses.js';
 import { applyEngineStatus, endFields, failExecution, STARTED } from './transitions.js';
 
@@ -11,6 +12,18 @@ const LOCAL_BACKSTOP_EVERY = 5;
 /** How many expired leases of other nodes' remote executions one pass takes over. */
 const TAKEOVER_BATCH = 50;
 
+/** What the reconciler needs: the store and engines, this node, its lease and the grace of lost nodes. */
+export interface ReconcilerDeps {
+  store: Store;
+  engines: Engines;
+  nodeId: string;
+  leaseMs: number;
+  /** How long past its lease a lost node's local executions wait before they end FAILED. */
+  nodeLossGraceMs?: number | undefined;
+  disk?: DiskSpace | undefined;
+  logger: Logger;
+}
+
 /**
  * Tracks started executions to their end: polls the engines for the executions this node holds,
  * stores what they report, renews this node's leases and takes over remote (spark, yarn)
@@ -19,7 +32,7 @@ const TAKEOVER_BATCH = 50;
  */
 export class Reconciler {
   constructor(
-    private readonly options: ExecutionsOptions,
+    private readonly options: ReconcilerDeps,
     /** Called when a local job ends, so a queued one can take its slot at once. */
     private readonly onLocalSlotFreed: () => void,
   ) {}

@@ -1,17 +1,12 @@
 import { type Kysely, sql } from 'kysely';
 import { executionEventsMigration } from './migrations/execution-events.js';
+import type { DialectName, Migration } from './migrations/migration.js';
 import { EXECUTION_CHANGES_CHANNEL } from './postgres-changes.js';
 
-export type DialectName = 'sqlite' | 'postgres';
+export type { DialectName, Migration } from './migrations/migration.js';
 
 /** The built-in cluster every installation has: jobs run as supervised processes on the host. */
 export const LOCAL_CLUSTER_ID = '00000000-0000-4000-8000-000000000001';
-
-export interface Migration {
-  version: number;
-  name: string;
-  up(db: Kysely<any>, dialect: DialectName): Promise<void>;
-}
 
 /**
  * Append-only: a migration that has shipped is never edited, only followed by a new one.

@@ -163,6 +163,21 @@ for (const dialect of testDialects()) {
       assert.equal(new Set(jobs.map((answer) => ok(answer, 202).job.id)).size, 1);
     });
 
+    test('v2 creates honour the key too: a retried POST /v2/jobs runs the job once', async () => {
+      const project = newProject();
+      const template = await createShellTemplate(t.app, project, 'v2-once');
+      const body = { job_template_id: template.id, cluster_id: LOCAL_CLUSTER_ID };
+      const headers = { 'content-type': 'application/json', 'idempotency-key': 'v2-execute' };
+      const first = await t.app.inject({ method: 'POST', url: `/v2/${project}/jobs`, headers, payload: body });
+      const again = await t.app.inject({ method: 'POST', url: `/v2/${project}/jobs`, headers, payload: body });
+      assert.equal(first.statusCode, 202, first.body);
+      assert.equal(again.statusCode, 202, again.body);
+      assert.equal(again.json().job.id, first.json().job.id);
+      assert.equal(again.headers['idempotent-replayed'], 'true');
+      const other = await t.app.inject({ method: 'POST', url: `/v2/${project}/jobs`, headers, payload: { ...body, interface: {} } });
+      assert.equal(other.statusCode, 409, other.body);
+    });
+
     test('/openapi.json documents the header on every creating operation, and only there', async () => {
       const doc = ok(await t.app.inject({ method: 'GET', url: '/openapi.json' }), 200);
       const keyed: string[] = [];
@@ -177,8 +192,12 @@ for (const dialect of testDialects()) {
         'post /v1.1/{project_id}/job-binaries',
         'post /v1.1/{project_id}/jobs',
         'post /v1.1/{project_id}/jobs/{id}/execute',
+        ...['clusters', 'data-sources', 'job-binaries', 'job-templates', 'jobs'].flatMap((resource) => [
+          `post /v2/${resource}`,
+          `post /v2/{project_id}/${resource}`,
+        ]),
         'put /v1.1/{project_id}/job-binary-internals/{name}',
-      ]);
+      ].sort());
     });
 
     test('an expired key is forgotten: the request runs again, and pruning deletes expired keys', async () => {

@@ -6,7 +6,7 @@ import { ClusterCreate, clusterInUse, ClusterSchema, ClusterUpdate, prepareClust
 import { type ListSpec, listResource, sendList } from '../listing.js';
 import { registerDeleteRoute } from '../resource-routes.js';
 import { ListEnvelope, ListQueryString } from '../schemas.js';
-import { getVisible } from '../visibility.js';
+import { getVisible } from '../../store/visibility.js';
 import { checkQuery, paramsOf, renamedSchema, type V2Scope } from './fields.js';
 import { createOnce } from '../idempotency.js';
 

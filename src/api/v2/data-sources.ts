@@ -14,7 +14,7 @@ import {
 import { checkPlaceholders } from '../data-source-urls.js';
 import type { ListSpec } from '../listing.js';
 import { registerDeleteRoute, registerListRoute } from '../resource-routes.js';
-import { checkModifiable, getVisible } from '../visibility.js';
+import { checkModifiable, getVisible } from '../../store/visibility.js';
 import { checkQuery, paramsOf, PROJECT_RENAME, renamedSchema, type V2Scope, withProjectId } from './fields.js';
 import { createOnce } from '../idempotency.js';
 

@@ -16,7 +16,7 @@ import { INTERNAL_DB_PREFIX } from '../job-binary-urls.js';
 import type { ListSpec } from '../listing.js';
 import { registerDeleteRoute, registerListRoute } from '../resource-routes.js';
 import { BinaryData } from '../schemas.js';
-import { getVisible } from '../visibility.js';
+import { getVisible } from '../../store/visibility.js';
 import { checkQuery, paramsOf, PROJECT_RENAME, renamedSchema, type V2Scope, withProjectId } from './fields.js';
 import { createOnce } from '../idempotency.js';
 

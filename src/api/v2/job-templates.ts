@@ -17,7 +17,7 @@ import {
 import { type ListSpec, listResource, sendList } from '../listing.js';
 import { registerDeleteRoute } from '../resource-routes.js';
 import { AnyObject, ListEnvelope, ListQueryString } from '../schemas.js';
-import { getVisible } from '../visibility.js';
+import { getVisible } from '../../store/visibility.js';
 import { checkQuery, paramsOf, PROJECT_RENAME, renamedSchema, type V2Scope, withProjectId } from './fields.js';
 import { createOnce } from '../idempotency.js';
 

@@ -14,7 +14,7 @@ import {
 import { bodyLimit, LIMITS } from '../limits.js';
 import { type ListSpec, listResource, sendList } from '../listing.js';
 import { AnyObject, ListEnvelope, ListQueryString, NoContent, Uuid } from '../schemas.js';
-import { checkModifiable, getVisible, isVisible } from '../visibility.js';
+import { checkModifiable, getVisible, isVisible } from '../../store/visibility.js';
 import { checkQuery, paramsOf, renamedSchema, type V2Scope } from './fields.js';
 import { createOnce } from '../idempotency.js';
 

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { Migration } from '../migrations.js';
+import type { Migration } from './migration.js';
 
 /** The channel the events trigger notifies, at commit, with the new event's id. */
 export const EXECUTION_EVENTS_CHANNEL = 'oasis_execution_events';
