@@ -18,7 +18,10 @@ logger.warn('engine unreachable');
 
 async function logsOf(env: Record<string, string>, { terminal = false } = {}): Promise<string> {
   const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', LOG_TWO_LINES];
-  const options = { cwd: ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env } };
+  const options = {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+  };
   if (!terminal) return (await run(node[0]!, node.slice(1), options)).stdout;
   // util-linux's script gives the process a pseudo-terminal as its stdout.
   const command = node.map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
@@ -39,10 +42,12 @@ describe('server logs', () => {
 
   test('are readable, coloured lines on a terminal, unless OASIS_LOG_FORMAT=json asks for JSON', async () => {
     const output = await logsOf({}, { terminal: true });
-    // eslint-disable-next-line no-control-regex
     const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
     assert.notEqual(plain, output, 'coloured');
-    assert.match(plain, /^\[[0-9:.]+\] INFO: job started\r?\n {4}executionId: "e-1"\r?\n\[[0-9:.]+\] WARN: engine unreachable/);
+    assert.match(
+      plain,
+      /^\[[0-9:.]+\] INFO: job started\r?\n {4}executionId: "e-1"\r?\n\[[0-9:.]+\] WARN: engine unreachable/,
+    );
     const forced = (await logsOf({ OASIS_LOG_FORMAT: 'json' }, { terminal: true })).trim().split(/\r?\n/);
     assert.equal((JSON.parse(forced[0]!) as { msg: string }).msg, 'job started');
   });

@@ -91,7 +91,9 @@ export const ExecuteBody = Type.Object(
     cluster_id: Uuid,
     input_id: Type.Optional(Uuid),
     output_id: Type.Optional(Uuid),
-    interface: Type.Optional(Type.Unsafe<Record<string, ConfigValue>>({ ...SimpleConfig, maxProperties: LIMITS.interfaceArgs })),
+    interface: Type.Optional(
+      Type.Unsafe<Record<string, ConfigValue>>({ ...SimpleConfig, maxProperties: LIMITS.interfaceArgs }),
+    ),
     job_configs: Type.Optional(
       Type.Object(
         {
@@ -128,7 +130,7 @@ const Envelope = Type.Object({ job_execution: JobExecutionSchema });
 
 /** v1.1 job executions, and `POST /jobs/:id/execute` which creates them. */
 export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
-  const { store, engines, executions } = deps;
+  const { store, executions } = deps;
   const repo = store.jobExecutions;
   const respond = (row: JobExecutionRecord) => ({ job_execution: renderJobExecution(row) });
   // Sahara checks that the path id exists before it validates the body (docs/compatibility.md#request-bodies).
@@ -138,7 +140,10 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
 
   api.get(
     '/job-executions',
-    { config: { list: true }, schema: { querystring: ListQueryString, response: { 200: ListEnvelope('job_executions', JobExecutionSchema) } } },
+    {
+      config: { list: true },
+      schema: { querystring: ListQueryString, response: { 200: ListEnvelope('job_executions', JobExecutionSchema) } },
+    },
     async (request, reply) => {
       const body = await listResource(repo, request.query, LIST, tenantOf(request), renderJobExecution);
       return sendList(reply, body, LIST.key, JobExecutionSchema);
@@ -147,31 +152,43 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
 
   // The store hands out one frozen object per unchanged cached row, so its body is rendered once.
   const bodies = new WeakMap<JobExecutionRecord, string>();
-  api.get('/job-executions/:id', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request, reply) => {
-    const row = await getVisible(repo, request.params.id, tenantOf(request));
-    let body = bodies.get(row);
-    if (body === undefined) {
-      body = reply.serialize(respond(row)) as string;
-      if (Object.isFrozen(row)) bodies.set(row, body);
-    }
-    // A string is sent as it is: the response schema has already shaped it.
-    return reply.type('application/json; charset=utf-8').send(body as never);
-  });
+  api.get(
+    '/job-executions/:id',
+    { schema: { params: IdParams, response: { 200: Envelope } } },
+    async (request, reply) => {
+      const row = await getVisible(repo, request.params.id, tenantOf(request));
+      let body = bodies.get(row);
+      if (body === undefined) {
+        body = reply.serialize(respond(row)) as string;
+        if (Object.isFrozen(row)) bodies.set(row, body);
+      }
+      // A string is sent as it is: the response schema has already shaped it.
+      return reply.type('application/json; charset=utf-8').send(body as never);
+    },
+  );
 
   // Any tenant that can see the execution may refresh it, as in Sahara.
-  api.get('/job-executions/:id/refresh-status', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) => {
-    const row = await getVisible(repo, request.params.id, tenantOf(request));
-    return respond(await executions.refresh(row));
-  });
+  api.get(
+    '/job-executions/:id/refresh-status',
+    { schema: { params: IdParams, response: { 200: Envelope } } },
+    async (request) => {
+      const row = await getVisible(repo, request.params.id, tenantOf(request));
+      return respond(await executions.refresh(row));
+    },
+  );
 
   // The answer is the execution as it was before the cancel, as in Sahara.
-  api.get('/job-executions/:id/cancel', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) => {
-    const tenant = tenantOf(request);
-    const row = await getVisible(repo, request.params.id, tenant);
-    checkModifiable(row, tenant, 'cancel', KIND);
-    await executions.cancel(row);
-    return respond(row);
-  });
+  api.get(
+    '/job-executions/:id/cancel',
+    { schema: { params: IdParams, response: { 200: Envelope } } },
+    async (request) => {
+      const tenant = tenantOf(request);
+      const row = await getVisible(repo, request.params.id, tenant);
+      checkModifiable(row, tenant, 'cancel', KIND);
+      await executions.cancel(row);
+      return respond(row);
+    },
+  );
 
   api.patch(
     '/job-executions/:id',
@@ -201,10 +218,14 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
   );
 
   // 204 at once; the job is stopped, cleaned up and the row removed in the background.
-  api.delete('/job-executions/:id', { schema: { params: IdParams, response: { 204: NoContent } } }, async (request, reply) => {
-    await deleteExecution(deps, tenantOf(request), request.params.id);
-    return reply.status(204).send(null);
-  });
+  api.delete(
+    '/job-executions/:id',
+    { schema: { params: IdParams, response: { 204: NoContent } } },
+    async (request, reply) => {
+      await deleteExecution(deps, tenantOf(request), request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
 
   api.post(
     '/jobs/:id/execute',
