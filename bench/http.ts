@@ -109,7 +109,10 @@ function rowsOf(dialect: Dialect, endpoint: Endpoint, side: Side): Row[] {
   const rps = (runs: LoadResult[]) => spread(runs.map((run) => run.rps));
   const latency = (runs: LoadResult[]) =>
     `${spread(runs.map((run) => run.p50))} / ${spread(runs.map((run) => run.p99))}`;
-  const shape = endpoint === 'execute' ? `${EXECUTE_REQUESTS} requests, local concurrency ${LOCAL_CONCURRENCY}` : `${SECONDS}s runs`;
+  const shape =
+    endpoint === 'execute'
+      ? `${EXECUTE_REQUESTS} requests, local concurrency ${LOCAL_CONCURRENCY}`
+      : `${SECONDS}s runs`;
   return [
     {
       benchmark,

@@ -52,7 +52,10 @@ export async function lifecycleBenchmark(dialect: Dialect): Promise<Row[]> {
         } else await sleep(SHOW_POLL_MS);
       }
       const stdout = await readFile(path.join(database.dataDir, 'executions', id, 'stdout'), 'utf8');
-      const [started, exiting] = stdout.trim().split('\n').map((line) => Number(line) / 1e6);
+      const [started, exiting] = stdout
+        .trim()
+        .split('\n')
+        .map((line) => Number(line) / 1e6);
       startLatencies.push(started! - sent);
       visibleLatencies.push(terminalAt - exiting!);
     }
@@ -115,7 +118,12 @@ async function manyJobs(base: string, pid: number, dialect: Dialect) {
       }
     }),
   );
-  await waitFor('every sleeper to run', async () => ((await countWithStatus(base, sleeper, 'RUNNING')) === MANY ? true : undefined), launchBudgetMs, 250);
+  await waitFor(
+    'every sleeper to run',
+    async () => ((await countWithStatus(base, sleeper, 'RUNNING')) === MANY ? true : undefined),
+    launchBudgetMs,
+    250,
+  );
   const launchMs = nowMs() - launchStarted;
   const launchCpu = (await cpuSeconds(pid)) - cpuBeforeLaunch;
 

@@ -120,9 +120,12 @@ async function heavySetup(base: string, database: BenchDatabase): Promise<HeavyC
   const jbi = (await call('PUT', '/job-binary-internals/heavy.sh', 'exit 0\n')).job_binary_internal.id as string;
   const binaryIds: string[] = [];
   for (let i = 0; i < LIMITS.binaries * 2; i += 1) {
-    binaryIds.push((await call('POST', '/job-binaries', { name: `heavy-${i}.sh`, url: `internal-db://${jbi}` })).job_binary.id);
+    binaryIds.push(
+      (await call('POST', '/job-binaries', { name: `heavy-${i}.sh`, url: `internal-db://${jbi}` })).job_binary.id,
+    );
   }
-  const templateId = (await call('POST', '/jobs', { name: 'heavy', type: 'Shell', mains: [binaryIds[0]] })).job.id as string;
+  const templateId = (await call('POST', '/jobs', { name: 'heavy', type: 'Shell', mains: [binaryIds[0]] })).job
+    .id as string;
 
   const store = await openStore({ databaseUrl: database.url, dataDir: database.dataDir });
   const clusterId = randomUUID();
@@ -153,7 +156,9 @@ async function heavySetup(base: string, database: BenchDatabase): Promise<HeavyC
     connections: HEAVY_CONNECTIONS,
     listLimit: LIST_LIMIT,
     // To find which request holds the others up: e.g. OASIS_BENCH_HEAVY_KINDS=execute.
-    ...(process.env.OASIS_BENCH_HEAVY_KINDS ? { kinds: process.env.OASIS_BENCH_HEAVY_KINDS.split(',') as HeavyKind[] } : {}),
+    ...(process.env.OASIS_BENCH_HEAVY_KINDS
+      ? { kinds: process.env.OASIS_BENCH_HEAVY_KINDS.split(',') as HeavyKind[] }
+      : {}),
     limits: LIMITS,
   };
 }

@@ -14,7 +14,9 @@ import { scaleBenchmark } from './scale.js';
 
 function machine(): string {
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() ? ' (+ uncommitted src changes)' : '';
+  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim()
+    ? ' (+ uncommitted src changes)'
+    : '';
   return [
     `date ${new Date().toISOString()}, commit ${commit}${dirty}, node ${process.version}`,
     `${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory`,

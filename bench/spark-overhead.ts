@@ -45,7 +45,12 @@ async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 3);
   const fixtures = await buildFixtures(cluster);
   const scratch = await mkdtemp(path.join(tmpdir(), 'oasis-spark-bench-'));
-  const engine = createSparkEngine({ workDir: path.join(scratch, 'work'), nodeId: 'bench', killGraceMs: 2_000 , sandbox: jobSandbox()});
+  const engine = createSparkEngine({
+    workDir: path.join(scratch, 'work'),
+    nodeId: 'bench',
+    killGraceMs: 2_000,
+    sandbox: jobSandbox(),
+  });
   const record = clusterRecord(cluster);
   const configs = { ...SMALL_APP, 'edp.java.main_class': 'org.oasis.fixtures.Greeter' };
 

@@ -17,7 +17,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { HADOOP_JAVA_OPENS, run } from '../src/engines/yarn/submit-client.js';
 import { isTerminal } from '../src/store/statuses.js';
-import { clusterRecord, hadoopCluster, hdfsPath, hdfsPut, jobSpec, newEngine, refOf } from '../test/engines/yarn/support.js';
+import {
+  clusterRecord,
+  hadoopCluster,
+  hdfsPath,
+  hdfsPut,
+  jobSpec,
+  newEngine,
+  refOf,
+} from '../test/engines/yarn/support.js';
 
 const POLL_MS = 100;
 
@@ -49,7 +57,8 @@ async function main(): Promise<void> {
     for (;;) {
       const status = await engine.status(ref, cluster);
       if (isTerminal(status.status)) {
-        if (status.status !== 'SUCCEEDED') throw new Error(`Oasis run ended ${status.status}: ${JSON.stringify(status.info)}`);
+        if (status.status !== 'SUCCEEDED')
+          throw new Error(`Oasis run ended ${status.status}: ${JSON.stringify(status.info)}`);
         break;
       }
       await sleep(POLL_MS);

@@ -24,7 +24,9 @@ const LAYERS: readonly (readonly string[])[] = [
 
 function layerOf(file: string): number {
   const relative = path.relative(SOURCE, file);
-  const layer = LAYERS.findIndex((prefixes) => prefixes.some((prefix) => relative === prefix || relative.startsWith(prefix)));
+  const layer = LAYERS.findIndex((prefixes) =>
+    prefixes.some((prefix) => relative === prefix || relative.startsWith(prefix)),
+  );
   if (layer < 0) throw new Error(`${relative}: no layer; add its folder to LAYERS in scripts/check-imports.ts`);
   return layer;
 }

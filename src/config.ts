@@ -178,7 +178,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const dataDir = path.resolve(get('OASIS_DATA_DIR'));
 
   const logFormat = get('OASIS_LOG_FORMAT');
-  if (!['auto', 'pretty', 'json'].includes(logFormat)) problems.push(`OASIS_LOG_FORMAT must be "auto", "pretty" or "json", not "${logFormat}"`);
+  if (!['auto', 'pretty', 'json'].includes(logFormat))
+    problems.push(`OASIS_LOG_FORMAT must be "auto", "pretty" or "json", not "${logFormat}"`);
   const metricsToken = env.OASIS_METRICS_TOKEN?.trim() || null;
   if (metricsToken !== null && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
     problems.push('OASIS_METRICS_TOKEN must be 16 to 256 printable characters without spaces');
@@ -209,7 +210,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     localConcurrency: parseInteger(get('OASIS_LOCAL_CONCURRENCY'), 'OASIS_LOCAL_CONCURRENCY', problems, 1, 100_000),
     bodyLimitBytes: parseSize(get('OASIS_MAX_BODY'), 'OASIS_MAX_BODY', problems),
     pollIntervalMs: parseDuration(get('OASIS_POLL_INTERVAL'), 'OASIS_POLL_INTERVAL', problems),
-    clusterCheckIntervalMs: parseDuration(get('OASIS_CLUSTER_CHECK_INTERVAL'), 'OASIS_CLUSTER_CHECK_INTERVAL', problems),
+    clusterCheckIntervalMs: parseDuration(
+      get('OASIS_CLUSTER_CHECK_INTERVAL'),
+      'OASIS_CLUSTER_CHECK_INTERVAL',
+      problems,
+    ),
     killGraceMs: parseDuration(get('OASIS_KILL_GRACE'), 'OASIS_KILL_GRACE', problems),
     leaseMs: parseDuration(get('OASIS_LEASE'), 'OASIS_LEASE', problems),
     nodeLossGraceMs: parseDuration(get('OASIS_NODE_LOSS_GRACE'), 'OASIS_NODE_LOSS_GRACE', problems),
@@ -239,7 +244,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     events: {
       retentionMs: parseDuration(get('OASIS_EVENTS_RETENTION'), 'OASIS_EVENTS_RETENTION', problems),
       heartbeatMs: parseDuration(get('OASIS_EVENTS_HEARTBEAT'), 'OASIS_EVENTS_HEARTBEAT', problems),
-      maxStreamsPerProject: parseInteger(get('OASIS_EVENTS_MAX_STREAMS'), 'OASIS_EVENTS_MAX_STREAMS', problems, 1, 10_000),
+      maxStreamsPerProject: parseInteger(
+        get('OASIS_EVENTS_MAX_STREAMS'),
+        'OASIS_EVENTS_MAX_STREAMS',
+        problems,
+        1,
+        10_000,
+      ),
     },
     webhooks: {
       allowPrivate: allowPrivate === 'on',
@@ -273,7 +284,8 @@ function parseKeystone(env: Env, get: (name: keyof typeof DEFAULTS) => string, p
     return value;
   };
   const url = required('OASIS_KEYSTONE_URL');
-  if (url && !/^https?:\/\/[^/]/.test(url)) problems.push(`OASIS_KEYSTONE_URL must be an http:// or https:// URL, not "${url}"`);
+  if (url && !/^https?:\/\/[^/]/.test(url))
+    problems.push(`OASIS_KEYSTONE_URL must be an http:// or https:// URL, not "${url}"`);
   const cacheTimeMs = parseDuration(get('OASIS_KEYSTONE_CACHE_TIME'), 'OASIS_KEYSTONE_CACHE_TIME', problems);
   // Revoked tokens keep working while their validation is cached: the wait is bounded.
   if (cacheTimeMs > 300_000) problems.push('OASIS_KEYSTONE_CACHE_TIME must be at most 5m');
@@ -295,7 +307,10 @@ function parseKeystone(env: Env, get: (name: keyof typeof DEFAULTS) => string, p
 
 /** A colon-separated list of absolute paths. */
 function parsePaths(raw: string | undefined, name: string, problems: string[]): string[] {
-  const paths = (raw ?? '').split(':').map((entry) => entry.trim()).filter(Boolean);
+  const paths = (raw ?? '')
+    .split(':')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   for (const entry of paths) {
     if (!path.isAbsolute(entry)) problems.push(`${name} entries must be absolute paths, not "${entry}"`);
   }

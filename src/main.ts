@@ -24,11 +24,22 @@ import { migrate as migrateStore, openStore } from './store/index.js';
 import type { EngineKind, Store } from './store/types.js';
 
 /** JSON lines for log collectors; pino-pretty for a person at a terminal (OASIS_LOG_FORMAT). */
-export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, stdout: { isTTY?: boolean } = process.stdout): Logger {
+export function createLogger(
+  config: Pick<Config, 'logLevel' | 'logFormat'>,
+  stdout: { isTTY?: boolean } = process.stdout,
+): Logger {
   const options = { level: config.logLevel, base: { service: 'oasis' } };
   const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && stdout.isTTY === true);
   if (!pretty) return pino(options, stdoutDestination());
-  return pino(options, pinoPretty({ colorize: stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' }));
+  return pino(
+    options,
+    pinoPretty({
+      colorize: stdout.isTTY === true,
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,service',
+    }),
+  );
 }
 
 /**
@@ -47,7 +58,8 @@ function openSandbox(config: Config, logger: Logger): Sandbox {
     ...config.sandbox,
     hiddenPaths: [config.dataDir, ...(config.tokensFile ? [config.tokensFile] : [])],
   });
-  if (sandbox.kind === 'bubblewrap' || sandbox.kind === 'unshare') logger.info({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
+  if (sandbox.kind === 'bubblewrap' || sandbox.kind === 'unshare')
+    logger.info({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
   else if (sandbox.kind === 'off') logger.warn({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
   else logger.error({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);
   return sandbox;
@@ -67,7 +79,12 @@ async function createAuthenticator(config: Config, logger: Logger): Promise<Auth
 /** Connects to the database and applies pending migrations, then disconnects: no store, no change feed. */
 export async function migrate(config: Config, logger: Logger): Promise<void> {
   await prepareDataDir(config);
-  const applied = await migrateStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs, logger });
+  const applied = await migrateStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    timeoutMs: config.databaseTimeoutMs,
+    logger,
+  });
   logger.info({ migrations: applied }, applied.length > 0 ? 'database migrated' : 'database already up to date');
 }
 
@@ -85,7 +102,12 @@ export async function migrate(config: Config, logger: Logger): Promise<void> {
 export async function serve(config: Config, logger: Logger): Promise<void> {
   await prepareDataDir(config);
   const sandbox = openSandbox(config, logger);
-  const database: Store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeoutMs: config.databaseTimeoutMs, logger });
+  const database: Store = await openStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    timeoutMs: config.databaseTimeoutMs,
+    logger,
+  });
   const metrics = new Metrics(
     { token: config.metricsToken, openWithoutToken: config.auth === 'noauth' },
     { store: database, nodeId: config.nodeId, sandbox },
@@ -103,7 +125,11 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     pollIntervalMs: config.pollIntervalMs,
     leaseMs: config.leaseMs,
     nodeLossGraceMs: config.nodeLossGraceMs,
-    disk: new DiskSpace({ dataDir: config.dataDir, minFreeBytes: config.minFreeDiskBytes, logger: logger.child({ component: 'disk' }) }),
+    disk: new DiskSpace({
+      dataDir: config.dataDir,
+      minFreeBytes: config.minFreeDiskBytes,
+      logger: logger.child({ component: 'disk' }),
+    }),
     logger: logger.child({ component: 'executions' }),
   });
   const clusterMonitor = new ClusterMonitor({
@@ -113,8 +139,17 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     logger: logger.child({ component: 'cluster-monitor' }),
   });
   const events = new ExecutionEventHub({ store, maxStreamsPerProject: config.events.maxStreamsPerProject, logger });
-  const eventRetention = new EventRetention({ store, retentionMs: config.events.retentionMs, logger: logger.child({ component: 'events' }) });
-  const webhooks = new WebhookDeliveries({ store, nodeId: config.nodeId, ...config.webhooks, logger: logger.child({ component: 'webhooks' }) });
+  const eventRetention = new EventRetention({
+    store,
+    retentionMs: config.events.retentionMs,
+    logger: logger.child({ component: 'events' }),
+  });
+  const webhooks = new WebhookDeliveries({
+    store,
+    nodeId: config.nodeId,
+    ...config.webhooks,
+    logger: logger.child({ component: 'webhooks' }),
+  });
   const auth = await createAuthenticator(config, logger);
   const app = await buildApp({ config, store, engines, executions, auth, metrics, events, logger });
   const closeResources = async () => {
@@ -134,10 +169,13 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   }
 
   const steps: [string, () => Promise<unknown>][] = [
-    ['http', async () => {
-      app.markClosing();
-      await app.close();
-    }],
+    [
+      'http',
+      async () => {
+        app.markClosing();
+        await app.close();
+      },
+    ],
     ['executions', () => executions.stop(config.shutdownGraceMs)],
     // Deliveries not sent yet stay queued in the database for the next start.
     ['webhooks', () => webhooks.stop()],
@@ -187,9 +225,11 @@ export class ListenError extends Error {
 function listenFailure(config: Config, error: unknown): string {
   const code = (error as { code?: unknown }).code;
   const where = `${config.host}:${config.port}`;
-  if (code === 'EADDRINUSE') return `cannot listen on ${where}: the address is already in use (EADDRINUSE); is another Oasis or another service running on it? Set OASIS_PORT or OASIS_HOST`;
+  if (code === 'EADDRINUSE')
+    return `cannot listen on ${where}: the address is already in use (EADDRINUSE); is another Oasis or another service running on it? Set OASIS_PORT or OASIS_HOST`;
   if (code === 'EACCES') return `cannot listen on ${where}: permission denied (EACCES)`;
-  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address (EADDRNOTAVAIL); check OASIS_HOST`;
+  if (code === 'EADDRNOTAVAIL')
+    return `cannot listen on ${where}: no such local address (EADDRNOTAVAIL); check OASIS_HOST`;
   return `cannot listen on ${where}: ${errorMessage(error)}`;
 }
 

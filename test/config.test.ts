@@ -30,7 +30,13 @@ describe('OASIS_AUTH=keystone settings', () => {
 
   test('every missing or bad setting is reported at once', () => {
     assert.throws(
-      () => loadConfig({ OASIS_AUTH: 'keystone', OASIS_KEYSTONE_URL: 'keystone:5000', OASIS_KEYSTONE_CACHE_TIME: '10m', OASIS_KEYSTONE_CACHE_SIZE: '0' }),
+      () =>
+        loadConfig({
+          OASIS_AUTH: 'keystone',
+          OASIS_KEYSTONE_URL: 'keystone:5000',
+          OASIS_KEYSTONE_CACHE_TIME: '10m',
+          OASIS_KEYSTONE_CACHE_SIZE: '0',
+        }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         for (const expected of [
@@ -41,7 +47,10 @@ describe('OASIS_AUTH=keystone settings', () => {
           /OASIS_KEYSTONE_CACHE_TIME must be at most 5m/,
           /OASIS_KEYSTONE_CACHE_SIZE must be an integer/,
         ]) {
-          assert.ok(error.problems.some((problem) => expected.test(problem)), `${expected} in ${error.problems.join('; ')}`);
+          assert.ok(
+            error.problems.some((problem) => expected.test(problem)),
+            `${expected} in ${error.problems.join('; ')}`,
+          );
         }
         return true;
       },
@@ -64,14 +73,20 @@ describe('configuration of logs and metrics', () => {
     assert.equal(loadConfig({}).logFormat, 'auto');
     assert.equal(loadConfig({ OASIS_LOG_FORMAT: 'json' }).logFormat, 'json');
     assert.equal(loadConfig({ OASIS_LOG_FORMAT: 'pretty' }).logFormat, 'pretty');
-    assert.deepEqual(problemsOf({ OASIS_LOG_FORMAT: 'yaml' }), ['OASIS_LOG_FORMAT must be "auto", "pretty" or "json", not "yaml"']);
+    assert.deepEqual(problemsOf({ OASIS_LOG_FORMAT: 'yaml' }), [
+      'OASIS_LOG_FORMAT must be "auto", "pretty" or "json", not "yaml"',
+    ]);
   });
 
   test('OASIS_METRICS_TOKEN is unset by default and must be long, printable and without spaces', () => {
     assert.equal(loadConfig({}).metricsToken, null);
     assert.equal(loadConfig({ OASIS_METRICS_TOKEN: 'a-long-enough-token' }).metricsToken, 'a-long-enough-token');
     for (const token of ['short', 'has spaces in the token', 'x'.repeat(257), 'tab\tinside-the-token-value']) {
-      assert.deepEqual(problemsOf({ OASIS_METRICS_TOKEN: token }), ['OASIS_METRICS_TOKEN must be 16 to 256 printable characters without spaces'], token);
+      assert.deepEqual(
+        problemsOf({ OASIS_METRICS_TOKEN: token }),
+        ['OASIS_METRICS_TOKEN must be 16 to 256 printable characters without spaces'],
+        token,
+      );
     }
   });
 });

@@ -30,7 +30,10 @@ test('lines that cannot be written are dropped, and counted once writing works a
     // A line the disk cut short stays, on a line of its own; every other line is whole.
     const lines = readFileSync(path.join(dir, 'oasis.log'), 'utf8').trim().split('\n');
     const whole = lines.filter((line) => !line.startsWith('{"msg":"lost ')).map((line) => JSON.parse(line));
-    assert.deepEqual(whole.map((line) => line.msg), ['first', 'log lines could not be written and were dropped', 'after']);
+    assert.deepEqual(
+      whole.map((line) => line.msg),
+      ['first', 'log lines could not be written and were dropped', 'after'],
+    );
     assert.equal(whole[1].dropped, 3);
   } finally {
     closeSync(log);

@@ -18,22 +18,35 @@ export interface Ceiling {
 }
 
 /** What Oasis answers to one request, recorded so the ceiling server can answer the same bytes. */
-export async function record(base: string, method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<Recorded> {
+export async function record(
+  base: string,
+  method: 'GET' | 'POST',
+  pathAndQuery: string,
+  body?: unknown,
+): Promise<Recorded> {
   const response = await fetch(`${base}${pathAndQuery}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, contentType: response.headers.get('content-type') ?? '', body: await response.text() };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    body: await response.text(),
+  };
 }
 
 /** Starts the bare node:http server on its own process, answering `answers` keyed `METHOD /path?query`. */
 export async function startCeiling(answers: Record<string, Recorded>): Promise<Ceiling> {
   const file = path.join(tmpdir(), `oasis-bench-ceiling-${process.pid}.json`);
   await writeFile(file, JSON.stringify(answers));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'ceiling-server.ts'), file], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'ceiling-server.ts'), file],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const [port] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   const exited = once(child, 'exit');
   return {

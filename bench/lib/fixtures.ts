@@ -7,7 +7,13 @@ import type { BenchDatabase } from './oasis.js';
 export const PROJECT = 'bench';
 
 /** A JSON request to `/v1.1/bench<path>`; throws on an unexpected status. */
-export async function request<T = any>(base: string, method: string, path: string, body?: unknown, expected = [200, 202]): Promise<T> {
+export async function request<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  expected = [200, 202],
+): Promise<T> {
   const response = await fetch(`${base}/v1.1/${PROJECT}${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -41,7 +47,12 @@ export async function execute(base: string, jobId: string, args: string[] = []):
 }
 
 /** Polls `check` every `everyMs` until it returns a value, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 120_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

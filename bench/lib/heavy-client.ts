@@ -18,7 +18,13 @@ export interface HeavyClientData {
   listLimit: number;
   /** The kinds of request to send (all of them unless given; fewer to profile one). */
   kinds?: HeavyKind[];
-  limits: { configEntries: number; args: number; jobConfigsBytes: number; interfaceArgs: number; jsonBodyBytes: number };
+  limits: {
+    configEntries: number;
+    args: number;
+    jobConfigsBytes: number;
+    interfaceArgs: number;
+    jsonBodyBytes: number;
+  };
 }
 
 export type HeavyMessage = { type: 'setup'; data: HeavyClientData } | { type: 'start' } | { type: 'stop' };

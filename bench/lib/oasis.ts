@@ -19,13 +19,16 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
  */
 function entry(): string[] {
   const dist = process.env.OASIS_BENCH_DIST;
-  if (dist && existsSync(path.join(dist, 'cli/main.js'))) return [...startFlags(), path.join(dist, 'cli/main.js'), 'serve'];
+  if (dist && existsSync(path.join(dist, 'cli/main.js')))
+    return [...startFlags(), path.join(dist, 'cli/main.js'), 'serve'];
   return [...startFlags(), '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve'];
 }
 
 /** The node flags of package.json's `start` script (e.g. the young-generation size), as `npm start` runs. */
 function startFlags(): string[] {
-  const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const scripts = (
+    JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  ).scripts;
   const command = scripts.start?.split('&&').pop() ?? '';
   return command.split(/\s+/).filter((word) => /^--[a-z-]+=\S+$/.test(word));
 }
@@ -119,7 +122,10 @@ export async function startOasis(
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
     if (gone) throw new Error(`Oasis exited with ${String(child.exitCode)}:\n${tail.join('\n')}`);
-    const answered = await fetch(`${url}/openapi.json`).then((response) => response.ok, () => false);
+    const answered = await fetch(`${url}/openapi.json`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (answered) break;
     await sleep(50);
   }

@@ -67,7 +67,10 @@ export interface Readiness {
 export async function buildApp(given: AppDeps): Promise<FastifyInstance & Readiness> {
   const events =
     given.events ??
-    new ExecutionEventHub({ store: given.store, maxStreamsPerProject: given.config.events?.maxStreamsPerProject ?? DEFAULT_MAX_STREAMS });
+    new ExecutionEventHub({
+      store: given.store,
+      maxStreamsPerProject: given.config.events?.maxStreamsPerProject ?? DEFAULT_MAX_STREAMS,
+    });
   const deps: AppDeps = { ...given, events };
   const logging = typeof deps.logger === 'object' ? { loggerInstance: deps.logger } : { logger: deps.logger ?? false };
   const app = Fastify({
@@ -159,7 +162,8 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & Readin
       openapi: '3.0.3',
       info: {
         title: 'Oasis',
-        description: 'Job executions on Spark, YARN and local clusters, wire-compatible with the Sahara EDP APIs v1.1 and v2',
+        description:
+          'Job executions on Spark, YARN and local clusters, wire-compatible with the Sahara EDP APIs v1.1 and v2',
         version: '0.1.0',
       },
     },
@@ -207,14 +211,16 @@ const IdempotencyHeaders = {
     [IDEMPOTENCY_HEADER]: {
       type: 'string',
       maxLength: MAX_KEY_LENGTH,
-      description: 'Makes the request safe to retry: the same key with the same request answers as the first did (docs/idempotency.md)',
+      description:
+        'Makes the request safe to retry: the same key with the same request answers as the first did (docs/idempotency.md)',
     },
   },
 };
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
 
-const hooksOf = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
+const hooksOf = <T>(hooks: T | T[] | undefined): T[] =>
+  hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks];
 
 /**
  * Sahara's body rules (docs/compatibility.md#request-bodies): a missing body is `{}`; JSON or no Content-Type is parsed
@@ -250,7 +256,12 @@ function listTurn(turns: ProjectTurns): Hook {
 
 /** Lists larger than this are sent as a stream (listing.ts): their project's next list takes a turn. */
 function noteListSize(turns: ProjectTurns) {
-  return (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void) => {
+  return (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (error: null, payload: unknown) => void,
+  ) => {
     if (reply.statusCode === 200) turns.listed(projectOf(request), typeof payload !== 'string');
     done(null, payload);
   };
@@ -322,7 +333,12 @@ class AccessLog extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 };
+    const line = {
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 100) / 100,
+    };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else if (reply.statusCode >= 400) reply.log.info(line, 'request');
     else reply.log.debug(line, 'request');

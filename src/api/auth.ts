@@ -53,7 +53,10 @@ function projectHeader(headers: RequestHeaders): string {
     if (value.length > 100) throw new ApiError('UNAUTHORIZED', `The ${name} header is longer than 100 characters`);
     return value;
   }
-  throw new ApiError('UNAUTHORIZED', 'No project: name it in the path (/v1.1/<project_id>/...) or in an X-Project-Id header');
+  throw new ApiError(
+    'UNAUTHORIZED',
+    'No project: name it in the path (/v1.1/<project_id>/...) or in an X-Project-Id header',
+  );
 }
 
 /** The X-Auth-Token header, if any. */
@@ -98,7 +101,10 @@ export function isAllowed(context: AuthContext, rule: PolicyRule): boolean {
 /** Throws Sahara's policy denial (403 FORBIDDEN) unless the caller may act under `rule`. */
 export function authorize(context: AuthContext, rule: PolicyRule): void {
   if (!isAllowed(context, rule)) {
-    throw new ApiError('FORBIDDEN', `You are not authorized to complete this action (${rule} needs the ${POLICY[rule]} role)`);
+    throw new ApiError(
+      'FORBIDDEN',
+      `You are not authorized to complete this action (${rule} needs the ${POLICY[rule]} role)`,
+    );
   }
 }
 
@@ -150,7 +156,8 @@ export function tokenAuth(tokens: ReadonlyMap<string, AuthContext>): SyncAuthent
     authenticate(headers, pathProject) {
       const token = tokenOf(headers);
       const context = token ? tokens.get(token) : undefined;
-      if (!context) throw new ApiError('UNAUTHORIZED', 'Authentication required: a valid X-Auth-Token header is needed');
+      if (!context)
+        throw new ApiError('UNAUTHORIZED', 'Authentication required: a valid X-Auth-Token header is needed');
       checkPathProject(context, pathProject);
       return context;
     },

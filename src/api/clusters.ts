@@ -166,7 +166,9 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
     },
     async (request, reply) => {
       const row = await prepareCluster(deps, tenantOf(request), request.body);
-      return createOnce(request, reply, deps.store, 202, async (tx) => ({ cluster: renderCluster(await tx.clusters.insert(row)) }));
+      return createOnce(request, reply, deps.store, 202, async (tx) => ({
+        cluster: renderCluster(await tx.clusters.insert(row)),
+      }));
     },
   );
 
@@ -195,11 +197,17 @@ export function registerClusterRoutes(api: Api, deps: AppDeps): void {
 }
 
 /** The row registering an existing cluster of an enabled plugin, after its engine validated and checked it. */
-export async function prepareCluster(deps: AppDeps, tenant: string, body: Static<typeof ClusterCreate>): Promise<NewRow<ClusterRecord>> {
+export async function prepareCluster(
+  deps: AppDeps,
+  tenant: string,
+  body: Static<typeof ClusterCreate>,
+): Promise<NewRow<ClusterRecord>> {
   const kind = ENGINE_OF_PLUGIN[body.plugin_name];
   const engine = kind ? deps.engines.get(kind) : undefined;
   if (!kind || !engine?.validateCluster) {
-    const known = Object.keys(ENGINE_OF_PLUGIN).filter((name) => deps.engines.get(ENGINE_OF_PLUGIN[name]!)?.validateCluster);
+    const known = Object.keys(ENGINE_OF_PLUGIN).filter(
+      (name) => deps.engines.get(ENGINE_OF_PLUGIN[name]!)?.validateCluster,
+    );
     throw new ApiError(
       'INVALID_REFERENCE',
       `Plugin ${body.plugin_name} is not enabled; clusters can be registered with plugin_name ${known.join(' or ') || '(none enabled)'}`,
@@ -222,7 +230,12 @@ export async function prepareCluster(deps: AppDeps, tenant: string, body: Static
 }
 
 /** Changes a cluster's name, description or flags; the built-in local cluster never changes. */
-export async function updateCluster(deps: AppDeps, tenant: string, id: string, body: Static<typeof ClusterUpdate>): Promise<ClusterRecord> {
+export async function updateCluster(
+  deps: AppDeps,
+  tenant: string,
+  id: string,
+  body: Static<typeof ClusterUpdate>,
+): Promise<ClusterRecord> {
   const repo = deps.store.clusters;
   const row = await getVisible(repo, id, tenant);
   const { shares: _ignored, description, ...rest } = body;
@@ -230,7 +243,8 @@ export async function updateCluster(deps: AppDeps, tenant: string, id: string, b
   const changes = description === undefined ? rest : { ...rest, description: description ?? '' };
   checkModifiable(row, tenant, 'update', 'Cluster', changes);
   // Its owner (project `oasis`) could otherwise unprotect it, hide it from every project or rename it.
-  if (row.engine === 'local') throw new ApiError('UPDATE_FAILED', `Cluster with id '${row.id}' is ${BUILT_IN} and cannot be changed`);
+  if (row.engine === 'local')
+    throw new ApiError('UPDATE_FAILED', `Cluster with id '${row.id}' is ${BUILT_IN} and cannot be changed`);
   const updated = await repo.update(row.id, changes);
   if (!updated) throw notFound(row.id);
   return updated;
@@ -241,6 +255,8 @@ export function clusterInUse(deps: AppDeps) {
   return async (cluster: ClusterRecord): Promise<string | undefined> => {
     if (cluster.engine === 'local') return `Cluster with id '${cluster.id}' is ${BUILT_IN} and cannot be deleted`;
     const running = await deps.store.clusters.activeExecutions(cluster.id);
-    return running.length > 0 ? `Cluster ${cluster.id} still has ${running.length} unfinished job execution(s)` : undefined;
+    return running.length > 0
+      ? `Cluster ${cluster.id} still has ${running.length} unfinished job execution(s)`
+      : undefined;
   };
 }

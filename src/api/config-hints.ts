@@ -20,13 +20,29 @@ export interface JobConfigHints {
 const MAPRED_DEFAULTS: readonly ConfigHint[] = [
   { name: 'mapreduce.job.maps', value: '2', description: 'The default number of map tasks per job.' },
   { name: 'mapreduce.job.reduces', value: '1', description: 'The default number of reduce tasks per job.' },
-  { name: 'mapreduce.map.memory.mb', value: '1024', description: 'The amount of memory to request from the scheduler for each map task.' },
-  { name: 'mapreduce.reduce.memory.mb', value: '1024', description: 'The amount of memory to request from the scheduler for each reduce task.' },
+  {
+    name: 'mapreduce.map.memory.mb',
+    value: '1024',
+    description: 'The amount of memory to request from the scheduler for each map task.',
+  },
+  {
+    name: 'mapreduce.reduce.memory.mb',
+    value: '1024',
+    description: 'The amount of memory to request from the scheduler for each reduce task.',
+  },
   { name: 'mapreduce.map.java.opts', value: '-Xmx200m', description: 'Java options for the map task JVMs.' },
   { name: 'mapreduce.reduce.java.opts', value: '-Xmx200m', description: 'Java options for the reduce task JVMs.' },
-  { name: 'mapreduce.task.io.sort.mb', value: '100', description: 'The total amount of buffer memory to use while sorting files, in megabytes.' },
+  {
+    name: 'mapreduce.task.io.sort.mb',
+    value: '100',
+    description: 'The total amount of buffer memory to use while sorting files, in megabytes.',
+  },
   { name: 'mapreduce.job.queuename', value: 'default', description: 'Queue to which the job is submitted.' },
-  { name: 'mapreduce.output.fileoutputformat.compress', value: 'false', description: 'Whether the job outputs are compressed.' },
+  {
+    name: 'mapreduce.output.fileoutputformat.compress',
+    value: 'false',
+    description: 'Whether the job outputs are compressed.',
+  },
 ];
 
 /** The settings that name a MapReduce job's classes (Sahara's mapred job configs). */
@@ -46,8 +62,16 @@ const STREAMING_CONFIGS: readonly ConfigHint[] = [
 
 const HIVE_DEFAULTS: readonly ConfigHint[] = [
   { name: 'hive.exec.reducers.max', value: '1009', description: 'Maximum number of reducers a Hive query uses.' },
-  { name: 'hive.exec.parallel', value: 'false', description: 'Whether to execute independent jobs of a query in parallel.' },
-  { name: 'hive.exec.compress.output', value: 'false', description: 'Whether the final output of a query is compressed.' },
+  {
+    name: 'hive.exec.parallel',
+    value: 'false',
+    description: 'Whether to execute independent jobs of a query in parallel.',
+  },
+  {
+    name: 'hive.exec.compress.output',
+    value: 'false',
+    description: 'Whether the final output of a query is compressed.',
+  },
   { name: 'hive.execution.engine', value: 'mr', description: 'The engine that runs Hive queries.' },
 ];
 

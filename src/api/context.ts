@@ -64,4 +64,3 @@ declare module 'fastify' {
 export function tenantOf(request: FastifyRequest): string {
   return request.auth.tenantId;
 }
-

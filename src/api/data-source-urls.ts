@@ -100,7 +100,8 @@ const CHECKS: Record<DataSourceType, Check> = {
     const parts = splitUrl(url);
     if (parts.scheme !== 'file') throw invalid("URL scheme must be 'file'");
     if (parts.netloc !== '') throw invalid('File url must not name a host: use file:///absolute/path');
-    if (!/^file:\/\/\//i.test(url) || parts.path.length <= 1) throw invalid('File url must be of the form file:///absolute/path');
+    if (!/^file:\/\/\//i.test(url) || parts.path.length <= 1)
+      throw invalid('File url must be of the form file:///absolute/path');
     // A `..` could climb out of the directory an operator meant to expose.
     if (parts.path.split('/').includes('..')) throw invalid("File url path must not contain '..' segments");
   },

@@ -2,7 +2,13 @@ import { type Static, Type } from '@sinclair/typebox';
 import { createOnce } from './idempotency.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
-import { DATA_SOURCE_TYPES, type DataSourceRecord, type DataSourceType, type NewRow, type Store } from '../store/types.js';
+import {
+  DATA_SOURCE_TYPES,
+  type DataSourceRecord,
+  type DataSourceType,
+  type NewRow,
+  type Store,
+} from '../store/types.js';
 import { checkDataSource } from './data-source-urls.js';
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
@@ -82,10 +88,15 @@ export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
 
   api.post(
     '/data-sources',
-    { config: { idempotent: true }, schema: { params: ProjectParams, body: DataSourceCreate, response: { 202: Envelope } } },
+    {
+      config: { idempotent: true },
+      schema: { params: ProjectParams, body: DataSourceCreate, response: { 202: Envelope } },
+    },
     async (request, reply) => {
       const row = await prepareDataSource(store, tenantOf(request), request.body);
-      return createOnce(request, reply, store, 202, async (tx) => ({ data_source: renderDataSource(await tx.dataSources.insert(row)) }));
+      return createOnce(request, reply, store, 202, async (tx) => ({
+        data_source: renderDataSource(await tx.dataSources.insert(row)),
+      }));
     },
   );
 
@@ -109,7 +120,8 @@ export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
       checkDataSource({
         type: changes.type || row.type,
         url: changes.url || row.url,
-        credentials: changes.credentials && Object.keys(changes.credentials).length > 0 ? changes.credentials : row.credentials,
+        credentials:
+          changes.credentials && Object.keys(changes.credentials).length > 0 ? changes.credentials : row.credentials,
       });
       checkModifiable(row, tenant, 'update', KIND, changes);
       const updated = await repo.update(row.id, changes);
@@ -125,7 +137,11 @@ export function registerDataSourceRoutes(api: Api, deps: AppDeps): void {
  * The row of a new data source, checked: a unique name among those the caller sees, and a valid
  * URL for its type. The route inserts it (createOnce, with the request's idempotency key).
  */
-export async function prepareDataSource(store: Store, tenant: string, body: Static<typeof DataSourceCreate>): Promise<NewRow<DataSourceRecord>> {
+export async function prepareDataSource(
+  store: Store,
+  tenant: string,
+  body: Static<typeof DataSourceCreate>,
+): Promise<NewRow<DataSourceRecord>> {
   await checkUniqueName(store, tenant, body.name);
   checkDataSource({ type: body.type, url: body.url, credentials: body.credentials });
   return {

@@ -44,7 +44,10 @@ export function installErrorHandling(app: FastifyInstance, routePatterns: () => 
       .flatMap((route) => route.methods);
     if (allowed.length > 0) {
       void reply.header('Allow', [...new Set(allowed)].join(', '));
-      return send(reply, new ApiError('METHOD_NOT_ALLOWED', `The method ${request.method} is not allowed for the requested URL.`));
+      return send(
+        reply,
+        new ApiError('METHOD_NOT_ALLOWED', `The method ${request.method} is not allowed for the requested URL.`),
+      );
     }
     return send(reply, new ApiError('NOT_FOUND', 'The requested URL was not found on the server.'));
   });
@@ -67,7 +70,8 @@ function frameworkErrorOf(error: FastifyError, request: FastifyRequest): ApiErro
     const path = request.raw.url?.split('?')[0] ?? '';
     return new ApiError('BAD_REQUEST', `The URL path ${echo(path)} is not valid percent-encoded UTF-8`);
   }
-  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const status =
+    typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   return new ApiError(BY_STATUS[status] ?? 'BAD_REQUEST', error.message);
 }
 
@@ -86,7 +90,6 @@ const PARSER_ERRORS: Readonly<Record<string, string>> = {
   HPE_INVALID_TRANSFER_ENCODING: 'invalid Transfer-Encoding',
 };
 
-
 type ClientError = Error & { code?: string; reason?: string; rawPacket?: unknown };
 
 /**
@@ -103,10 +106,17 @@ export function clientErrorOf(error: ClientError): ApiError {
       // does not end within it is what overflowed.
       const packet = Buffer.isBuffer(error.rawPacket) ? error.rawPacket : undefined;
       const lineEnd = packet ? packet.indexOf('\n') : 0;
-      if (packet && /^[A-Z]+ /.test(packet.subarray(0, 16).toString('latin1')) && (lineEnd === -1 || lineEnd > LIMITS.urlBytes)) {
+      if (
+        packet &&
+        /^[A-Z]+ /.test(packet.subarray(0, 16).toString('latin1')) &&
+        (lineEnd === -1 || lineEnd > LIMITS.urlBytes)
+      ) {
         return new ApiError('REQUEST_URI_TOO_LONG', `The request URL is longer than ${LIMITS.urlBytes} bytes`);
       }
-      return new ApiError('REQUEST_HEADER_FIELDS_TOO_LARGE', 'The request line and headers are larger than the server accepts');
+      return new ApiError(
+        'REQUEST_HEADER_FIELDS_TOO_LARGE',
+        'The request line and headers are larger than the server accepts',
+      );
     }
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return new ApiError('REQUEST_ENTITY_TOO_LARGE', 'Chunk extensions are larger than the server accepts');
@@ -200,15 +210,22 @@ function toApiError(thrown: unknown, request: FastifyRequest): ApiError {
   // Unique names of templates, binaries and JBIs are the database's to enforce (docs/compatibility.md#errors-and-their-names).
   if (thrown instanceof DuplicateEntryError) return new ApiError('DB_DUPLICATE_ENTRY', thrown.message);
   // An engine refusing a job at execute, or a cluster's settings at registration: the client's to fix.
-  if (thrown instanceof InvalidJob || thrown instanceof ClusterSettingsInvalid) return new ApiError('INVALID_DATA', thrown.message);
+  if (thrown instanceof InvalidJob || thrown instanceof ClusterSettingsInvalid)
+    return new ApiError('INVALID_DATA', thrown.message);
   if (thrown instanceof InvalidTextError) {
-    return new ApiError('INVALID_DATA', 'The request holds text the database cannot store (a NUL character or invalid Unicode)');
+    return new ApiError(
+      'INVALID_DATA',
+      'The request holds text the database cannot store (a NUL character or invalid Unicode)',
+    );
   }
   if (thrown instanceof StoreUnavailableError) {
     return new ApiError('SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly');
   }
   if (isDiskFull(thrown)) {
-    return new ApiError('INSUFFICIENT_STORAGE', 'Oasis is out of disk space: reads work, writes are refused until space returns');
+    return new ApiError(
+      'INSUFFICIENT_STORAGE',
+      'Oasis is out of disk space: reads work, writes are refused until space returns',
+    );
   }
   const error = thrown as FastifyError;
   if (Array.isArray(error.validation)) {
@@ -216,7 +233,13 @@ function toApiError(thrown: unknown, request: FastifyRequest): ApiError {
   }
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const tooBig = (request.routeOptions.config as { tooLargeError?: ApiError } | undefined)?.tooLargeError;
-    return tooBig ?? new ApiError('REQUEST_ENTITY_TOO_LARGE', `The request body is larger than ${request.routeOptions.bodyLimit} bytes`);
+    return (
+      tooBig ??
+      new ApiError(
+        'REQUEST_ENTITY_TOO_LARGE',
+        `The request body is larger than ${request.routeOptions.bodyLimit} bytes`,
+      )
+    );
   }
   const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
   if (status >= 400 && status < 500) {
@@ -253,7 +276,13 @@ function saharaPath(instancePath: string): string {
     .slice(1)
     .map((part) => clip(part.replace(/~1/g, '/').replace(/~0/g, '~'), 50));
   if (parts.length === 0) return '';
-  return parts[0] + parts.slice(1).map((part) => `[${part}]`).join('');
+  return (
+    parts[0] +
+    parts
+      .slice(1)
+      .map((part) => `[${part}]`)
+      .join('')
+  );
 }
 
 function describe(issue: ValidationIssue): string {
@@ -343,7 +372,8 @@ function writePython(value: unknown, out: BoundedText, depth: number): void {
 }
 
 function writeJson(value: unknown, out: BoundedText, depth: number): void {
-  if (typeof value === 'string') return out.add(JSON.stringify(value.length > out.room ? value.slice(0, out.room) : value));
+  if (typeof value === 'string')
+    return out.add(JSON.stringify(value.length > out.room ? value.slice(0, out.room) : value));
   if (typeof value !== 'object' || value === null) return out.add(JSON.stringify(value) ?? 'null');
   if (depth >= MAX_REPR_DEPTH) return out.add(Array.isArray(value) ? '[…]' : '{…}');
   if (Array.isArray(value)) {

@@ -30,7 +30,7 @@ const EventsQuery = Type.Object(
 /** The JSON of an `execution` event's data. */
 export const ExecutionEventData = Type.Object(
   {
-    event_id: Type.Integer({ description: 'The event\'s id, also its SSE `id:`; increases with every event' }),
+    event_id: Type.Integer({ description: "The event's id, also its SSE `id:`; increases with every event" }),
     execution_id: Type.String(),
     project_id: Type.String(),
     status: Type.String({ description: 'The new status, or DELETED when the execution was deleted' }),
@@ -67,7 +67,10 @@ function lastEventIdOf(header: string | string[] | undefined, query: string | un
   if (raw === undefined || raw.trim() === '') return undefined;
   const value = raw.trim();
   if (!EVENT_ID.test(value)) {
-    throw new ApiError('INVALID_DATA', 'Last-Event-ID must be the id of an event this stream sent (a non-negative integer)');
+    throw new ApiError(
+      'INVALID_DATA',
+      'Last-Event-ID must be the id of an event this stream sent (a non-negative integer)',
+    );
   }
   return Number(value);
 }
@@ -81,14 +84,16 @@ export function registerEventRoutes(api: Api, deps: AppDeps): void {
     '/events',
     {
       schema: {
-        summary: 'Stream the project\'s execution status changes (Server-Sent Events)',
+        summary: "Stream the project's execution status changes (Server-Sent Events)",
         description:
           'text/event-stream of `event: execution` messages, each with `id:` and JSON `data:` (ExecutionEvent). ' +
           'Send `Last-Event-ID` to resume after an event; `event: reset` says events were lost. See docs/events.md.',
         params: ProjectParams,
         querystring: EventsQuery,
         headers: Type.Object({
-          'last-event-id': Type.Optional(Type.String({ description: 'Resume after this event id: what was missed is replayed first' })),
+          'last-event-id': Type.Optional(
+            Type.String({ description: 'Resume after this event id: what was missed is replayed first' }),
+          ),
         }),
         response: {
           200: {
@@ -96,7 +101,10 @@ export function registerEventRoutes(api: Api, deps: AppDeps): void {
               'The event stream; it stays open, with a comment line as heartbeat. The schema is the JSON `data:` of each `event: execution` message',
             content: { 'text/event-stream': { schema: ExecutionEventData } },
           },
-          429: { $ref: 'SaharaError#', description: 'The project already has the most event streams open on this node' },
+          429: {
+            $ref: 'SaharaError#',
+            description: 'The project already has the most event streams open on this node',
+          },
         },
       },
     },
@@ -123,7 +131,8 @@ export function registerEventRoutes(api: Api, deps: AppDeps): void {
       try {
         stream = await hub.open(tenant, lastEventId, { send: (item) => write(formatItem(item)), end });
       } catch (error) {
-        if (error instanceof TooManyStreamsError) throw new ApiError('TOO_MANY_REQUESTS', `${error.message}; close one first`);
+        if (error instanceof TooManyStreamsError)
+          throw new ApiError('TOO_MANY_REQUESTS', `${error.message}; close one first`);
         if (error instanceof EventHubClosedError) throw new ApiError('SERVICE_UNAVAILABLE', error.message);
         throw error;
       }
@@ -142,7 +151,10 @@ export function registerEventRoutes(api: Api, deps: AppDeps): void {
       // The client may have gone while the stream was being opened: its 'close' has passed.
       if (response.destroyed || request.raw.socket.destroyed) opened.close();
       opened.run().catch((error: unknown) => {
-        request.log.warn({ err: error, project: tenant }, 'event stream replay failed; the client resumes by its last id');
+        request.log.warn(
+          { err: error, project: tenant },
+          'event stream replay failed; the client resumes by its last id',
+        );
       });
     },
   );

@@ -70,7 +70,8 @@ export function idempotencyHooks(store: Store, ttlMs = DEFAULT_IDEMPOTENCY_TTL_M
       } catch (error) {
         // A request with the key that ran at the same time won, and may be why this one failed
         // (the name it created is taken now): answer as it did.
-        const stored = error instanceof DuplicateEntryError ? await winner(store, claim).catch(() => undefined) : undefined;
+        const stored =
+          error instanceof DuplicateEntryError ? await winner(store, claim).catch(() => undefined) : undefined;
         if (stored?.request_hash === claim.hash) {
           reply.code(stored.status_code).header('idempotent-replayed', 'true').type(JSON_TYPE);
           return stored.response;
@@ -120,7 +121,8 @@ export async function createOnce(
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-const winner = (store: Store, claim: Claim) => store.idempotencyKeys.get(claim.tenantId, claim.key, new Date().toISOString());
+const winner = (store: Store, claim: Claim) =>
+  store.idempotencyKeys.get(claim.tenantId, claim.key, new Date().toISOString());
 
 function replay(reply: FastifyReply, claim: Claim, stored: IdempotencyKeyRecord): FastifyReply {
   if (stored.request_hash !== claim.hash) {

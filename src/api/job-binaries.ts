@@ -7,7 +7,15 @@ import { checkJobBinaryExtra, internalId, jobBinaryKind } from './job-binary-url
 import { registerDeleteRoute, registerListRoute } from './resource-routes.js';
 import type { ListSpec } from './listing.js';
 import { renderOwned } from './render.js';
-import { BinaryData, IdParams, NullableBoolean, OwnedFields, ProjectParams, SimpleConfig, ValidName } from './schemas.js';
+import {
+  BinaryData,
+  IdParams,
+  NullableBoolean,
+  OwnedFields,
+  ProjectParams,
+  SimpleConfig,
+  ValidName,
+} from './schemas.js';
 import { checkModifiable, getVisible, isVisible, newOwnedRow } from '../store/visibility.js';
 
 const KIND = 'JobBinary';
@@ -41,7 +49,9 @@ const LIST: ListSpec = {
   ignoreUnknownMarker: true,
 };
 
-const Url = Type.String({ description: 'internal-db://<id>, swift://, s3://, manila://<share>/<path> or hdfs://host[:port]/path' });
+const Url = Type.String({
+  description: 'internal-db://<id>, swift://, s3://, manila://<share>/<path> or hdfs://host[:port]/path',
+});
 const JobBinaryFields = {
   name: ValidName,
   description: Type.String(),
@@ -83,10 +93,15 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
 
   api.post(
     '/job-binaries',
-    { config: { idempotent: true }, schema: { params: ProjectParams, body: JobBinaryCreate, response: { 202: Envelope } } },
+    {
+      config: { idempotent: true },
+      schema: { params: ProjectParams, body: JobBinaryCreate, response: { 202: Envelope } },
+    },
     async (request, reply) => {
       const row = await prepareJobBinary(store, tenantOf(request), request.body);
-      return createOnce(request, reply, store, 202, async (tx) => ({ job_binary: renderJobBinary(await tx.jobBinaries.insert(row)) }));
+      return createOnce(request, reply, store, 202, async (tx) => ({
+        job_binary: renderJobBinary(await tx.jobBinaries.insert(row)),
+      }));
     },
   );
 
@@ -106,17 +121,25 @@ export function registerJobBinaryRoutes(api: Api, deps: AppDeps): void {
 
   registerDeleteRoute(api, { path: '/job-binaries', repo, kind: KIND, inUse: jobBinaryInUse(store) });
 
-  api.get('/job-binaries/:id/data', { schema: { params: IdParams, response: { 200: BinaryData } } }, async (request, reply) => {
-    const data = await jobBinaryData(store, tenantOf(request), request.params.id);
-    return reply.type('application/octet-stream').send(data);
-  });
+  api.get(
+    '/job-binaries/:id/data',
+    { schema: { params: IdParams, response: { 200: BinaryData } } },
+    async (request, reply) => {
+      const data = await jobBinaryData(store, tenantOf(request), request.params.id);
+      return reply.type('application/octet-stream').send(data);
+    },
+  );
 }
 
 /**
  * The row of a new job binary, checked: a URL of a known kind, its credentials, and a visible
  * internal binary. The route inserts it (createOnce, with the request's idempotency key).
  */
-export async function prepareJobBinary(store: Store, tenant: string, body: Static<typeof JobBinaryCreate>): Promise<NewRow<JobBinaryRecord>> {
+export async function prepareJobBinary(
+  store: Store,
+  tenant: string,
+  body: Static<typeof JobBinaryCreate>,
+): Promise<NewRow<JobBinaryRecord>> {
   const kind = jobBinaryKind(body.url);
   checkJobBinaryExtra(kind, body.url, body.extra);
   await checkInternalReference(store, body.url, tenant);
@@ -147,7 +170,10 @@ export async function updateJobBinary(
   if (!row || !isVisible(row, tenant)) throw new ApiError('LATE_NOT_FOUND', `JobBinary id ${echo(id)} not found`);
   checkModifiable(row, tenant, 'update', KIND, changes);
   if (changes.url !== undefined && changes.url !== row.url && internalId(row.url) !== undefined) {
-    throw new ApiError('UPDATE_FAILED', `The url for JobBinary Id '${id}' can not be updated because it is an internal-db url.`);
+    throw new ApiError(
+      'UPDATE_FAILED',
+      `The url for JobBinary Id '${id}' can not be updated because it is an internal-db url.`,
+    );
   }
   if (await usedByPendingExecution(store, id)) {
     throw new ApiError('UPDATE_FAILED', `JobBinary Id '${id}' is used in a PENDING job and can not be updated.`);
@@ -160,7 +186,9 @@ export async function updateJobBinary(
 /** A binary some template still uses cannot be deleted. */
 export function jobBinaryInUse(store: Store) {
   return async (row: JobBinaryRecord): Promise<string | undefined> =>
-    (await store.jobBinaries.templatesUsing(row.id)).length > 0 ? `${KIND} is referenced and cannot be deleted` : undefined;
+    (await store.jobBinaries.templatesUsing(row.id)).length > 0
+      ? `${KIND} is referenced and cannot be deleted`
+      : undefined;
 }
 
 /** The bytes of a visible internal-db binary, when the caller may also see its internal binary. */
@@ -168,7 +196,10 @@ export async function jobBinaryData(store: Store, tenant: string, id: string): P
   const row = await getVisible(store.jobBinaries, id, tenant);
   const jbiId = internalId(row.url);
   if (jbiId === undefined) {
-    throw new ApiError('INVALID_DATA', `Oasis stores no data for job binary '${row.id}': its data lives at ${echo(row.url)}`);
+    throw new ApiError(
+      'INVALID_DATA',
+      `Oasis stores no data for job binary '${row.id}': its data lives at ${echo(row.url)}`,
+    );
   }
   const jbi = await store.jobBinaryInternals.get(jbiId);
   const data = jbi && isVisible(jbi, tenant) ? await store.jobBinaryInternals.getData(jbiId) : undefined;

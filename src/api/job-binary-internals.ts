@@ -36,7 +36,11 @@ const LIST: ListSpec = {
 const Envelope = Type.Object({ job_binary_internal: JobBinaryInternalSchema });
 const NameParams = Type.Object({ project_id: Type.String(), name: Type.String() });
 const JbiUpdate = Type.Object(
-  { name: Type.Optional(ValidName), is_public: Type.Optional(NullableBoolean), is_protected: Type.Optional(NullableBoolean) },
+  {
+    name: Type.Optional(ValidName),
+    is_public: Type.Optional(NullableBoolean),
+    is_protected: Type.Optional(NullableBoolean),
+  },
   { additionalProperties: false },
 );
 
@@ -57,7 +61,13 @@ export function registerJobBinaryInternalRoutes(api: Api, deps: AppDeps): void {
   const repo = deps.store.jobBinaryInternals;
   const maxBytes = deps.config.bodyLimitBytes || DEFAULT_MAX_JBI_BYTES;
 
-  registerListRoute(api, { path: '/job-binary-internals', repo, spec: LIST, item: JobBinaryInternalSchema, render: renderJobBinaryInternal });
+  registerListRoute(api, {
+    path: '/job-binary-internals',
+    repo,
+    spec: LIST,
+    item: JobBinaryInternalSchema,
+    render: renderJobBinaryInternal,
+  });
 
   api.put(
     '/job-binary-internals/:name',
@@ -82,9 +92,13 @@ export function registerJobBinaryInternalRoutes(api: Api, deps: AppDeps): void {
     },
   );
 
-  api.get('/job-binary-internals/:id', { schema: { params: IdParams, response: { 200: Envelope } } }, async (request) => ({
-    job_binary_internal: renderJobBinaryInternal(await getVisible(repo, request.params.id, tenantOf(request))),
-  }));
+  api.get(
+    '/job-binary-internals/:id',
+    { schema: { params: IdParams, response: { 200: Envelope } } },
+    async (request) => ({
+      job_binary_internal: renderJobBinaryInternal(await getVisible(repo, request.params.id, tenantOf(request))),
+    }),
+  );
 
   api.patch(
     '/job-binary-internals/:id',
@@ -105,13 +119,19 @@ export function registerJobBinaryInternalRoutes(api: Api, deps: AppDeps): void {
     kind: KIND,
     // A job binary pointing at these bytes would break every template that uses it.
     inUse: async (row) =>
-      (await deps.store.jobBinaries.referencingInternal(row.id)).length > 0 ? `${KIND} is referenced and cannot be deleted` : undefined,
+      (await deps.store.jobBinaries.referencingInternal(row.id)).length > 0
+        ? `${KIND} is referenced and cannot be deleted`
+        : undefined,
   });
 
-  api.get('/job-binary-internals/:id/data', { schema: { params: IdParams, response: { 200: BinaryData } } }, async (request, reply) => {
-    const row = await getVisible(repo, request.params.id, tenantOf(request));
-    const data = await repo.getData(row.id);
-    if (!data) throw new ApiError('NOT_FOUND', `JobBinaryInternal id '${row.id}' not found`);
-    return reply.type('application/octet-stream').send(data);
-  });
+  api.get(
+    '/job-binary-internals/:id/data',
+    { schema: { params: IdParams, response: { 200: BinaryData } } },
+    async (request, reply) => {
+      const row = await getVisible(repo, request.params.id, tenantOf(request));
+      const data = await repo.getData(row.id);
+      if (!data) throw new ApiError('NOT_FOUND', `JobBinaryInternal id '${row.id}' not found`);
+      return reply.type('application/octet-stream').send(data);
+    },
+  );
 }

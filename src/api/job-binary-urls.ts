@@ -49,10 +49,17 @@ const SHAPES: Record<JobBinaryKind, (url: string) => boolean> = {
  * The credential checks Sahara runs when a binary is created (skipped on update). Oasis has no
  * proxy-user domain, so Swift binaries always carry their own user and password.
  */
-export function checkJobBinaryExtra(kind: JobBinaryKind, url: string, extra: Record<string, ConfigValue> | undefined): void {
+export function checkJobBinaryExtra(
+  kind: JobBinaryKind,
+  url: string,
+  extra: Record<string, ConfigValue> | undefined,
+): void {
   if (kind === 'swift') {
     if (!extra || !('user' in extra) || !('password' in extra)) {
-      throw new ApiError('BAD_JOB_BINARY', 'You must supply a user and password (extra.user, extra.password) for a Swift job binary');
+      throw new ApiError(
+        'BAD_JOB_BINARY',
+        'You must supply a user and password (extra.user, extra.password) for a Swift job binary',
+      );
     }
   } else if (kind === 's3') {
     if (!url.startsWith('s3://')) throw new ApiError('BAD_JOB_BINARY', 'S3 job binary url must start with s3://');

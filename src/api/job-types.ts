@@ -10,7 +10,10 @@ const PLUGINS: Readonly<Record<string, { title: string; description: string }>> 
     title: 'Local processes',
     description: 'Runs jobs as supervised processes on the Oasis hosts, with their output kept on disk.',
   },
-  spark: { title: 'Apache Spark', description: 'Runs jobs on an Apache Spark standalone cluster through spark-submit.' },
+  spark: {
+    title: 'Apache Spark',
+    description: 'Runs jobs on an Apache Spark standalone cluster through spark-submit.',
+  },
   yarn: { title: 'Apache Hadoop YARN', description: 'Runs jobs as applications on an Apache Hadoop YARN cluster.' },
 };
 
@@ -31,7 +34,8 @@ export const JobTypesList = Type.Object({
   job_types: Type.Array(Type.Object({ name: Type.String(), plugins: Type.Array(PluginEntry) })),
 });
 
-const values = (raw: string | string[] | undefined): string[] => (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]);
+const values = (raw: string | string[] | undefined): string[] =>
+  raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
 
 /**
  * v1.1 job-types: which job types the caller can run, on which plugin and version, derived from
@@ -62,7 +66,11 @@ export interface JobTypesFilter {
 }
 
 /** The job-types list for a caller; an empty filter list means no filter. */
-export async function listJobTypes(deps: AppDeps, tenantId: string, filter: JobTypesFilter): Promise<Static<typeof JobTypesList>> {
+export async function listJobTypes(
+  deps: AppDeps,
+  tenantId: string,
+  filter: JobTypesFilter,
+): Promise<Static<typeof JobTypesList>> {
   const { types, plugins, versions, hints } = filter;
   // plugin name → version → job types some visible cluster of that plugin and version runs.
   const supported = new Map<string, Map<string, Set<JobType>>>();

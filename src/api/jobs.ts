@@ -3,14 +3,30 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { createOnce } from './idempotency.js';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError, echo } from '../errors.js';
-import { JOB_TYPES, type JobBinaryRecord, type JobTemplateRecord, type JobType, type NewRow, type Store } from '../store/types.js';
+import {
+  JOB_TYPES,
+  type JobBinaryRecord,
+  type JobTemplateRecord,
+  type JobType,
+  type NewRow,
+  type Store,
+} from '../store/types.js';
 import { configHints } from './config-hints.js';
 import { JobBinarySchema, renderJobBinary } from './job-binaries.js';
 import { registerDeleteRoute } from './resource-routes.js';
 import { LIMITS } from './limits.js';
 import { type ListSpec, listResource, sendList } from './listing.js';
 import { formatTime, renderOwned } from './render.js';
-import { AnyObject, IdParams, ListEnvelope, ListQueryString, NullableBoolean, OwnedFields, ProjectParams, ValidName } from './schemas.js';
+import {
+  AnyObject,
+  IdParams,
+  ListEnvelope,
+  ListQueryString,
+  NullableBoolean,
+  OwnedFields,
+  ProjectParams,
+  ValidName,
+} from './schemas.js';
 import { checkTemplateInterface, checkMainsAndLibs } from './template-rules.js';
 import { checkModifiable, getVisible, isVisible, newOwnedRow } from '../store/visibility.js';
 
@@ -46,7 +62,9 @@ export const JobCreate = Type.Object(
     /** Accepted for compatibility and ignored, as in Sahara. */
     streaming: Type.Optional(Type.Boolean()),
     // maxItems is checked before uniqueItems, whose cost grows with the square of the count.
-    interface: Type.Optional(Nullable(Type.Array(InterfaceArgInput, { uniqueItems: true, maxItems: LIMITS.interfaceArgs }))),
+    interface: Type.Optional(
+      Nullable(Type.Array(InterfaceArgInput, { uniqueItems: true, maxItems: LIMITS.interfaceArgs })),
+    ),
     is_public: Type.Optional(NullableBoolean),
     is_protected: Type.Optional(NullableBoolean),
   },
@@ -155,7 +173,11 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
     '/jobs',
     {
       config: { list: true },
-      schema: { params: ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope('jobs', JobTemplateSchema) } },
+      schema: {
+        params: ProjectParams,
+        querystring: ListQueryString,
+        response: { 200: ListEnvelope('jobs', JobTemplateSchema) },
+      },
     },
     async (request, reply) => {
       const body = await listResource(repo, request.query, LIST, tenantOf(request), (row) => row);
@@ -204,13 +226,18 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
 }
 
 /** Creates a job template (docs/compatibility.md#request-schemas): mains and libs by type, visible binaries, the interface. */
-export async function prepareJobTemplate(store: Store, tenant: string, body: Static<typeof JobCreate>): Promise<NewRow<JobTemplateRecord>> {
+export async function prepareJobTemplate(
+  store: Store,
+  tenant: string,
+  body: Static<typeof JobCreate>,
+): Promise<NewRow<JobTemplateRecord>> {
   const mains = body.mains ?? [];
   const libs = body.libs ?? [];
   checkMainsAndLibs(body.type, mains, libs);
   for (const id of [...mains, ...libs]) {
     const binary = await store.jobBinaries.get(id);
-    if (!binary || !isVisible(binary, tenant)) throw new ApiError('LATE_NOT_FOUND', `Job binary ${echo(id)} does not exist`);
+    if (!binary || !isVisible(binary, tenant))
+      throw new ApiError('LATE_NOT_FOUND', `Job binary ${echo(id)} does not exist`);
   }
   const args = await checkTemplateInterface(body.type, body.interface ?? [], async (id) => {
     const source = await store.dataSources.get(id);
@@ -228,7 +255,12 @@ export async function prepareJobTemplate(store: Store, tenant: string, body: Sta
 }
 
 /** Changes a template's name, description or flags, by Sahara's write rules. */
-export async function updateJobTemplate(store: Store, tenant: string, id: string, body: Static<typeof JobUpdate>): Promise<JobTemplateRecord> {
+export async function updateJobTemplate(
+  store: Store,
+  tenant: string,
+  id: string,
+  body: Static<typeof JobUpdate>,
+): Promise<JobTemplateRecord> {
   const repo = store.jobTemplates;
   const row = await getVisible(repo, id, tenant);
   const { description, ...rest } = body;
@@ -243,7 +275,9 @@ export async function updateJobTemplate(store: Store, tenant: string, id: string
 /** A template its executions still use cannot be deleted. */
 export function templateInUse(store: Store) {
   return async (row: JobTemplateRecord): Promise<string | undefined> =>
-    (await store.jobTemplates.executionsOf(row.id)).length > 0 ? 'Job deletion failed. This job is being used by job executions.' : undefined;
+    (await store.jobTemplates.executionsOf(row.id)).length > 0
+      ? 'Job deletion failed. This job is being used by job executions.'
+      : undefined;
 }
 
 export { KIND as JOB_TEMPLATE_KIND };

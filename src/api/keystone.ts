@@ -129,7 +129,10 @@ export class KeystoneAuth implements Authenticator {
         continue;
       }
       if (response.status === 401 || response.status === 403) {
-        this.logger.error({ status: response.status }, 'Keystone refuses to validate tokens for the Oasis service user (it needs the service or admin role)');
+        this.logger.error(
+          { status: response.status },
+          'Keystone refuses to validate tokens for the Oasis service user (it needs the service or admin role)',
+        );
         throw unavailable();
       }
       if (response.status >= 500) throw unavailable(`Keystone answered ${response.status}`);
@@ -147,7 +150,9 @@ export class KeystoneAuth implements Authenticator {
     if (typeof projectId !== 'string' || projectId === '') {
       return { refused: 'The token is not scoped to a project: authenticate with a project scope' };
     }
-    const roles = (token.roles ?? []).map((role) => role?.name).filter((name): name is string => typeof name === 'string');
+    const roles = (token.roles ?? [])
+      .map((role) => role?.name)
+      .filter((name): name is string => typeof name === 'string');
     return { context: { tenantId: projectId, roles: Object.freeze(roles) }, expiresAt };
   }
 
@@ -166,7 +171,10 @@ export class KeystoneAuth implements Authenticator {
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
       body: JSON.stringify({
         auth: {
-          identity: { methods: ['password'], password: { user: { name: username, domain: { name: userDomainName }, password } } },
+          identity: {
+            methods: ['password'],
+            password: { user: { name: username, domain: { name: userDomainName }, password } },
+          },
           scope: { project: { name: projectName, domain: { name: projectDomainName } } },
         },
       }),
@@ -175,10 +183,15 @@ export class KeystoneAuth implements Authenticator {
     if (response.status !== 201 || !value) {
       await response.body?.cancel();
       if (response.status >= 500) throw unavailable(`Keystone answered ${response.status}`);
-      this.logger.error({ status: response.status, user: username, project: projectName }, 'Keystone refused the Oasis service credentials');
+      this.logger.error(
+        { status: response.status, user: username, project: projectName },
+        'Keystone refused the Oasis service credentials',
+      );
       throw unavailable();
     }
-    const expiresAt = Date.parse((await readJson(response) as { token?: KeystoneToken } | null)?.token?.expires_at ?? '');
+    const expiresAt = Date.parse(
+      ((await readJson(response)) as { token?: KeystoneToken } | null)?.token?.expires_at ?? '',
+    );
     const lifetime = Number.isNaN(expiresAt) ? SERVICE_TOKEN_MARGIN_MS : expiresAt - this.now();
     // A short-lived token is renewed half way through rather than on every request.
     const renewAt = this.now() + Math.max(lifetime - SERVICE_TOKEN_MARGIN_MS, lifetime / 2);

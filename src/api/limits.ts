@@ -37,7 +37,10 @@ export const LIMITS = {
  * The total size of an execution's job_configs and interface values: the counts alone (schema)
  * still let 1,000 values of 500 KiB each through. Counted without serialising anything.
  */
-export function checkJobConfigsSize(jobConfigs: JobConfigs | undefined, interfaceValues: Record<string, ConfigValue> | undefined): void {
+export function checkJobConfigsSize(
+  jobConfigs: JobConfigs | undefined,
+  interfaceValues: Record<string, ConfigValue> | undefined,
+): void {
   let bytes = 0;
   const add = (value: unknown) => {
     bytes += typeof value === 'string' ? Buffer.byteLength(value) : String(value).length;

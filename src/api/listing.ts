@@ -56,7 +56,12 @@ export function parseListQuery(query: unknown, spec: ListSpec, tenantId: string)
     filters.push(toFilter(field, kind, raw));
   }
 
-  const result: ListQuery = { tenantId, filters, sort: { field: 'id', descending: false }, markerMode: spec.markerMode };
+  const result: ListQuery = {
+    tenantId,
+    filters,
+    sort: { field: 'id', descending: false },
+    markerMode: spec.markerMode,
+  };
 
   const limit = first(params.limit);
   if (limit !== undefined) {
@@ -130,7 +135,11 @@ export async function listResource<T extends Owned>(
   }
   const page = await repo.list(listQuery);
   const body: ListBody = { [spec.key]: await mapYielding(page.items, render) };
-  if (page.prev !== null || page.next !== null || first((query as Record<string, unknown> | undefined)?.marker) !== undefined) {
+  if (
+    page.prev !== null ||
+    page.next !== null ||
+    first((query as Record<string, unknown> | undefined)?.marker) !== undefined
+  ) {
     body.markers = { prev: page.prev, next: page.next };
   }
   return body;

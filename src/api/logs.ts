@@ -29,7 +29,9 @@ const LogQuery = Type.Object(
     stream: Type.Optional(Type.String({ description: '`stdout` (default) or `stderr`' })),
     offset: Type.Optional(Type.String({ description: 'Byte offset to read from, a non-negative integer (default 0)' })),
     follow: Type.Optional(
-      Type.String({ description: '`true` keeps the response open and streams new output until the execution has ended' }),
+      Type.String({
+        description: '`true` keeps the response open and streams new output until the execution has ended',
+      }),
     ),
   },
   { additionalProperties: true },
@@ -37,7 +39,9 @@ const LogQuery = Type.Object(
 
 const LogText = {
   description: `The stream's bytes from \`offset\`, at most ${LOG_CHUNK_BYTES} without follow; \`${LOG_OFFSET_HEADER}\` is the offset to ask from next (with follow: the offset the body starts at, and a trailer of the same name gives the offset after it)`,
-  headers: { [LOG_OFFSET_HEADER]: { type: 'integer', description: 'Offset after the body (with follow: where it starts)' } },
+  headers: {
+    [LOG_OFFSET_HEADER]: { type: 'integer', description: 'Offset after the body (with follow: where it starts)' },
+  },
   content: { 'text/plain': { schema: { type: 'string' } } },
 };
 
@@ -93,7 +97,9 @@ export function registerLogRoutes(api: Api, deps: AppDeps): void {
       // shutdown would hold the server's close until the keep-alive timeout.
       reply.header(LOG_OFFSET_HEADER, String(query.offset)).header('connection', 'close');
       reply.trailer(LOG_OFFSET_HEADER, async () => String(position.offset));
-      const body = Readable.from(follow(store, source, row.id, query.stream, position, controller.signal), { objectMode: false });
+      const body = Readable.from(follow(store, source, row.id, query.stream, position, controller.signal), {
+        objectMode: false,
+      });
       return reply.send(body);
     },
   );
@@ -106,7 +112,10 @@ function parseLogQuery(query: { stream?: string; offset?: string; follow?: strin
   }
   const offset = query.offset ?? '0';
   if (!/^[0-9]+$/.test(offset) || offset.length > MAX_OFFSET_DIGITS) {
-    throw new ApiError('INVALID_DATA', `Invalid offset ${echo(offset)}: it must be a non-negative integer below 10^${MAX_OFFSET_DIGITS}`);
+    throw new ApiError(
+      'INVALID_DATA',
+      `Invalid offset ${echo(offset)}: it must be a non-negative integer below 10^${MAX_OFFSET_DIGITS}`,
+    );
   }
   const follow = query.follow ?? 'false';
   if (follow !== 'true' && follow !== 'false') {
@@ -132,12 +141,20 @@ async function logSourceOf(store: Store, engines: Engines, row: JobExecutionReco
      */
     async read(current, stream, offset, maxBytes) {
       if (!cluster || !engine?.readLogs) return { data: Buffer.alloc(0), nextOffset: offset };
-      const target = { executionId: current.id, engineJobId: current.engine_job_id, extra: current.extra, info: current.info };
+      const target = {
+        executionId: current.id,
+        engineJobId: current.engine_job_id,
+        extra: current.extra,
+        info: current.info,
+      };
       try {
         return await engine.readLogs(target, cluster, { stream, offset, maxBytes });
       } catch (error) {
         if (error instanceof TransientEngineError) {
-          throw new ApiError('SERVICE_UNAVAILABLE', `The logs of job execution ${current.id} cannot be read now: ${error.message}`);
+          throw new ApiError(
+            'SERVICE_UNAVAILABLE',
+            `The logs of job execution ${current.id} cannot be read now: ${error.message}`,
+          );
         }
         throw error;
       }

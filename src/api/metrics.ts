@@ -24,7 +24,6 @@ export interface MetricsSources {
   sandbox?: { kind: string };
 }
 
-
 const SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const JOB_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600];
 
@@ -77,7 +76,12 @@ export class Metrics {
 
   /** An onResponse hook: one histogram observation, no promise. */
   readonly onResponse = (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
-    this.httpSeconds.observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    this.httpSeconds.observe(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     done();
   };
 
@@ -85,8 +89,10 @@ export class Metrics {
   recordTransition(engine: string, row: JobExecutionRecord, patch: RowPatch<JobExecutionRecord>): void {
     this.executions.labels(engine, row.status).inc();
     const created = Date.parse(row.created_at);
-    if (patch.engine_job_id && row.start_time) this.submitSeconds.labels(engine).observe(secondsBetween(created, row.start_time));
-    if (isTerminal(row.status) && row.end_time) this.terminalSeconds.labels(engine, row.status).observe(secondsBetween(created, row.end_time));
+    if (patch.engine_job_id && row.start_time)
+      this.submitSeconds.labels(engine).observe(secondsBetween(created, row.start_time));
+    if (isTerminal(row.status) && row.end_time)
+      this.terminalSeconds.labels(engine, row.status).observe(secondsBetween(created, row.end_time));
   }
 }
 
@@ -123,7 +129,11 @@ class RequestHistogram {
     if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
     let series = byStatus.get(status);
     if (series === undefined) {
-      series = { labels: { method, route, status: String(status) }, counts: new Float64Array(this.bounds.length + 1), sum: 0 };
+      series = {
+        labels: { method, route, status: String(status) },
+        counts: new Float64Array(this.bounds.length + 1),
+        sum: 0,
+      };
       byStatus.set(status, series);
     }
     let bucket = 0;
@@ -134,7 +144,9 @@ class RequestHistogram {
 
   get() {
     const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
-    const all = [...this.series.values()].flatMap((byMethod) => [...byMethod.values()].flatMap((byStatus) => [...byStatus.values()]));
+    const all = [...this.series.values()].flatMap((byMethod) =>
+      [...byMethod.values()].flatMap((byStatus) => [...byStatus.values()]),
+    );
     for (const { labels, counts, sum } of all) {
       let cumulative = 0;
       for (let bucket = 0; bucket <= this.bounds.length; bucket += 1) {
@@ -250,7 +262,10 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): vo
   const expected = metrics.access.token === null ? null : digest(metrics.access.token);
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (!allowed(request.headers.authorization, expected, metrics.access.openWithoutToken)) {
-      throw new ApiError('UNAUTHORIZED', '/metrics needs the operator token: Authorization: Bearer <OASIS_METRICS_TOKEN>');
+      throw new ApiError(
+        'UNAUTHORIZED',
+        '/metrics needs the operator token: Authorization: Bearer <OASIS_METRICS_TOKEN>',
+      );
     }
     const body = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).header('cache-control', 'no-store').send(body);

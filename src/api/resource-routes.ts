@@ -27,10 +27,19 @@ export function registerListRoute<T extends Owned>(api: Api, route: ListRoute<T>
     route.path,
     {
       config: { list: true },
-      schema: { params: route.params ?? ProjectParams, querystring: ListQueryString, response: { 200: ListEnvelope(route.spec.key, route.item) } },
+      schema: {
+        params: route.params ?? ProjectParams,
+        querystring: ListQueryString,
+        response: { 200: ListEnvelope(route.spec.key, route.item) },
+      },
     },
     async (request, reply) =>
-      sendList(reply, await listResource(route.repo, request.query, route.spec, tenantOf(request), route.render), route.spec.key, route.item),
+      sendList(
+        reply,
+        await listResource(route.repo, request.query, route.spec, tenantOf(request), route.render),
+        route.spec.key,
+        route.item,
+      ),
   );
 }
 
@@ -54,14 +63,18 @@ export interface DeleteRoute<T extends Owned> {
  * DELETION_FAILED); then 204 with no body.
  */
 export function registerDeleteRoute<T extends Owned>(api: Api, route: DeleteRoute<T>): void {
-  api.delete(`${route.path}/:id`, { schema: { params: (route.params ?? IdParams) as typeof IdParams, response: { 204: NoContent } } }, async (request, reply) => {
-    const tenant = tenantOf(request);
-    const row = await getVisible(route.repo, request.params.id, tenant);
-    route.checkRequest?.(request);
-    checkModifiable(row, tenant, 'delete', route.kind);
-    const reason = await route.inUse(row);
-    if (reason !== undefined) throw new ApiError('DELETION_FAILED', reason);
-    await route.repo.delete(row.id);
-    return reply.status(204).send(null);
-  });
+  api.delete(
+    `${route.path}/:id`,
+    { schema: { params: (route.params ?? IdParams) as typeof IdParams, response: { 204: NoContent } } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const row = await getVisible(route.repo, request.params.id, tenant);
+      route.checkRequest?.(request);
+      checkModifiable(row, tenant, 'delete', route.kind);
+      const reason = await route.inUse(row);
+      if (reason !== undefined) throw new ApiError('DELETION_FAILED', reason);
+      await route.repo.delete(row.id);
+      return reply.status(204).send(null);
+    },
+  );
 }

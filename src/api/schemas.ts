@@ -44,7 +44,10 @@ export const ListQueryString = Type.Object(
  * field, a sixth of the time of GET /job-executions/{id}. /openapi.json reads the same for both
  * (`nullable: true`). Request schemas keep their unions, whose validation messages match Sahara's.
  */
-export function nullableOutput<T extends string | boolean>(type: T extends string ? 'string' : 'boolean', options: { description?: string } = {}) {
+export function nullableOutput<T extends string | boolean>(
+  type: T extends string ? 'string' : 'boolean',
+  options: { description?: string } = {},
+) {
   return Type.Unsafe<T | null>({ type: [type, 'null'], ...options });
 }
 
@@ -96,7 +99,7 @@ export const NoContent = Type.Null({ description: 'Done; the response has no bod
 
 const ERROR_RESPONSES = {
   400: 'Invalid input: a validation error, invalid data or reference, a refused update or deletion, or a malformed request',
-  401: 'With OASIS_AUTH=tokens: no valid X-Auth-Token, or a path project other than the token\'s; under noauth, a /v2 path without a project and no X-Project-Id header',
+  401: "With OASIS_AUTH=tokens: no valid X-Auth-Token, or a path project other than the token's; under noauth, a /v2 path without a project and no X-Project-Id header",
   403: 'The policy refuses the caller: registering, changing and deleting clusters need the admin role (docs/policy.md)',
   404: 'No such object the project can see: an unknown or foreign id, or marker',
   406: 'The OpenStack-API-Version header asks for a data-processing microversion other than 2.0 (v2 only)',
@@ -119,13 +122,15 @@ export function documentErrors(route: { url: string; method: string | string[]; 
   const query = schema.querystring as { properties?: Record<string, unknown> } | undefined;
   const namesObject = /\/:(?!project_id)/.test(route.url) && !/\/:name$/.test(route.url);
   const statuses: (keyof typeof ERROR_RESPONSES)[] = [400, 401];
-  if (/\/clusters(\/:id)?$/.test(route.url) && methods.some((method) => method !== 'GET' && method !== 'HEAD')) statuses.push(403);
+  if (/\/clusters(\/:id)?$/.test(route.url) && methods.some((method) => method !== 'GET' && method !== 'HEAD'))
+    statuses.push(403);
   if (namesObject || query?.properties?.marker !== undefined) statuses.push(404);
   if (route.url.startsWith('/v2/')) statuses.push(406);
   if (methods.some((method) => method === 'POST' || method === 'PUT' || method === 'PATCH')) statuses.push(413);
   statuses.push(503);
   // Reads keep working on a full disk; whatever writes may find it full.
-  if (methods.some((method) => method !== 'GET' && method !== 'HEAD') || /\/(cancel|refresh-status)$/.test(route.url)) statuses.push(507);
+  if (methods.some((method) => method !== 'GET' && method !== 'HEAD') || /\/(cancel|refresh-status)$/.test(route.url))
+    statuses.push(507);
   for (const status of statuses) {
     response[status] ??= { $ref: 'SaharaError#', description: ERROR_RESPONSES[status] };
   }

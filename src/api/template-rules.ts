@@ -30,7 +30,11 @@ const APPLICATION_TYPES: readonly JobType[] = ['Spark', 'Storm', 'Storm.Pyleus']
 export function checkMainsAndLibs(type: JobType, mains: readonly string[], libs: readonly string[]): void {
   if (SCRIPT_TYPES.includes(type) || APPLICATION_TYPES.includes(type)) {
     if (mains.length === 0) {
-      throw invalid(APPLICATION_TYPES.includes(type) ? `${type} job requires main application jar` : `${type} flow requires main script`);
+      throw invalid(
+        APPLICATION_TYPES.includes(type)
+          ? `${type} job requires main application jar`
+          : `${type} flow requires main script`,
+      );
     }
     if (mains.some((id) => libs.includes(id))) throw invalid("'mains' and 'libs' overlap");
     return;

@@ -35,7 +35,8 @@ export function checkParameters(parameters: unknown, what: 'path parameter' | 'q
     if (!isValidText(key)) throw new ApiError('INVALID_DATA', `The ${what} name ${echo(key)} ${problem(key)}`);
     const raw = record[key];
     if (typeof raw === 'string') {
-      if (!isValidText(raw)) throw new ApiError('INVALID_DATA', `The ${what} ${echo(key)}: ${echo(raw)} ${problem(raw)}`);
+      if (!isValidText(raw))
+        throw new ApiError('INVALID_DATA', `The ${what} ${echo(key)}: ${echo(raw)} ${problem(raw)}`);
     } else if (Array.isArray(raw)) {
       for (const value of raw) {
         if (typeof value === 'string' && !isValidText(value)) {
@@ -64,7 +65,8 @@ export function checkBodyText(body: unknown): void {
       }
     } else if (typeof value === 'object' && value !== null) {
       for (const [key, member] of Object.entries(value)) {
-        if (!isValidText(key)) throw new ApiError('INVALID_DATA', `${placeOf(path)}the key ${echo(key)} ${problem(key)}`);
+        if (!isValidText(key))
+          throw new ApiError('INVALID_DATA', `${placeOf(path)}the key ${echo(key)} ${problem(key)}`);
         path.push(key);
         visit(member);
         path.pop();

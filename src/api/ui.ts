@@ -54,7 +54,9 @@ async function loadDashboard(): Promise<Dashboard> {
   for (const [name, asset] of [...assets].sort(([a], [b]) => a.localeCompare(b))) hash.update(name).update(asset.body);
   const version = hash.digest('hex').slice(0, 16);
   const base = `/ui/assets/${version}`;
-  const importMap = JSON.stringify({ imports: Object.fromEntries(Object.entries(VENDOR).map(([name, { file }]) => [name, `${base}/${file}`])) });
+  const importMap = JSON.stringify({
+    imports: Object.fromEntries(Object.entries(VENDOR).map(([name, { file }]) => [name, `${base}/${file}`])),
+  });
   const template = await readFile(path.join(SOURCE_DIR, 'index.html'), 'utf8');
   const page = template.replaceAll('{{assets}}', base).replace('{{importmap}}', importMap);
   const mapHash = createHash('sha256').update(importMap).digest('base64');
@@ -83,7 +85,10 @@ function secure(reply: FastifyReply, csp: string): FastifyReply {
 export async function registerDashboard(app: FastifyInstance): Promise<void> {
   const dashboard = await loadDashboard();
   app.get('/ui', { schema: { hide: true } }, async (_request, reply) =>
-    secure(reply, dashboard.csp).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(dashboard.page),
+    secure(reply, dashboard.csp)
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(dashboard.page),
   );
   app.get('/ui/assets/:version/*', { schema: { hide: true } }, async (request, reply) => {
     const { version, '*': file } = request.params as { version: string; '*': string };

@@ -41,7 +41,8 @@ export function registerVersionRoutes(app: FastifyInstance): void {
 }
 
 /** The v1.1 resources, for URLs that leave the project id out. */
-const PROJECTLESS = /^\/v1\.1\/(?:job-executions|jobs|job-binaries|job-binary-internals|data-sources|job-types|clusters)(?:\/|$)/;
+const PROJECTLESS =
+  /^\/v1\.1\/(?:job-executions|jobs|job-binaries|job-binary-internals|data-sources|job-types|clusters)(?:\/|$)/;
 
 /** The API's own URLs (not /openapi.json). */
 const VERSIONED = /^\/v(?:1\.1|2)\//;
@@ -62,7 +63,11 @@ export function rewriteUrl(request: IncomingMessage): string {
   const queryStart = url.indexOf('?');
   const path = queryStart < 0 ? url : url.slice(0, queryStart);
   let rewritten = path;
-  if (rewritten.endsWith('.json') && VERSIONED.test(rewritten) && !(request.method === 'PUT' && UPLOAD.test(rewritten))) {
+  if (
+    rewritten.endsWith('.json') &&
+    VERSIONED.test(rewritten) &&
+    !(request.method === 'PUT' && UPLOAD.test(rewritten))
+  ) {
     rewritten = rewritten.slice(0, -'.json'.length);
   }
   if (PROJECTLESS.test(rewritten)) rewritten = `/v1.1/${TOKEN_PROJECT}${rewritten.slice('/v1.1'.length)}`;

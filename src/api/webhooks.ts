@@ -32,7 +32,11 @@ const WebhookSchema = Type.Object(
 
 const CreateBody = Type.Object(
   {
-    url: Type.String({ minLength: 1, maxLength: MAX_WEBHOOK_URL_LENGTH, description: 'http:// or https:// URL of the receiver' }),
+    url: Type.String({
+      minLength: 1,
+      maxLength: MAX_WEBHOOK_URL_LENGTH,
+      description: 'http:// or https:// URL of the receiver',
+    }),
     // Lengths are checked by the handler: the validator's messages quote the value they refuse.
     secret: Type.String({
       description: `Key of the HMAC-SHA256 signature of every delivery (Oasis-Signature): ${SECRET_LENGTH.min} to ${SECRET_LENGTH.max} characters; write-only`,
@@ -45,7 +49,13 @@ const CreateBody = Type.Object(
 const Envelope = Type.Object({ webhook: WebhookSchema });
 
 function render(row: WebhookRecord) {
-  return { id: row.id, tenant_id: row.tenant_id, url: row.url, secret: MASKED_SECRET as typeof MASKED_SECRET, created_at: formatTime(row.created_at)! };
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    url: row.url,
+    secret: MASKED_SECRET as typeof MASKED_SECRET,
+    created_at: formatTime(row.created_at)!,
+  };
 }
 
 export function registerWebhookRoutes(api: Api, deps: AppDeps): void {
@@ -57,18 +67,32 @@ export function registerWebhookRoutes(api: Api, deps: AppDeps): void {
     return row;
   };
 
-  api.post('/webhooks', { schema: { params: ProjectParams, body: CreateBody, response: { 202: Envelope } } }, async (request, reply) => {
-    const tenant = tenantOf(request);
-    const { url, secret } = request.body;
-    if (secret.length < SECRET_LENGTH.min || secret.length > SECRET_LENGTH.max) {
-      throw new ApiError('VALIDATION_ERROR', `secret: must be ${SECRET_LENGTH.min} to ${SECRET_LENGTH.max} characters long`);
-    }
-    const refused = refusedUrl(url, allowPrivate);
-    if (refused) throw new ApiError('INVALID_DATA', `Webhook ${refused}`);
-    const row = await repo.insertBounded({ id: randomUUID(), tenant_id: tenant, url, secret }, MAX_WEBHOOKS_PER_PROJECT);
-    if (!row) throw new ApiError('INVALID_DATA', `A project may register at most ${MAX_WEBHOOKS_PER_PROJECT} webhooks; delete one first`);
-    return reply.status(202).send({ webhook: render(row) });
-  });
+  api.post(
+    '/webhooks',
+    { schema: { params: ProjectParams, body: CreateBody, response: { 202: Envelope } } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const { url, secret } = request.body;
+      if (secret.length < SECRET_LENGTH.min || secret.length > SECRET_LENGTH.max) {
+        throw new ApiError(
+          'VALIDATION_ERROR',
+          `secret: must be ${SECRET_LENGTH.min} to ${SECRET_LENGTH.max} characters long`,
+        );
+      }
+      const refused = refusedUrl(url, allowPrivate);
+      if (refused) throw new ApiError('INVALID_DATA', `Webhook ${refused}`);
+      const row = await repo.insertBounded(
+        { id: randomUUID(), tenant_id: tenant, url, secret },
+        MAX_WEBHOOKS_PER_PROJECT,
+      );
+      if (!row)
+        throw new ApiError(
+          'INVALID_DATA',
+          `A project may register at most ${MAX_WEBHOOKS_PER_PROJECT} webhooks; delete one first`,
+        );
+      return reply.status(202).send({ webhook: render(row) });
+    },
+  );
 
   api.get(
     '/webhooks',
@@ -80,9 +104,13 @@ export function registerWebhookRoutes(api: Api, deps: AppDeps): void {
     webhook: render(await ownWebhook(request.params.id, tenantOf(request))),
   }));
 
-  api.delete('/webhooks/:id', { schema: { params: IdParams, response: { 204: NoContent } } }, async (request, reply) => {
-    const row = await ownWebhook(request.params.id, tenantOf(request));
-    await repo.delete(row.id);
-    return reply.status(204).send(null);
-  });
+  api.delete(
+    '/webhooks/:id',
+    { schema: { params: IdParams, response: { 204: NoContent } } },
+    async (request, reply) => {
+      const row = await ownWebhook(request.params.id, tenantOf(request));
+      await repo.delete(row.id);
+      return reply.status(204).send(null);
+    },
+  );
 }

@@ -38,7 +38,9 @@ export const CONNECTION_OPTIONS: OptionSpecs = {
 export function parse(argv: readonly string[], specs: OptionSpecs, stopAtPositional = false): Parsed {
   const options: Parsed['options'] = {};
   const positionals: string[] = [];
-  const byShort = new Map(Object.entries(specs).flatMap(([name, spec]) => (spec.short ? [[spec.short, name] as const] : [])));
+  const byShort = new Map(
+    Object.entries(specs).flatMap(([name, spec]) => (spec.short ? [[spec.short, name] as const] : [])),
+  );
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {

@@ -83,7 +83,8 @@ export class OasisClient {
   /** Sends one request; answers the response when it is a success, throws a ClientError otherwise. */
   async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
     const url = new URL(this.base + path);
-    for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
+    for (const [key, value] of Object.entries(options.query ?? {}))
+      if (value !== undefined) url.searchParams.set(key, value);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.connection.token) headers['x-auth-token'] = this.connection.token;
     let body: BodyInit | undefined;
@@ -100,7 +101,9 @@ export class OasisClient {
     } catch (error) {
       if (options.signal?.aborted) throw error;
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new ClientError(`cannot reach Oasis at ${this.connection.url}: ${cause?.code ?? cause?.message ?? String(error)}`);
+      throw new ClientError(
+        `cannot reach Oasis at ${this.connection.url}: ${cause?.code ?? cause?.message ?? String(error)}`,
+      );
     }
     if (!response.ok) throw await errorOf(response);
     return response;
@@ -115,9 +118,13 @@ export class OasisClient {
     const rows: Execution[] = [];
     let marker: string | undefined;
     do {
-      const page = await this.json<{ job_executions: Execution[]; markers?: { next: string | null } }>('GET', '/job-executions', {
-        query: { ...filters, limit: '500', marker },
-      });
+      const page = await this.json<{ job_executions: Execution[]; markers?: { next: string | null } }>(
+        'GET',
+        '/job-executions',
+        {
+          query: { ...filters, limit: '500', marker },
+        },
+      );
       rows.push(...page.job_executions);
       marker = page.markers?.next ?? undefined;
     } while (marker && rows.length < MAX_LISTED);
@@ -125,7 +132,8 @@ export class OasisClient {
   }
 
   async getExecution(id: string): Promise<Execution> {
-    return (await this.json<{ job_execution: Execution }>('GET', `/job-executions/${encodeURIComponent(id)}`)).job_execution;
+    return (await this.json<{ job_execution: Execution }>('GET', `/job-executions/${encodeURIComponent(id)}`))
+      .job_execution;
   }
 
   async cancelExecution(id: string): Promise<void> {
@@ -146,7 +154,11 @@ export class OasisClient {
 
   /** Uploads a script as a job-binary-internal and registers it as a job binary; answers the binary's id. */
   async uploadBinary(name: string, data: Uint8Array): Promise<string> {
-    const internal = await this.json<{ job_binary_internal: { id: string } }>('PUT', `/job-binary-internals/${encodeURIComponent(name)}`, { raw: data });
+    const internal = await this.json<{ job_binary_internal: { id: string } }>(
+      'PUT',
+      `/job-binary-internals/${encodeURIComponent(name)}`,
+      { raw: data },
+    );
     const binary = await this.json<{ job_binary: { id: string } }>('POST', '/job-binaries', {
       body: { name, url: `internal-db://${internal.job_binary_internal.id}` },
     });
@@ -158,7 +170,9 @@ export class OasisClient {
   }
 
   async execute(templateId: string, body: Record<string, unknown>): Promise<Execution> {
-    return (await this.json<{ job_execution: Execution }>('POST', `/jobs/${encodeURIComponent(templateId)}/execute`, { body })).job_execution;
+    return (
+      await this.json<{ job_execution: Execution }>('POST', `/jobs/${encodeURIComponent(templateId)}/execute`, { body })
+    ).job_execution;
   }
 
   /** The output written so far from `offset` on. */
@@ -174,7 +188,13 @@ export class OasisClient {
    * Follows an execution's output from `offset` until the execution is terminal (Oasis ends the
    * response then), handing every chunk to `write` as it arrives. Answers the next offset.
    */
-  async followLogs(id: string, stream: LogStream, offset: number, write: (chunk: Uint8Array) => void, signal?: AbortSignal): Promise<number> {
+  async followLogs(
+    id: string,
+    stream: LogStream,
+    offset: number,
+    write: (chunk: Uint8Array) => void,
+    signal?: AbortSignal,
+  ): Promise<number> {
     const response = await this.request('GET', `/job-executions/${encodeURIComponent(id)}/logs`, {
       query: { stream, offset: String(offset), follow: 'true' },
       ...(signal ? { signal } : {}),

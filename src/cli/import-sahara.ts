@@ -69,7 +69,12 @@ export async function readExport(file: string): Promise<{ lines: Line[]; invalid
     try {
       parsed = JSON.parse(text);
     } catch {
-      invalid.push({ line: number, table: '?', id: '?', problem: 'not a JSON object (was the export run with --raw?)' });
+      invalid.push({
+        line: number,
+        table: '?',
+        id: '?',
+        problem: 'not a JSON object (was the export run with --raw?)',
+      });
       continue;
     }
     const { table, row } = (parsed ?? {}) as { table?: unknown; row?: unknown };
@@ -85,7 +90,10 @@ export async function readExport(file: string): Promise<{ lines: Line[]; invalid
 class RowProblem extends Error {}
 
 /** Checks every row and builds the Oasis rows; the problems are collected, not thrown. */
-export function planImport(lines: readonly Line[], now = new Date()): { planned: Planned[]; invalid: ImportReport['invalid']; closed: string[] } {
+export function planImport(
+  lines: readonly Line[],
+  now = new Date(),
+): { planned: Planned[]; invalid: ImportReport['invalid']; closed: string[] } {
   const invalid: ImportReport['invalid'] = [];
   const closed: string[] = [];
   const byTable = (table: string) => lines.filter((line) => line.table === table);
@@ -136,7 +144,8 @@ export function planImport(lines: readonly Line[], now = new Date()): { planned:
         case 'job_binary_internal': {
           if (typeof row.data !== 'string') throw new RowProblem('data is missing');
           const data = Buffer.from(row.data.replace(/\s+/g, ''), 'base64');
-          if (row.datasize != null && Number(row.datasize) !== data.length) throw new RowProblem(`datasize ${String(row.datasize)} differs from the data's ${data.length} bytes`);
+          if (row.datasize != null && Number(row.datasize) !== data.length)
+            throw new RowProblem(`datasize ${String(row.datasize)} differs from the data's ${data.length} bytes`);
           planned.push({ kind: 'jbi', line, row: { ...owned(row), name: text(row.name, 'name', 80) }, data });
           return;
         }
@@ -144,7 +153,13 @@ export function planImport(lines: readonly Line[], now = new Date()): { planned:
           planned.push({
             kind: 'binary',
             line,
-            row: { ...owned(row), name: text(row.name, 'name', 80), description: optionalText(row.description) ?? '', url: text(row.url, 'url', 256), extra: jsonObject(row.extra, 'extra') as JobBinaryRecord['extra'] },
+            row: {
+              ...owned(row),
+              name: text(row.name, 'name', 80),
+              description: optionalText(row.description) ?? '',
+              url: text(row.url, 'url', 256),
+              extra: jsonObject(row.extra, 'extra') as JobBinaryRecord['extra'],
+            },
           });
           return;
         case 'data_sources':
@@ -163,7 +178,9 @@ export function planImport(lines: readonly Line[], now = new Date()): { planned:
           return;
         case 'jobs': {
           const templateId = id(row.id);
-          const args = (interfaces.get(templateId) ?? []).sort((a, b) => a.order - b.order).map(({ arg }, order) => ({ ...arg, order }));
+          const args = (interfaces.get(templateId) ?? [])
+            .sort((a, b) => a.order - b.order)
+            .map(({ arg }, order) => ({ ...arg, order }));
           planned.push({
             kind: 'template',
             line,
@@ -195,12 +212,21 @@ export function planImport(lines: readonly Line[], now = new Date()): { planned:
               input_id: row.input_id == null ? null : id(row.input_id, 'input_id'),
               output_id: row.output_id == null ? null : id(row.output_id, 'output_id'),
               status: finished ? sahara : 'FAILED',
-              info: finished ? info : { ...info, status: 'FAILED', reason: `imported from Sahara while ${sahara}: Oasis cannot follow a job Sahara started` },
+              info: finished
+                ? info
+                : {
+                    ...info,
+                    status: 'FAILED',
+                    reason: `imported from Sahara while ${sahara}: Oasis cannot follow a job Sahara started`,
+                  },
               engine_job_id: optionalText(row.engine_job_id ?? row.oozie_job_id),
               return_code: row.return_code == null ? null : String(row.return_code),
               job_configs: jsonObject(row.job_configs, 'job_configs'),
               extra: jsonObject(row.extra, 'extra'),
-              data_source_urls: row.data_source_urls == null ? null : (jsonObject(row.data_source_urls, 'data_source_urls') as Record<string, string>),
+              data_source_urls:
+                row.data_source_urls == null
+                  ? null
+                  : (jsonObject(row.data_source_urls, 'data_source_urls') as Record<string, string>),
               start_time: time(row.start_time, 'start_time'),
               end_time: time(row.end_time, 'end_time') ?? (finished ? null : now.toISOString()),
               lease_owner: null,
@@ -226,10 +252,25 @@ function checkReferences(planned: Planned[], invalid: ImportReport['invalid']): 
   for (const item of planned) {
     if (item.kind === 'template') {
       const missing = [...item.row.mains, ...item.row.libs].filter((binary) => !binaries.has(binary));
-      if (missing.length > 0) invalid.push({ line: item.line, table: 'jobs', id: item.row.id, problem: `its binaries ${missing.join(', ')} are not in the export` });
+      if (missing.length > 0)
+        invalid.push({
+          line: item.line,
+          table: 'jobs',
+          id: item.row.id,
+          problem: `its binaries ${missing.join(', ')} are not in the export`,
+        });
     }
-    if (item.kind === 'binary' && item.row.url.startsWith('internal-db://') && !jbis.has(item.row.url.slice('internal-db://'.length))) {
-      invalid.push({ line: item.line, table: 'job_binaries', id: item.row.id, problem: `${item.row.url} names no job_binary_internal row of the export` });
+    if (
+      item.kind === 'binary' &&
+      item.row.url.startsWith('internal-db://') &&
+      !jbis.has(item.row.url.slice('internal-db://'.length))
+    ) {
+      invalid.push({
+        line: item.line,
+        table: 'job_binaries',
+        id: item.row.id,
+        problem: `${item.row.url} names no job_binary_internal row of the export`,
+      });
     }
   }
 }
@@ -267,9 +308,22 @@ export async function writeImport(store: Store, planned: readonly Planned[], rep
 async function checkNames(store: Store, planned: readonly Planned[], invalid: ImportReport['invalid']): Promise<void> {
   for (const item of planned) {
     if (item.kind === 'execution') continue;
-    const repository = { jbi: store.jobBinaryInternals, binary: store.jobBinaries, 'data-source': store.dataSources, template: store.jobTemplates }[item.kind];
-    const taken = (await repository.findByName(item.row.tenant_id, item.row.name)).find((row) => row.id !== item.row.id && row.tenant_id === item.row.tenant_id);
-    if (taken) invalid.push({ line: item.line, table: item.kind, id: item.row.id, problem: `the name ${JSON.stringify(item.row.name)} is taken in its project by ${taken.id}` });
+    const repository = {
+      jbi: store.jobBinaryInternals,
+      binary: store.jobBinaries,
+      'data-source': store.dataSources,
+      template: store.jobTemplates,
+    }[item.kind];
+    const taken = (await repository.findByName(item.row.tenant_id, item.row.name)).find(
+      (row) => row.id !== item.row.id && row.tenant_id === item.row.tenant_id,
+    );
+    if (taken)
+      invalid.push({
+        line: item.line,
+        table: item.kind,
+        id: item.row.id,
+        problem: `the name ${JSON.stringify(item.row.name)} is taken in its project by ${taken.id}`,
+      });
   }
 }
 
@@ -284,7 +338,13 @@ export async function importSahara(store: Store, file: string): Promise<ImportRe
   return report;
 }
 
-function attempt(invalid: ImportReport['invalid'], line: number, table: string, row: Record<string, unknown>, body: () => void): void {
+function attempt(
+  invalid: ImportReport['invalid'],
+  line: number,
+  table: string,
+  row: Record<string, unknown>,
+  body: () => void,
+): void {
   try {
     body();
   } catch (error) {
@@ -294,7 +354,8 @@ function attempt(invalid: ImportReport['invalid'], line: number, table: string, 
 }
 
 function id(value: unknown, what = 'id'): string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(value)) throw new RowProblem(`${what} must be an id, not ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(value))
+    throw new RowProblem(`${what} must be an id, not ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -312,7 +373,8 @@ function optionalText(value: unknown): string | null {
 }
 
 function oneOf<T extends string>(value: unknown, what: string, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) throw new RowProblem(`${what} ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+  if (!allowed.includes(value as T))
+    throw new RowProblem(`${what} ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
   return value as T;
 }
 
@@ -350,6 +412,7 @@ function time(value: unknown, what: string): string | null {
   if (value == null) return null;
   const match = typeof value === 'string' ? /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?Z?$/.exec(value) : null;
   const parsed = match ? new Date(`${match[1]}T${match[2]}Z`) : undefined;
-  if (!parsed || Number.isNaN(parsed.getTime())) throw new RowProblem(`${what} ${JSON.stringify(value)} is not a date and time`);
+  if (!parsed || Number.isNaN(parsed.getTime()))
+    throw new RowProblem(`${what} ${JSON.stringify(value)} is not a date and time`);
   return parsed.toISOString();
 }

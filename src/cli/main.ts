@@ -55,13 +55,23 @@ async function main(argv: string[]): Promise<number> {
   }
   const help = `usage: oasis ${command.name} ${command.usage}\n\n${CONNECTION_HELP}`;
   try {
-    const { options, positionals } = parse(rest, { ...CONNECTION_OPTIONS, ...command.options }, command.stopAtPositional);
+    const { options, positionals } = parse(
+      rest,
+      { ...CONNECTION_OPTIONS, ...command.options },
+      command.stopAtPositional,
+    );
     if (options.help) {
       console.log(help);
       return EXIT.ok;
     }
     const connection = connectionOf(options, process.env);
-    return await command.run({ client: new OasisClient(connection), connection, options, positionals, json: options.json === true });
+    return await command.run({
+      client: new OasisClient(connection),
+      connection,
+      options,
+      positionals,
+      json: options.json === true,
+    });
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`oasis ${command.name}: ${error.message}\n\n${help}`);

@@ -36,7 +36,8 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[], widt
       for (const line of body) line[shrinking] = cut(line[shrinking]!, room);
     }
   }
-  const render = (line: string[]) => line.map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(w[i]!))).join('  ');
+  const render = (line: string[]) =>
+    line.map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(w[i]!))).join('  ');
   return [render(shown.map((c) => c.title)), ...body.map(render)].join('\n');
 }
 

@@ -21,7 +21,19 @@ const TABLES: readonly { table: string; columns: readonly string[]; binary?: str
   { table: 'libs_association', columns: ['Job_id', 'JobBinary_id'] },
   {
     table: 'job_interface_arguments',
-    columns: ['id', 'job_id', 'tenant_id', 'name', 'description', 'mapping_type', 'location', 'value_type', 'required', '`order`', '`default`'],
+    columns: [
+      'id',
+      'job_id',
+      'tenant_id',
+      'name',
+      'description',
+      'mapping_type',
+      'location',
+      'value_type',
+      'required',
+      '`order`',
+      '`default`',
+    ],
   },
   {
     table: 'job_executions',

@@ -1,13 +1,7 @@
 import type { ExecutionStatus } from '../store/statuses.js';
 
 export { JobStartError, TransientEngineError } from './errors.js';
-import type {
-  ClusterRecord,
-  ConfigValue,
-  EngineKind,
-  JobExecutionRecord,
-  JobType,
-} from '../store/types.js';
+import type { ClusterRecord, ConfigValue, EngineKind, JobExecutionRecord, JobType } from '../store/types.js';
 
 /**
  * What engines know of a registered cluster: its name (for messages), its version and its

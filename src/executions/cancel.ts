@@ -102,7 +102,10 @@ export class Canceller {
       if (answer) await this.reconciler.store(execution, answer);
     } catch (error) {
       // The reconciler asks again on its next pass.
-      this.options.logger.warn({ err: coerceError(error), executionId: execution.id }, 'asking the engine to cancel failed');
+      this.options.logger.warn(
+        { err: coerceError(error), executionId: execution.id },
+        'asking the engine to cancel failed',
+      );
     }
   }
 }

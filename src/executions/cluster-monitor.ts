@@ -19,7 +19,11 @@ export class ClusterMonitor {
   private readonly poller: Poller;
 
   constructor(private readonly options: ClusterMonitorOptions) {
-    this.poller = new Poller(() => this.checkAll(), { name: 'cluster-monitor', intervalMs: options.intervalMs, logger: options.logger });
+    this.poller = new Poller(() => this.checkAll(), {
+      name: 'cluster-monitor',
+      intervalMs: options.intervalMs,
+      logger: options.logger,
+    });
   }
 
   start(): void {
@@ -41,7 +45,10 @@ export class ClusterMonitor {
         description: error instanceof Error ? error.message : String(error),
       }));
       if (health.status === cluster.status && health.description === cluster.status_description) continue;
-      this.options.logger.info({ cluster: cluster.id, status: health.status, reason: health.description }, 'cluster status changed');
+      this.options.logger.info(
+        { cluster: cluster.id, status: health.status, reason: health.description },
+        'cluster status changed',
+      );
       await store.clusters.update(cluster.id, { status: health.status, status_description: health.description });
     }
   }

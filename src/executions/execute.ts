@@ -91,7 +91,10 @@ async function checkForType(
     throw new ApiError('INVALID_DATA', `${type} job requires 'input_id' and 'output_id'`);
   }
   const configs = jobConfigs.configs ?? {};
-  if (type === 'MapReduce.Streaming' && (!('edp.streaming.mapper' in configs) || !('edp.streaming.reducer' in configs))) {
+  if (
+    type === 'MapReduce.Streaming' &&
+    (!('edp.streaming.mapper' in configs) || !('edp.streaming.reducer' in configs))
+  ) {
     throw new ApiError('INVALID_DATA', 'MapReduce.Streaming job must specify streaming mapper and reducer');
   }
   if (NEEDS_MAIN_CLASS.has(type)) {
@@ -112,7 +115,10 @@ async function checkForType(
 function checkNotSameLocation(type: JobType, input?: DataSourceRecord, output?: DataSourceRecord): void {
   if (!NEEDS_DATA_SOURCES.has(type) || !input || !output) return;
   if (input.type === output.type && input.url === output.url) {
-    throw new ApiError('INVALID_DATA', `Provided input and output DataSources reference the same location: ${input.url}`);
+    throw new ApiError(
+      'INVALID_DATA',
+      `Provided input and output DataSources reference the same location: ${input.url}`,
+    );
   }
 }
 

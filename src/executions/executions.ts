@@ -128,10 +128,13 @@ export class Executions {
     log.warn('disk short: deleting the execution and its files at once');
     // A local job's cleanup kills it; a Spark or YARN job must be stopped on its cluster first.
     const ref = refOf(execution);
-    const cluster = ref && !isTerminal(execution.status) ? await this.options.store.clusters.get(execution.cluster_id) : undefined;
+    const cluster =
+      ref && !isTerminal(execution.status) ? await this.options.store.clusters.get(execution.cluster_id) : undefined;
     const engine = cluster && this.options.engines.get(cluster.engine);
     if (ref && cluster && engine && engine.kind !== 'local') {
-      await engine.cancel(ref, cluster).catch((error: unknown) => log.warn({ err: coerceError(error) }, 'stopping the job failed'));
+      await engine
+        .cancel(ref, cluster)
+        .catch((error: unknown) => log.warn({ err: coerceError(error) }, 'stopping the job failed'));
     }
     await this.reconciler.removeExecution(execution);
   }

@@ -25,7 +25,10 @@ export async function checkInterfaceValues(
   const byName = new Map(args.map((arg) => [arg.name, arg]));
   const unknown = Object.keys(given).filter((name) => !byName.has(name));
   if (unknown.length > 0) {
-    throw new ApiError('INVALID_DATA', `Argument names: ${pyList(unknown)} were not found in the interface for this job.`);
+    throw new ApiError(
+      'INVALID_DATA',
+      `Argument names: ${pyList(unknown)} were not found in the interface for this job.`,
+    );
   }
   const missing = args.filter((arg) => arg.required && !(arg.name in given)).map((arg) => arg.name);
   if (missing.length > 0) {
@@ -53,21 +56,30 @@ async function checkValue(
 ): Promise<void> {
   switch (arg.value_type) {
     case 'string':
-      if (typeof value !== 'string') throw new ApiError('INVALID_DATA', `Value '${String(value)}' of argument '${arg.name}' must be a string.`);
+      if (typeof value !== 'string')
+        throw new ApiError('INVALID_DATA', `Value '${String(value)}' of argument '${arg.name}' must be a string.`);
       return;
     case 'number':
-      if (!isNumber(value)) throw new ApiError('INVALID_DATA', `Value '${String(value)}' of argument '${arg.name}' is not a valid number.`);
+      if (!isNumber(value))
+        throw new ApiError('INVALID_DATA', `Value '${String(value)}' of argument '${arg.name}' is not a valid number.`);
       return;
     case 'data_source': {
       if (typeof value !== 'string') {
-        throw new ApiError('INVALID_DATA', `Value '${String(value)}' of argument '${arg.name}' must be a data source id or URL.`);
+        throw new ApiError(
+          'INVALID_DATA',
+          `Value '${String(value)}' of argument '${arg.name}' must be a data source id or URL.`,
+        );
       }
       if (isUuidLike(value)) {
-        if (!(await findDataSource(value))) throw new ApiError('INVALID_REFERENCE', `DataSource with id '${value}' doesn't exist`);
+        if (!(await findDataSource(value)))
+          throw new ApiError('INVALID_REFERENCE', `DataSource with id '${value}' doesn't exist`);
         return;
       }
       if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(value)) {
-        throw new ApiError('INVALID_DATA', `Data source value '${value}' is neither a valid data source ID nor a valid URL.`);
+        throw new ApiError(
+          'INVALID_DATA',
+          `Data source value '${value}' is neither a valid data source ID nor a valid URL.`,
+        );
       }
       return;
     }

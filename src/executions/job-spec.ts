@@ -13,7 +13,10 @@ import type {
 const INTERNAL_DB = 'internal-db://';
 
 /** The template's mains and libs as files an engine can read (internal-db:// from the store). */
-export async function jobFilesOf(store: Store, template: JobTemplateRecord): Promise<{ mains: JobFile[]; libs: JobFile[] }> {
+export async function jobFilesOf(
+  store: Store,
+  template: JobTemplateRecord,
+): Promise<{ mains: JobFile[]; libs: JobFile[] }> {
   const load = async (id: string): Promise<JobFile> => {
     const binary = await store.jobBinaries.get(id);
     if (!binary) throw new JobStartError(`Job binary ${id} of template ${template.name} no longer exists`);
@@ -25,7 +28,10 @@ export async function jobFilesOf(store: Store, template: JobTemplateRecord): Pro
           throw new JobStartError(`Job binary ${binary.name}: ${binary.url} must be fetched by the engine`);
         }
         const data = await store.jobBinaryInternals.getData(binary.url.slice(INTERNAL_DB.length));
-        if (!data) throw new JobStartError(`Job binary ${binary.name}: the internal binary behind ${binary.url} no longer exists`);
+        if (!data)
+          throw new JobStartError(
+            `Job binary ${binary.name}: the internal binary behind ${binary.url} no longer exists`,
+          );
         return data;
       },
     };
@@ -70,7 +76,11 @@ export interface PreparedJob {
  * URLs with their placeholders filled in, and data-source references substituted
  * (docs/compatibility.md#data-source-urls-and-substitution). Throws JobStartError when something the execution refers to has disappeared.
  */
-export async function prepareJob(store: Store, execution: JobExecutionRecord, template: JobTemplateRecord): Promise<PreparedJob> {
+export async function prepareJob(
+  store: Store,
+  execution: JobExecutionRecord,
+  template: JobTemplateRecord,
+): Promise<PreparedJob> {
   const files = await jobFilesOf(store, template);
   const urls = new RuntimeUrls(execution.id);
 
@@ -99,7 +109,8 @@ export async function prepareJob(store: Store, execution: JobExecutionRecord, te
         if (matches.length === 1) found = matches[0];
       } else if (byUuid && isUuidLike(value)) {
         const candidate = await store.dataSources.get(value);
-        if (candidate && (candidate.tenant_id === execution.tenant_id || candidate.is_public === true)) found = candidate;
+        if (candidate && (candidate.tenant_id === execution.tenant_id || candidate.is_public === true))
+          found = candidate;
       }
       return found ? urls.of(found) : value;
     };

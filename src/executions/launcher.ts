@@ -78,11 +78,20 @@ export class Launcher {
 
   private async claimAndLaunch(kinds: EngineKind[], skipped: JobExecutionRecord[]): Promise<Outcome | undefined> {
     const { store, nodeId, leaseMs } = this.options;
-    const [execution] = await store.jobExecutions.claim({ nodeId, statuses: ['PENDING'], engines: kinds, limit: 1, leaseMs });
+    const [execution] = await store.jobExecutions.claim({
+      nodeId,
+      statuses: ['PENDING'],
+      engines: kinds,
+      limit: 1,
+      leaseMs,
+    });
     if (!execution) return undefined;
     const outcome = await this.launch(execution).catch(async (error: unknown) => {
       // A store failure mid-launch: leave the execution PENDING for a later pass.
-      this.options.logger.error({ err: coerceError(error), executionId: execution.id }, 'launching an execution failed');
+      this.options.logger.error(
+        { err: coerceError(error), executionId: execution.id },
+        'launching an execution failed',
+      );
       return 'skipped' as const;
     });
     if (outcome === 'skipped') skipped.push(execution);
@@ -118,7 +127,10 @@ export class Launcher {
       submission = await engine.submit(prepared.spec, cluster);
     } catch (error) {
       if (error instanceof TransientEngineError) return this.retryLater(execution, error);
-      const reason = error instanceof JobStartError ? error.message : `The engine could not start the job: ${coerceError(error).message}`;
+      const reason =
+        error instanceof JobStartError
+          ? error.message
+          : `The engine could not start the job: ${coerceError(error).message}`;
       this.retries.delete(execution.id);
       return this.fail(execution, reason, { data_source_urls: prepared.dataSourceUrls });
     }
@@ -134,11 +146,19 @@ export class Launcher {
       start_time: now,
       data_source_urls: prepared.dataSourceUrls,
     };
-    if (reported.returnCode !== undefined && reported.returnCode !== null) patch.return_code = String(reported.returnCode);
+    if (reported.returnCode !== undefined && reported.returnCode !== null)
+      patch.return_code = String(reported.returnCode);
     if (isTerminal(reported.status)) Object.assign(patch, endFields(now));
-    const stored = await store.jobExecutions.updateIf(execution.id, { statusIn: ['PENDING'], owner: this.options.nodeId }, patch);
+    const stored = await store.jobExecutions.updateIf(
+      execution.id,
+      { statusIn: ['PENDING'], owner: this.options.nodeId },
+      patch,
+    );
     if (stored) {
-      this.options.logger.info({ executionId: execution.id, engineJobId: submission.engineJobId, engine: engine.kind }, 'job started');
+      this.options.logger.info(
+        { executionId: execution.id, engineJobId: submission.engineJobId, engine: engine.kind },
+        'job started',
+      );
       return 'started';
     }
     await this.abandon(execution, submission, engine, cluster, now);
@@ -188,7 +208,10 @@ export class Launcher {
     const attempts = (this.retries.get(execution.id)?.attempts ?? 0) + 1;
     const delay = Math.min(this.options.pollIntervalMs * 2 ** attempts, MAX_RETRY_DELAY_MS);
     this.retries.set(execution.id, { at: Date.now() + delay, attempts });
-    this.options.logger.warn({ executionId: execution.id, err: error, retryInMs: delay }, 'engine unreachable; job stays PENDING');
+    this.options.logger.warn(
+      { executionId: execution.id, err: error, retryInMs: delay },
+      'engine unreachable; job stays PENDING',
+    );
     return 'skipped';
   }
 }

@@ -55,7 +55,10 @@ export class Poller {
       } catch (error) {
         failures += 1;
         delay = Math.min(this.options.intervalMs * 2 ** failures, this.options.maxBackoffMs ?? 60_000);
-        this.options.logger.error({ err: error, poller: this.options.name, failures }, 'poller tick failed; backing off');
+        this.options.logger.error(
+          { err: error, poller: this.options.name, failures },
+          'poller tick failed; backing off',
+        );
       }
       if (this.stopping) break;
       if (this.wakeRequested) continue;

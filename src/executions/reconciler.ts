@@ -66,8 +66,15 @@ export class Reconciler {
     await this.endLostLocalJobs();
     const remote = [...engines.keys()].filter((kind) => kind !== 'local');
     if (remote.length > 0) {
-      const taken = await store.jobExecutions.claim({ nodeId, statuses: STARTED, engines: remote, limit: TAKEOVER_BATCH, leaseMs });
-      for (const execution of taken) this.options.logger.info({ executionId: execution.id }, 'took over an execution whose node went away');
+      const taken = await store.jobExecutions.claim({
+        nodeId,
+        statuses: STARTED,
+        engines: remote,
+        limit: TAKEOVER_BATCH,
+        leaseMs,
+      });
+      for (const execution of taken)
+        this.options.logger.info({ executionId: execution.id }, 'took over an execution whose node went away');
     }
     // One lookup per cluster per pass, not per execution: hundreds of jobs share a few clusters.
     const clusters = new Map<string, Promise<ClusterRecord | undefined>>();
@@ -172,7 +179,11 @@ export class Reconciler {
     const ref = refOf(execution);
     if (!ref) {
       if (execution.status !== 'PENDING') {
-        await failExecution(this.options.store, execution, 'The job was marked started but the engine never confirmed it');
+        await failExecution(
+          this.options.store,
+          execution,
+          'The job was marked started but the engine never confirmed it',
+        );
       }
       return;
     }
@@ -182,7 +193,11 @@ export class Reconciler {
     try {
       const reported = await engine.status(ref, cluster);
       // A cancel still under way: ask again until the engine reports the end.
-      if (execution.status === 'TOBEKILLED' && !isTerminal(reported.status) && execution.lease_owner === this.options.nodeId) {
+      if (
+        execution.status === 'TOBEKILLED' &&
+        !isTerminal(reported.status) &&
+        execution.lease_owner === this.options.nodeId
+      ) {
         const answer = await engine.cancel(ref, cluster);
         await this.store(execution, answer ?? reported);
         return;

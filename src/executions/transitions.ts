@@ -38,7 +38,8 @@ export async function applyEngineStatus(
   // Like Sahara, the engine's report replaces `info` wholesale.
   const info = { ...(reported.info ?? {}), status };
   const patch: RowPatch<JobExecutionRecord> = { status, info };
-  if (reported.returnCode !== undefined && reported.returnCode !== null) patch.return_code = String(reported.returnCode);
+  if (reported.returnCode !== undefined && reported.returnCode !== null)
+    patch.return_code = String(reported.returnCode);
   if (terminal) Object.assign(patch, endFields());
   if (!terminal && status === execution.status && JSON.stringify(info) === JSON.stringify(execution.info)) {
     return undefined;

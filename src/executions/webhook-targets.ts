@@ -70,7 +70,8 @@ export function refusedUrl(raw: string, allowPrivate: boolean): string | undefin
     return 'url must be an absolute http:// or https:// URL';
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'url must be an http:// or https:// URL';
-  if (url.username !== '' || url.password !== '') return 'url must not carry credentials; the secret signs every delivery';
+  if (url.username !== '' || url.password !== '')
+    return 'url must not carry credentials; the secret signs every delivery';
   const host = hostOf(url);
   if (host === '') return 'url must name a host';
   if (isIP(host)) return refusedAddress(host, allowPrivate);
@@ -84,9 +85,14 @@ export function refusedUrl(raw: string, allowPrivate: boolean): string | undefin
  * The address to send to: the host resolved now, every address it resolves to checked (one
  * refused address refuses the host, so a name cannot mix a public and a private address).
  */
-export async function resolveTarget(url: URL, allowPrivate: boolean): Promise<{ address: string; family: 4 | 6 } | { refused: string }> {
+export async function resolveTarget(
+  url: URL,
+  allowPrivate: boolean,
+): Promise<{ address: string; family: 4 | 6 } | { refused: string }> {
   const host = hostOf(url);
-  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true, verbatim: true });
+  const addresses = isIP(host)
+    ? [{ address: host, family: isIP(host) }]
+    : await lookup(host, { all: true, verbatim: true });
   if (addresses.length === 0) return { refused: `${host} resolves to no address` };
   for (const { address } of addresses) {
     const refused = refusedAddress(address, allowPrivate);

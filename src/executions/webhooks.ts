@@ -165,24 +165,33 @@ export class WebhookDeliveries {
     };
     // The connection goes to the address just checked, never to a second resolution's answer.
     const pinned: LookupFunction = (_hostname, options, callback) => {
-      if ((options as { all?: boolean }).all) (callback as (error: null, addresses: { address: string; family: number }[]) => void)(null, [target]);
+      if ((options as { all?: boolean }).all)
+        (callback as (error: null, addresses: { address: string; family: number }[]) => void)(null, [target]);
       else callback(null, target.address, target.family);
     };
     const client = url.protocol === 'https:' ? https : http;
     return new Promise<Outcome>((resolve) => {
-      const request = client.request(url, { method: 'POST', headers, lookup: pinned, timeout: timeoutMs, agent: false }, (response) => {
-        let read = 0;
-        response.on('data', (chunk: Buffer) => {
-          read += chunk.length;
-          if (read > MAX_ANSWER_BYTES) response.destroy();
-        });
-        const status = response.statusCode ?? 0;
-        const settle = () =>
-          resolve(status >= 200 && status < 300 ? { delivered: true } : { delivered: false, error: `the receiver answered ${status}`, permanent: false });
-        response.on('end', settle);
-        response.on('close', settle);
-        response.on('error', settle);
-      });
+      const request = client.request(
+        url,
+        { method: 'POST', headers, lookup: pinned, timeout: timeoutMs, agent: false },
+        (response) => {
+          let read = 0;
+          response.on('data', (chunk: Buffer) => {
+            read += chunk.length;
+            if (read > MAX_ANSWER_BYTES) response.destroy();
+          });
+          const status = response.statusCode ?? 0;
+          const settle = () =>
+            resolve(
+              status >= 200 && status < 300
+                ? { delivered: true }
+                : { delivered: false, error: `the receiver answered ${status}`, permanent: false },
+            );
+          response.on('end', settle);
+          response.on('close', settle);
+          response.on('error', settle);
+        },
+      );
       const deadline = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
       request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       request.on('error', (error) => resolve({ delivered: false, error: errorMessage(error), permanent: false }));

@@ -6,8 +6,12 @@ import type { JobExecutionRecord, JobExecutionRepository } from './types.js';
  * touched once it has finished, whether it succeeded or not (a failed commit may still have
  * committed): one id, the claimed ids, or everything for the writes whose ids are not known.
  */
-export function withRowCache(repository: JobExecutionRepository, cache: RowCache<JobExecutionRecord>): JobExecutionRepository {
-  const touching = <A extends unknown[], R>(write: (...args: A) => Promise<R>, ids: (args: A, result?: R) => string[] | 'all') =>
+export function withRowCache(
+  repository: JobExecutionRepository,
+  cache: RowCache<JobExecutionRecord>,
+): JobExecutionRepository {
+  const touching =
+    <A extends unknown[], R>(write: (...args: A) => Promise<R>, ids: (args: A, result?: R) => string[] | 'all') =>
     async (...args: A): Promise<R> => {
       let result: R | undefined;
       try {

@@ -33,7 +33,8 @@ export class EventSignal {
 
   /** The executions repository with every write raising the signal once it has finished. */
   afterWrites(repository: JobExecutionRepository): JobExecutionRepository {
-    const raising = <A extends unknown[], R>(write: (...args: A) => Promise<R>) =>
+    const raising =
+      <A extends unknown[], R>(write: (...args: A) => Promise<R>) =>
       async (...args: A): Promise<R> => {
         try {
           return await write(...args);

@@ -236,12 +236,14 @@ function createStore({ db, dialect, eventSignal, executionCache, release, stats,
     onEventsAppended: (listener) => events.subscribe(listener),
     // Readers of the event log hear of a transaction's executions once it has committed.
     transaction: (work) =>
-      call(() => db.transaction().execute((tx) => work(repositories(tx, (repository) => translatingErrors(repository, translated))))).then(
-        (result) => {
-          events.raise();
-          return result;
-        },
-      ),
+      call(() =>
+        db
+          .transaction()
+          .execute((tx) => work(repositories(tx, (repository) => translatingErrors(repository, translated)))),
+      ).then((result) => {
+        events.raise();
+        return result;
+      }),
     ping: () => call(async () => void (await sql`select 1`.execute(db))),
     databaseStats: stats,
     close: () => (closing ??= stop().then(release)),
@@ -252,10 +254,7 @@ function createStore({ db, dialect, eventSignal, executionCache, release, stats,
  * Every repository method throws the store's own failure kinds (DuplicateEntryError,
  * StoreUnavailableError) instead of driver errors, so the API layer never sees a dialect.
  */
-function translatingErrors<T extends object>(
-  repository: T,
-  call: <R>(work: () => Promise<R>) => Promise<R>,
-): T {
+function translatingErrors<T extends object>(repository: T, call: <R>(work: () => Promise<R>) => Promise<R>): T {
   const wrapped: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(repository)) {
     wrapped[name] = typeof method === 'function' ? (...args: unknown[]) => call(() => method(...args)) : method;

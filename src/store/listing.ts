@@ -3,7 +3,6 @@ import { type Kysely, type RawBuilder, type SelectQueryBuilder, SqliteAdapter, s
 import type { Filter, ListQuery, Page } from './types.js';
 import type { TableSpec } from './tables.js';
 
-
 type Row = Record<string, unknown>;
 type Query = SelectQueryBuilder<any, any, any>;
 
@@ -49,11 +48,20 @@ interface Position {
  * Rows strictly after (or, inclusive, at or after) `position` in the order
  * (key, id) ascending with NULL keys first, or its exact reverse when descending.
  */
-function beyond(key: RawBuilder<unknown>, position: Position, descending: boolean, inclusive: boolean): RawBuilder<boolean> {
+function beyond(
+  key: RawBuilder<unknown>,
+  position: Position,
+  descending: boolean,
+  inclusive: boolean,
+): RawBuilder<boolean> {
   const id = sql.ref('t.id');
   const idBeyond = descending
-    ? inclusive ? sql`${id} <= ${position.id}` : sql`${id} < ${position.id}`
-    : inclusive ? sql`${id} >= ${position.id}` : sql`${id} > ${position.id}`;
+    ? inclusive
+      ? sql`${id} <= ${position.id}`
+      : sql`${id} < ${position.id}`
+    : inclusive
+      ? sql`${id} >= ${position.id}`
+      : sql`${id} > ${position.id}`;
   if (position.key === null || position.key === undefined) {
     return descending
       ? sql<boolean>`(${key} is null and ${idBeyond})`
@@ -98,7 +106,8 @@ export async function listPage(db: Kysely<any>, source: ListSource, query: ListQ
     return q;
   };
   const fetch = async (q: Query, count: number | undefined): Promise<Row[]> => {
-    if (db.getExecutor().adapter instanceof SqliteAdapter) return fetchInBatches(db, source, ordered(q, key, descending, byId), count);
+    if (db.getExecutor().adapter instanceof SqliteAdapter)
+      return fetchInBatches(db, source, ordered(q, key, descending, byId), count);
     let page = ordered(q, key, descending, byId).selectAll('t');
     if (count !== undefined) page = page.limit(count);
     return (await page.execute()) as Row[];
@@ -175,7 +184,8 @@ function inlineSelection(spec: TableSpec): RawBuilder<unknown> {
 const SELECTIONS = new WeakMap<TableSpec, RawBuilder<unknown>>();
 
 /** The columns that may hold large text: every JSON column, descriptions and URLs. */
-const largeColumns = (spec: TableSpec) => spec.columns.filter((name) => spec.json.includes(name) || name === 'description' || name === 'url');
+const largeColumns = (spec: TableSpec) =>
+  spec.columns.filter((name) => spec.json.includes(name) || name === 'description' || name === 'url');
 
 /** Values longer than this are left out of a list's first SQLite statement, and read after it. */
 const INLINE_BYTES = 16 * 1024;
@@ -191,7 +201,12 @@ const BATCH_BYTES = 1024 * 1024;
  * rows take the one statement. PostgreSQL needs none of this: its rows arrive over a socket
  * while other requests run.
  */
-async function fetchInBatches(db: Kysely<any>, source: ListSource, page: Query, count: number | undefined): Promise<Row[]> {
+async function fetchInBatches(
+  db: Kysely<any>,
+  source: ListSource,
+  page: Query,
+  count: number | undefined,
+): Promise<Row[]> {
   // The query builder has no select list of raw SQL; it takes one as an aliased expression whose
   // alias is a column of its own, a constant.
   let listed = page.select(sql`${inlineSelection(source.spec)}, 0`.as('inline'));
@@ -208,7 +223,7 @@ async function fetchInBatches(db: Kysely<any>, source: ListSource, page: Query, 
     if (bytes > 0) incomplete.push({ id: row.id as string, bytes });
   }
   const whole = new Map<string, Row>();
-  for (let start = 0; start < incomplete.length; ) {
+  for (let start = 0; start < incomplete.length;) {
     let end = start;
     let bytes = 0;
     while (end < incomplete.length && (end === start || bytes + incomplete[end]!.bytes <= BATCH_BYTES)) {
@@ -217,7 +232,11 @@ async function fetchInBatches(db: Kysely<any>, source: ListSource, page: Query, 
     }
     await nextTurn();
     const ids = incomplete.slice(start, end).map((entry) => entry.id);
-    for (const row of (await db.selectFrom(`${source.spec.table} as t`).selectAll('t').where('t.id', 'in', ids).execute()) as Row[]) {
+    for (const row of (await db
+      .selectFrom(`${source.spec.table} as t`)
+      .selectAll('t')
+      .where('t.id', 'in', ids)
+      .execute()) as Row[]) {
       whole.set(row.id as string, row);
     }
     start = end;

@@ -1,6 +1,12 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { DuplicateEntryError, InvalidTextError, isDiskFull, StorageFullError, StoreUnavailableError } from '../errors.js';
+import {
+  DuplicateEntryError,
+  InvalidTextError,
+  isDiskFull,
+  StorageFullError,
+  StoreUnavailableError,
+} from '../errors.js';
 import { applyPendingMigrations } from './migrations.js';
 
 interface Logger {
@@ -57,7 +63,9 @@ export async function migratePostgres(db: Kysely<any>): Promise<number[]> {
   return db.connection().execute(async (connection) => {
     // Tried rather than waited for: another node's migration may outlast the statement timeout.
     for (;;) {
-      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}) as locked`.execute(connection);
+      const { rows } = await sql<{
+        locked: boolean;
+      }>`select pg_try_advisory_lock(${MIGRATION_LOCK_KEY}) as locked`.execute(connection);
       if (rows[0]?.locked) break;
       await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_RETRY_MS));
     }
@@ -79,7 +87,19 @@ export async function migratePostgres(db: Kysely<any>): Promise<number[]> {
 }
 
 /** 57014: a statement cancelled, which only statement_timeout does here. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300', '57014']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '57014',
+]);
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout|Cannot use a pool after calling end|terminating connection/i;
 

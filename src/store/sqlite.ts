@@ -146,7 +146,11 @@ export function translateSqliteError(error: unknown): unknown {
   const code = (error as { code?: unknown }).code;
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
     // "UNIQUE constraint failed: job_templates.tenant_id, job_templates.name"
-    const columns = error.message.split(': ')[1]?.split(', ').map((column) => column.split('.').pop()!) ?? [];
+    const columns =
+      error.message
+        .split(': ')[1]
+        ?.split(', ')
+        .map((column) => column.split('.').pop()!) ?? [];
     return new DuplicateEntryError(columns);
   }
   if ((typeof code === 'string' && UNAVAILABLE.test(code)) || /database connection is not open/.test(error.message)) {

@@ -180,7 +180,10 @@ export interface Repository<T extends Owned> {
 
 export interface JobBinaryInternalRepository extends Repository<JobBinaryInternalRecord> {
   /** Inserts the row and its bytes together; datasize is taken from data. */
-  insertWithData(row: Omit<NewRow<JobBinaryInternalRecord>, 'datasize'>, data: Buffer): Promise<JobBinaryInternalRecord>;
+  insertWithData(
+    row: Omit<NewRow<JobBinaryInternalRecord>, 'datasize'>,
+    data: Buffer,
+  ): Promise<JobBinaryInternalRecord>;
   getData(id: string): Promise<Buffer | undefined>;
 }
 
@@ -250,8 +253,7 @@ export interface JobExecutionRepository extends Repository<JobExecutionRecord> {
 }
 
 export type DatabaseStats =
-  | { dialect: 'postgres'; connections: number; idle: number; waiting: number }
-  | { dialect: 'sqlite'; bytes: number };
+  { dialect: 'postgres'; connections: number; idle: number; waiting: number } | { dialect: 'sqlite'; bytes: number };
 
 /**
  * What a creating request sent with an `Idempotency-Key` answered, kept until `expires_at` so that
@@ -282,7 +284,10 @@ export interface IdempotencyKeyRepository {
 }
 
 /** The repositories of a Store bound to one transaction (see Store.transaction). */
-export type StoreTransaction = Omit<Store, 'transaction' | 'ping' | 'close' | 'databaseStats' | 'executionEvents' | 'webhooks' | 'onEventsAppended'>;
+export type StoreTransaction = Omit<
+  Store,
+  'transaction' | 'ping' | 'close' | 'databaseStats' | 'executionEvents' | 'webhooks' | 'onEventsAppended'
+>;
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';

@@ -41,7 +41,10 @@ export function checkModifiable(
   changes: Record<string, unknown> = {},
 ): void {
   if (row.tenant_id !== tenantId) {
-    throw new ApiError(FAILURE[action], `${kind} with id '${row.id}' could not be ${VERB[action]} because it wasn't created in this tenant`);
+    throw new ApiError(
+      FAILURE[action],
+      `${kind} with id '${row.id}' could not be ${VERB[action]} because it wasn't created in this tenant`,
+    );
   }
   if (row.is_protected !== true) return;
   if (action === 'update') {

@@ -14,7 +14,18 @@ import {
   ok,
 } from '../support/resources.js';
 
-const DS_KEYS = ['created_at', 'description', 'id', 'is_protected', 'is_public', 'name', 'tenant_id', 'type', 'updated_at', 'url'];
+const DS_KEYS = [
+  'created_at',
+  'description',
+  'id',
+  'is_protected',
+  'is_public',
+  'name',
+  'tenant_id',
+  'type',
+  'updated_at',
+  'url',
+];
 const SHARE = '2e3c5c6d-8a5e-4bd7-bb1e-21f24b4a6e52';
 const SWIFT_CREDENTIALS = { user: 'u', password: 'p' };
 
@@ -26,13 +37,21 @@ for (const dialect of testDialects()) {
     });
     after(() => t.close());
 
-    const post = (project: string, body: Record<string, unknown>) => call(t.app, project, 'POST', '/data-sources', body);
-    const rejects = async (body: Record<string, unknown>, name: string) => assertError(await post(newProject(), { name: 'ds', ...body }), 400, name);
+    const post = (project: string, body: Record<string, unknown>) =>
+      call(t.app, project, 'POST', '/data-sources', body);
+    const rejects = async (body: Record<string, unknown>, name: string) =>
+      assertError(await post(newProject(), { name: 'ds', ...body }), 400, name);
 
     test('create, show: 202 and 200, credentials never rendered', async () => {
       const project = newProject();
       const created = ok(
-        await post(project, { name: 'in', type: 'swift', url: 'swift://container.sahara/text', credentials: SWIFT_CREDENTIALS, description: 'input' }),
+        await post(project, {
+          name: 'in',
+          type: 'swift',
+          url: 'swift://container.sahara/text',
+          credentials: SWIFT_CREDENTIALS,
+          description: 'input',
+        }),
         202,
       ).data_source;
       assert.deepEqual(Object.keys(created).sort(), DS_KEYS);
@@ -64,14 +83,20 @@ for (const dialect of testDialects()) {
     });
 
     test('hdfs with another scheme or no host is INVALID_DATA', async () => {
-      assert.match(await rejects({ type: 'hdfs', url: 'http://x/y' }, 'INVALID_DATA'), /^URL scheme must be 'hdfs'\nError ID: /);
+      assert.match(
+        await rejects({ type: 'hdfs', url: 'http://x/y' }, 'INVALID_DATA'),
+        /^URL scheme must be 'hdfs'\nError ID: /,
+      );
       await rejects({ type: 'hdfs', url: 'hdfs:///no/host' }, 'INVALID_DATA');
       await rejects({ type: 'hdfs', url: '' }, 'INVALID_DATA');
     });
 
     test('other types: each URL rule is INVALID_DATA', async () => {
       await rejects({ type: 'maprfs', url: 'hdfs://x/y' }, 'INVALID_DATA');
-      await rejects({ type: 'swift', url: 'swift://container.other/o', credentials: SWIFT_CREDENTIALS }, 'INVALID_DATA');
+      await rejects(
+        { type: 'swift', url: 'swift://container.other/o', credentials: SWIFT_CREDENTIALS },
+        'INVALID_DATA',
+      );
       await rejects({ type: 'swift', url: 'swift://container/', credentials: SWIFT_CREDENTIALS }, 'INVALID_DATA');
       await rejects({ type: 'swift', url: 'http://container/o', credentials: SWIFT_CREDENTIALS }, 'INVALID_DATA');
       await rejects({ type: 's3', url: 'http://bucket/key' }, 'INVALID_DATA');
@@ -85,13 +110,24 @@ for (const dialect of testDialects()) {
     });
 
     test('file: file:///absolute/path only, no host, no .. segments', async () => {
-      for (const url of ['file://host/data', 'file:relative', 'file:/single/slash', '/no/scheme', 'file:///', 'file:///data/../etc', 'hdfs://h/x']) {
+      for (const url of [
+        'file://host/data',
+        'file:relative',
+        'file:/single/slash',
+        '/no/scheme',
+        'file:///',
+        'file:///data/../etc',
+        'hdfs://h/x',
+      ]) {
         await rejects({ type: 'file', url }, 'INVALID_DATA');
       }
     });
 
     test('an unknown type is VALIDATION_ERROR', async () => {
-      assert.match(await rejects({ type: 'ftp', url: 'ftp://x/y' }, 'VALIDATION_ERROR'), /^type: 'ftp' is not one of \[/);
+      assert.match(
+        await rejects({ type: 'ftp', url: 'ftp://x/y' }, 'VALIDATION_ERROR'),
+        /^type: 'ftp' is not one of \[/,
+      );
       await rejects({ type: 'hdfs' }, 'VALIDATION_ERROR');
       await rejects({ type: 'hdfs', url: '/x', extra: 1 }, 'VALIDATION_ERROR');
       await rejects({ type: 'hdfs', url: '/x', credentials: 'secret' }, 'VALIDATION_ERROR');
@@ -100,7 +136,10 @@ for (const dialect of testDialects()) {
     test('%RANDSTR(n)% needs n > 0 and a total of at most 1024', async () => {
       assert.match(await rejects({ type: 'hdfs', url: '/tmp/%RANDSTR(0)%' }, 'INVALID_DATA'), /must be positive/);
       await rejects({ type: 'hdfs', url: '/tmp/%RANDSTR(-3)%' }, 'INVALID_DATA');
-      assert.match(await rejects({ type: 'hdfs', url: '/tmp/%RANDSTR(513)%/%RANDSTR(513)%' }, 'INVALID_DATA'), /maximum allowed is 1024/);
+      assert.match(
+        await rejects({ type: 'hdfs', url: '/tmp/%RANDSTR(513)%/%RANDSTR(513)%' }, 'INVALID_DATA'),
+        /maximum allowed is 1024/,
+      );
     });
 
     test('an existing visible name is NAME_ALREADY_EXISTS', async () => {
@@ -122,52 +161,105 @@ for (const dialect of testDialects()) {
       const source = await createDataSource(t.app, project, { name: 'busy', type: 'hdfs', url: '/busy' });
       const template = await createShellTemplate(t.app, project, 'busy-template');
       const cluster = await createIdleCluster(t.store, project);
-      await insertExecution(t.store, { tenant_id: project, status: 'PENDING',
+      await insertExecution(t.store, {
+        tenant_id: project,
+        status: 'PENDING',
         job_id: template.id,
         cluster_id: cluster.id,
         data_source_urls: { [source.id]: '/busy' },
       });
       assert.match(
-        assertError(await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { name: 'x' }), 400, 'UPDATE_FAILED'),
+        assertError(
+          await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { name: 'x' }),
+          400,
+          'UPDATE_FAILED',
+        ),
         /used in a PENDING Job/,
       );
       // Used as input of a PENDING execution counts as well.
       const input = await createDataSource(t.app, project, { name: 'input', type: 'hdfs', url: '/in' });
-      await insertExecution(t.store, { tenant_id: project, status: 'PENDING', job_id: template.id, cluster_id: cluster.id, input_id: input.id });
-      assertError(await call(t.app, project, 'PUT', `/data-sources/${input.id}`, { description: 'x' }), 400, 'UPDATE_FAILED');
+      await insertExecution(t.store, {
+        tenant_id: project,
+        status: 'PENDING',
+        job_id: template.id,
+        cluster_id: cluster.id,
+        input_id: input.id,
+      });
+      assertError(
+        await call(t.app, project, 'PUT', `/data-sources/${input.id}`, { description: 'x' }),
+        400,
+        'UPDATE_FAILED',
+      );
     });
 
     test('PUT re-validates the merged data source and the name', async () => {
       const project = newProject();
       const source = await createDataSource(t.app, project, { name: 'orig', type: 'hdfs', url: 'hdfs://nn/a' });
       await createDataSource(t.app, project, { name: 'other', type: 'hdfs', url: '/o' });
-      const updated = ok(await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { url: 'hdfs://nn/b', description: 'moved' }), 202).data_source;
+      const updated = ok(
+        await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { url: 'hdfs://nn/b', description: 'moved' }),
+        202,
+      ).data_source;
       assert.equal(updated.url, 'hdfs://nn/b');
       assert.equal(updated.description, 'moved');
       assert.notEqual(updated.updated_at, null);
       ok(await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { name: 'orig' }), 202);
-      assertError(await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { name: 'other' }), 400, 'NAME_ALREADY_EXISTS');
-      assertError(await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { url: 'http://x/y' }), 400, 'INVALID_DATA');
+      assertError(
+        await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { name: 'other' }),
+        400,
+        'NAME_ALREADY_EXISTS',
+      );
+      assertError(
+        await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { url: 'http://x/y' }),
+        400,
+        'INVALID_DATA',
+      );
       // Switching to swift without credentials fails on the merged check.
-      assertError(await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { type: 'swift', url: 'swift://c/o' }), 400, 'INVALID_CREDENTIALS');
+      assertError(
+        await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { type: 'swift', url: 'swift://c/o' }),
+        400,
+        'INVALID_CREDENTIALS',
+      );
       ok(
-        await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { type: 'swift', url: 'swift://c/o', credentials: SWIFT_CREDENTIALS }),
+        await call(t.app, project, 'PUT', `/data-sources/${source.id}`, {
+          type: 'swift',
+          url: 'swift://c/o',
+          credentials: SWIFT_CREDENTIALS,
+        }),
         202,
       );
       // The stored credentials satisfy later checks.
       ok(await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { url: 'swift://c/p' }), 202);
-      assertError(await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { id: 'x' }), 400, 'VALIDATION_ERROR');
+      assertError(
+        await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { id: 'x' }),
+        400,
+        'VALIDATION_ERROR',
+      );
       assertError(await call(t.app, project, 'PUT', `/data-sources/${randomUUID()}`, { name: 'x' }), 404, 'NOT_FOUND');
     });
 
     test('PUT and DELETE: other projects and protection', async () => {
       const project = newProject();
-      const source = await createDataSource(t.app, project, { name: 'guarded', type: 'hdfs', url: '/g', is_public: true, is_protected: true });
+      const source = await createDataSource(t.app, project, {
+        name: 'guarded',
+        type: 'hdfs',
+        url: '/g',
+        is_public: true,
+        is_protected: true,
+      });
       const stranger = newProject();
       ok(await call(t.app, stranger, 'GET', `/data-sources/${source.id}`), 200);
-      assertError(await call(t.app, stranger, 'PUT', `/data-sources/${source.id}`, { description: 'x' }), 400, 'UPDATE_FAILED');
+      assertError(
+        await call(t.app, stranger, 'PUT', `/data-sources/${source.id}`, { description: 'x' }),
+        400,
+        'UPDATE_FAILED',
+      );
       assertError(await call(t.app, stranger, 'DELETE', `/data-sources/${source.id}`), 400, 'DELETION_FAILED');
-      assertError(await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { description: 'x' }), 400, 'UPDATE_FAILED');
+      assertError(
+        await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { description: 'x' }),
+        400,
+        'UPDATE_FAILED',
+      );
       assertError(await call(t.app, project, 'DELETE', `/data-sources/${source.id}`), 400, 'DELETION_FAILED');
       ok(await call(t.app, project, 'PUT', `/data-sources/${source.id}`, { is_public: false }), 202);
       assertError(await call(t.app, stranger, 'GET', `/data-sources/${source.id}`), 404, 'NOT_FOUND');
@@ -182,7 +274,13 @@ for (const dialect of testDialects()) {
       const output = await createDataSource(t.app, project, { name: 'out', type: 'hdfs', url: '/out' });
       const template = await createShellTemplate(t.app, project, 'writer');
       const cluster = await createIdleCluster(t.store, project);
-      await insertExecution(t.store, { tenant_id: project, status: 'PENDING', job_id: template.id, cluster_id: cluster.id, output_id: output.id });
+      await insertExecution(t.store, {
+        tenant_id: project,
+        status: 'PENDING',
+        job_id: template.id,
+        cluster_id: cluster.id,
+        output_id: output.id,
+      });
       assert.match(
         assertError(await call(t.app, project, 'DELETE', `/data-sources/${output.id}`), 400, 'DELETION_FAILED'),
         /being used by job executions/,
@@ -193,19 +291,39 @@ for (const dialect of testDialects()) {
       const project = newProject();
       const ids = [];
       for (const name of ['a', 'b', 'c', 'd', 'e']) {
-        ids.push((await createDataSource(t.app, project, { name: `ds-${name}`, type: name < 'c' ? 'hdfs' : 'maprfs', url: `/data/${name}` })).id);
+        ids.push(
+          (
+            await createDataSource(t.app, project, {
+              name: `ds-${name}`,
+              type: name < 'c' ? 'hdfs' : 'maprfs',
+              url: `/data/${name}`,
+            })
+          ).id,
+        );
       }
       const mine = `tenant_id=${project}&sort_by=name`;
       const page = ok(await call(t.app, project, 'GET', `/data-sources?${mine}&limit=2&marker=${ids[1]}`), 200);
-      assert.deepEqual(page.data_sources.map((row: any) => row.name), ['ds-c', 'ds-d']);
+      assert.deepEqual(
+        page.data_sources.map((row: any) => row.name),
+        ['ds-c', 'ds-d'],
+      );
       assert.deepEqual(page.markers, { prev: null, next: ids[3] });
       assert.deepEqual(Object.keys(page.data_sources[0]).sort(), DS_KEYS);
 
       const maprfs = ok(await call(t.app, project, 'GET', `/data-sources?${mine}&type=maprfs`), 200);
-      assert.deepEqual(maprfs.data_sources.map((row: any) => row.name), ['ds-c', 'ds-d', 'ds-e']);
+      assert.deepEqual(
+        maprfs.data_sources.map((row: any) => row.name),
+        ['ds-c', 'ds-d', 'ds-e'],
+      );
       const byUrl = ok(await call(t.app, project, 'GET', `/data-sources?${mine}&url=data/b`), 200);
-      assert.deepEqual(byUrl.data_sources.map((row: any) => row.name), ['ds-b']);
-      const byType = ok(await call(t.app, project, 'GET', `/data-sources?tenant_id=${project}&sort_by=-type&limit=1`), 200);
+      assert.deepEqual(
+        byUrl.data_sources.map((row: any) => row.name),
+        ['ds-b'],
+      );
+      const byType = ok(
+        await call(t.app, project, 'GET', `/data-sources?tenant_id=${project}&sort_by=-type&limit=1`),
+        200,
+      );
       assert.equal(byType.data_sources[0].type, 'maprfs');
       assertError(await call(t.app, project, 'GET', '/data-sources?credentials=x'), 400, 'INVALID_PARAMS_ON_REQUEST');
       assertError(await call(t.app, project, 'GET', '/data-sources?sort_by=url'), 400, 400);

@@ -30,7 +30,10 @@ for (const dialect of testDialects()) {
     };
 
     before(async () => {
-      t = await createTestApp({ dialect, config: { events: { retentionMs: 60_000, heartbeatMs: 100, maxStreamsPerProject: 3 } } });
+      t = await createTestApp({
+        dialect,
+        config: { events: { retentionMs: 60_000, heartbeatMs: 100, maxStreamsPerProject: 3 } },
+      });
       base = await t.app.listen({ host: '127.0.0.1', port: 0 });
     });
     after(async () => {
@@ -38,7 +41,7 @@ for (const dialect of testDialects()) {
       await t?.close();
     });
 
-    test('a job\'s statuses arrive in order, each with a greater id: PENDING, RUNNING, SUCCEEDED', async () => {
+    test("a job's statuses arrive in order, each with a greater id: PENDING, RUNNING, SUCCEEDED", async () => {
       const project = newProject();
       const stream = await open(project);
       assert.equal(stream.status, 200);
@@ -50,7 +53,11 @@ for (const dialect of testDialects()) {
       const events = eventsOf(stream.messages, id);
       assert.deepEqual(
         events.map((event) => [event.previous_status, event.status]),
-        [[null, 'PENDING'], ['PENDING', 'RUNNING'], ['RUNNING', 'SUCCEEDED']],
+        [
+          [null, 'PENDING'],
+          ['PENDING', 'RUNNING'],
+          ['RUNNING', 'SUCCEEDED'],
+        ],
       );
       for (const event of events) {
         assert.equal(String(event.event_id), event.sseId);
@@ -58,7 +65,10 @@ for (const dialect of testDialects()) {
         assert.match(event.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       }
       const ids = executionEvents(stream.messages).map((event) => event.event_id as number);
-      assert.deepEqual([...ids].sort((a, b) => a - b), ids);
+      assert.deepEqual(
+        [...ids].sort((a, b) => a - b),
+        ids,
+      );
       assert.equal(new Set(ids).size, ids.length);
     });
 
@@ -105,14 +115,14 @@ for (const dialect of testDialects()) {
       assert.equal(got[0]!.status, 'SUCCEEDED');
     });
 
-    test('a project\'s stream carries only its own executions', async () => {
+    test("a project's stream carries only its own executions", async () => {
       const mine = newProject();
       const other = newProject();
       const stream = await open(mine);
       const otherStream = await open(other);
       const otherTemplate = await shellTemplate(t.app, other, 'theirs', 'echo theirs');
       const theirs = await executeLocal(t.app, other, otherTemplate.id);
-      await otherStream.waitFor((messages) => endedIn(messages, theirs), 'the other project\'s execution on its stream');
+      await otherStream.waitFor((messages) => endedIn(messages, theirs), "the other project's execution on its stream");
       const template = await shellTemplate(t.app, mine, 'mine', 'echo mine');
       const own = await executeLocal(t.app, mine, template.id);
       // Events arrive in id order, so the other project's earlier events would have come first.
@@ -124,7 +134,10 @@ for (const dialect of testDialects()) {
 
     test('heartbeats keep an idle stream talking', async () => {
       const stream = await open(newProject());
-      await eventually(() => (stream.comments.filter((comment) => comment === 'heartbeat').length >= 2 ? true : undefined), 'two heartbeats');
+      await eventually(
+        () => (stream.comments.filter((comment) => comment === 'heartbeat').length >= 2 ? true : undefined),
+        'two heartbeats',
+      );
     });
 
     test('a bad Last-Event-ID is a 400; an id from no known event, or one older than the retention, starts with a reset', async () => {
@@ -171,7 +184,11 @@ for (const dialect of testDialects()) {
     });
 
     test('the events route answers Sahara errors for what it refuses, never a 5xx', async () => {
-      assertError(await t.app.inject({ method: 'GET', url: `/v1.1/${newProject()}/events?bogus=1` }), 400, 'VALIDATION_ERROR');
+      assertError(
+        await t.app.inject({ method: 'GET', url: `/v1.1/${newProject()}/events?bogus=1` }),
+        400,
+        'VALIDATION_ERROR',
+      );
       const project = newProject();
       for (const value of ['-1', '1.5', '1e3', '9007199254740993', 'x'.repeat(5000), '%00', '0x10', '٣']) {
         const headers = /^[\x20-\x7e]*$/.test(value) ? [{ 'last-event-id': value }] : [];
@@ -180,7 +197,11 @@ for (const dialect of testDialects()) {
           await openEventStream(`${base}/v1.1/${project}/events?last_event_id=${encodeURIComponent(value)}`),
         ]) {
           assert.equal(stream.status, 400, `${value}: ${stream.status} ${stream.error}`);
-          assert.deepEqual(Object.keys(JSON.parse(stream.error!)).sort(), ['error_code', 'error_message', 'error_name']);
+          assert.deepEqual(Object.keys(JSON.parse(stream.error!)).sort(), [
+            'error_code',
+            'error_message',
+            'error_name',
+          ]);
         }
       }
     });

@@ -15,7 +15,17 @@ import {
   uploadJbi,
 } from '../support/resources.js';
 
-const BINARY_KEYS = ['created_at', 'description', 'id', 'is_protected', 'is_public', 'name', 'tenant_id', 'updated_at', 'url'];
+const BINARY_KEYS = [
+  'created_at',
+  'description',
+  'id',
+  'is_protected',
+  'is_public',
+  'name',
+  'tenant_id',
+  'updated_at',
+  'url',
+];
 const SHARE = '2e3c5c6d-8a5e-4bd7-bb1e-21f24b4a6e52';
 
 for (const dialect of testDialects()) {
@@ -26,13 +36,19 @@ for (const dialect of testDialects()) {
     });
     after(() => t.close());
 
-    const post = (project: string, body: Record<string, unknown>) => call(t.app, project, 'POST', '/job-binaries', body);
+    const post = (project: string, body: Record<string, unknown>) =>
+      call(t.app, project, 'POST', '/job-binaries', body);
 
     test('create an internal-db binary: 202, no extra rendered, show and data', async () => {
       const project = newProject();
       const jbi = await uploadJbi(t.app, project, 'main.sh', 'echo main');
       const created = ok(
-        await post(project, { name: 'main.sh', url: `internal-db://${jbi.id}`, description: 'the main', extra: { user: 'u', password: 'p' } }),
+        await post(project, {
+          name: 'main.sh',
+          url: `internal-db://${jbi.id}`,
+          description: 'the main',
+          extra: { user: 'u', password: 'p' },
+        }),
         202,
       ).job_binary;
       assert.deepEqual(Object.keys(created).sort(), BINARY_KEYS);
@@ -47,7 +63,14 @@ for (const dialect of testDialects()) {
     test('remote binaries are accepted by scheme: swift, s3, manila, hdfs', async () => {
       const project = newProject();
       ok(await post(project, { name: 'a', url: 'swift://container/a.jar', extra: { user: 'u', password: 'p' } }), 202);
-      ok(await post(project, { name: 'b', url: 's3://bucket/b.jar', extra: { accesskey: 'a', secretkey: 's', endpoint: 'e' } }), 202);
+      ok(
+        await post(project, {
+          name: 'b',
+          url: 's3://bucket/b.jar',
+          extra: { accesskey: 'a', secretkey: 's', endpoint: 'e' },
+        }),
+        202,
+      );
       ok(await post(project, { name: 'c', url: `manila://${SHARE}/c.jar` }), 202);
       const hdfs = ok(await post(project, { name: 'd', url: 'hdfs://namenode:8020/user/d.jar' }), 202).job_binary;
       ok(await post(project, { name: 'e', url: 'hdfs://namenode/e.jar' }), 202);
@@ -56,15 +79,29 @@ for (const dialect of testDialects()) {
     });
 
     test('internal-db with a non-uuid is VALIDATION_ERROR valid_job_location', async () => {
-      const message = assertError(await post(newProject(), { name: 'x', url: 'internal-db://abacaba' }), 400, 'VALIDATION_ERROR');
+      const message = assertError(
+        await post(newProject(), { name: 'x', url: 'internal-db://abacaba' }),
+        400,
+        'VALIDATION_ERROR',
+      );
       assert.match(message, /^url: 'internal-db:\/\/abacaba' is not a 'valid_job_location'\nError ID: /);
-      for (const url of ['swift://', `manila://not-a-uuid/x`, `manila://${SHARE}`, 'hdfs:///x', 'hdfs://host:port/x', 'hdfs://host']) {
+      for (const url of [
+        'swift://',
+        `manila://not-a-uuid/x`,
+        `manila://${SHARE}`,
+        'hdfs:///x',
+        'hdfs://host:port/x',
+        'hdfs://host',
+      ]) {
         assertError(await post(newProject(), { name: 'x', url }), 400, 'VALIDATION_ERROR');
       }
     });
 
     test('an unknown scheme is INVALID_DATA "Invalid job binary"; no scheme is INVALID_DATA', async () => {
-      assert.match(assertError(await post(newProject(), { name: 'x', url: 'ftp://h/x' }), 400, 'INVALID_DATA'), /^Invalid job binary\n/);
+      assert.match(
+        assertError(await post(newProject(), { name: 'x', url: 'ftp://h/x' }), 400, 'INVALID_DATA'),
+        /^Invalid job binary\n/,
+      );
       assert.match(
         assertError(await post(newProject(), { name: 'x', url: '/just/a/path' }), 400, 'INVALID_DATA'),
         /^Job binary url must have a scheme\n/,
@@ -73,17 +110,33 @@ for (const dialect of testDialects()) {
 
     test('swift without extra user and password is BAD_JOB_BINARY', async () => {
       assertError(await post(newProject(), { name: 'x', url: 'swift://c/x.jar' }), 400, 'BAD_JOB_BINARY');
-      assertError(await post(newProject(), { name: 'x', url: 'swift://c/x.jar', extra: { user: 'u' } }), 400, 'BAD_JOB_BINARY');
+      assertError(
+        await post(newProject(), { name: 'x', url: 'swift://c/x.jar', extra: { user: 'u' } }),
+        400,
+        'BAD_JOB_BINARY',
+      );
     });
 
     test('internal-db naming an unknown or invisible JBI is INVALID_REFERENCE', async () => {
-      assertError(await post(newProject(), { name: 'x', url: `internal-db://${randomUUID()}` }), 400, 'INVALID_REFERENCE');
+      assertError(
+        await post(newProject(), { name: 'x', url: `internal-db://${randomUUID()}` }),
+        400,
+        'INVALID_REFERENCE',
+      );
       const foreign = await uploadJbi(t.app, newProject(), 'private.sh');
-      assertError(await post(newProject(), { name: 'x', url: `internal-db://${foreign.id}` }), 400, 'INVALID_REFERENCE');
+      assertError(
+        await post(newProject(), { name: 'x', url: `internal-db://${foreign.id}` }),
+        400,
+        'INVALID_REFERENCE',
+      );
     });
 
     test('s3 with extra missing endpoint is INVALID_DATA; s3 naming no object is BAD_JOB_BINARY', async () => {
-      assertError(await post(newProject(), { name: 'x', url: 's3://b/x.jar', extra: { accesskey: 'a', secretkey: 's' } }), 400, 'INVALID_DATA');
+      assertError(
+        await post(newProject(), { name: 'x', url: 's3://b/x.jar', extra: { accesskey: 'a', secretkey: 's' } }),
+        400,
+        'INVALID_DATA',
+      );
       const creds = { accesskey: 'a', secretkey: 's', endpoint: 'e' };
       assertError(await post(newProject(), { name: 'x', url: 's3://bucket/', extra: creds }), 400, 'BAD_JOB_BINARY');
     });
@@ -103,21 +156,40 @@ for (const dialect of testDialects()) {
     });
 
     test('PUT on an unknown id is 400 NOT_FOUND (no existence pre-check)', async () => {
-      assertError(await call(t.app, newProject(), 'PUT', `/job-binaries/${randomUUID()}`, { name: 'x' }), 400, 'NOT_FOUND');
+      assertError(
+        await call(t.app, newProject(), 'PUT', `/job-binaries/${randomUUID()}`, { name: 'x' }),
+        400,
+        'NOT_FOUND',
+      );
     });
 
     test('PUT updates; internal-db urls cannot change; binaries of PENDING executions cannot change', async () => {
       const project = newProject();
       const binary = await createBinary(t.app, project, 'put.sh');
-      const updated = ok(await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { description: 'now described' }), 202).job_binary;
+      const updated = ok(
+        await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { description: 'now described' }),
+        202,
+      ).job_binary;
       assert.equal(updated.description, 'now described');
       assert.notEqual(updated.updated_at, null);
       ok(await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { url: binary.url }), 202);
 
       const other = await uploadJbi(t.app, project, 'other.sh');
-      assertError(await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { url: `internal-db://${other.id}` }), 400, 'UPDATE_FAILED');
-      assertError(await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { url: `internal-db://${randomUUID()}` }), 400, 'INVALID_REFERENCE');
-      assertError(await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { url: 'ftp://x/y' }), 400, 'INVALID_DATA');
+      assertError(
+        await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { url: `internal-db://${other.id}` }),
+        400,
+        'UPDATE_FAILED',
+      );
+      assertError(
+        await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { url: `internal-db://${randomUUID()}` }),
+        400,
+        'INVALID_REFERENCE',
+      );
+      assertError(
+        await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { url: 'ftp://x/y' }),
+        400,
+        'INVALID_DATA',
+      );
 
       const remote = ok(await post(project, { name: 'remote', url: 'hdfs://h/r.sh' }), 202).job_binary;
       // On update, Sahara skips the credential checks.
@@ -125,22 +197,49 @@ for (const dialect of testDialects()) {
 
       const template = await createTemplate(t.app, project, { name: 'pending', type: 'Shell', mains: [remote.id] });
       const cluster = await createIdleCluster(t.store, project);
-      await insertExecution(t.store, { tenant_id: project, status: 'PENDING', job_id: template.id, cluster_id: cluster.id });
+      await insertExecution(t.store, {
+        tenant_id: project,
+        status: 'PENDING',
+        job_id: template.id,
+        cluster_id: cluster.id,
+      });
       assert.match(
-        assertError(await call(t.app, project, 'PUT', `/job-binaries/${remote.id}`, { description: 'x' }), 400, 'UPDATE_FAILED'),
+        assertError(
+          await call(t.app, project, 'PUT', `/job-binaries/${remote.id}`, { description: 'x' }),
+          400,
+          'UPDATE_FAILED',
+        ),
         /is used in a PENDING job/,
       );
     });
 
     test('PUT by another project, and on a protected binary, is UPDATE_FAILED', async () => {
       const project = newProject();
-      const binary = ok(await post(project, { name: 'pub', url: 'hdfs://h/p', is_public: true, is_protected: true }), 202).job_binary;
-      assertError(await call(t.app, newProject(), 'PUT', `/job-binaries/${binary.id}`, { description: 'x' }), 400, 'UPDATE_FAILED');
-      assertError(await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { description: 'x' }), 400, 'UPDATE_FAILED');
-      ok(await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { is_protected: false, description: 'x' }), 202);
+      const binary = ok(
+        await post(project, { name: 'pub', url: 'hdfs://h/p', is_public: true, is_protected: true }),
+        202,
+      ).job_binary;
+      assertError(
+        await call(t.app, newProject(), 'PUT', `/job-binaries/${binary.id}`, { description: 'x' }),
+        400,
+        'UPDATE_FAILED',
+      );
+      assertError(
+        await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { description: 'x' }),
+        400,
+        'UPDATE_FAILED',
+      );
+      ok(
+        await call(t.app, project, 'PUT', `/job-binaries/${binary.id}`, { is_protected: false, description: 'x' }),
+        202,
+      );
       // Another project's private binary is not found.
       const hidden = ok(await post(project, { name: 'hidden', url: 'hdfs://h/h' }), 202).job_binary;
-      assertError(await call(t.app, newProject(), 'PUT', `/job-binaries/${hidden.id}`, { name: 'x' }), 400, 'NOT_FOUND');
+      assertError(
+        await call(t.app, newProject(), 'PUT', `/job-binaries/${hidden.id}`, { name: 'x' }),
+        400,
+        'NOT_FOUND',
+      );
       assertError(await call(t.app, newProject(), 'GET', `/job-binaries/${hidden.id}`), 404, 'NOT_FOUND');
     });
 
@@ -162,7 +261,10 @@ for (const dialect of testDialects()) {
     test('123 (v2 only, adapted): GET data of an internal-db binary whose JBI is invisible is INVALID_REFERENCE', async () => {
       const owner = newProject();
       const jbi = await uploadJbi(t.app, owner, 'shared.sh');
-      const binary = ok(await post(owner, { name: 'shared', url: `internal-db://${jbi.id}`, is_public: true }), 202).job_binary;
+      const binary = ok(
+        await post(owner, { name: 'shared', url: `internal-db://${jbi.id}`, is_public: true }),
+        202,
+      ).job_binary;
       assertError(await call(t.app, newProject(), 'GET', `/job-binaries/${binary.id}/data`), 400, 'INVALID_REFERENCE');
       ok(await call(t.app, owner, 'PATCH', `/job-binary-internals/${jbi.id}`, { is_public: true }), 202);
       const data = await call(t.app, newProject(), 'GET', `/job-binaries/${binary.id}/data`);
@@ -171,16 +273,32 @@ for (const dialect of testDialects()) {
 
     test('an unknown marker is ignored (first page, markers present); list filters', async () => {
       const project = newProject();
-      for (const name of ['b1', 'a1', 'c1']) ok(await post(project, { name, url: `hdfs://nn/${name}.jar`, description: `about ${name}` }), 202);
-      const page = ok(await call(t.app, project, 'GET', `/job-binaries?marker=${randomUUID()}&sort_by=name&tenant_id=${project}`), 200);
-      assert.deepEqual(page.binaries.map((row: any) => row.name), ['a1', 'b1', 'c1']);
+      for (const name of ['b1', 'a1', 'c1'])
+        ok(await post(project, { name, url: `hdfs://nn/${name}.jar`, description: `about ${name}` }), 202);
+      const page = ok(
+        await call(t.app, project, 'GET', `/job-binaries?marker=${randomUUID()}&sort_by=name&tenant_id=${project}`),
+        200,
+      );
+      assert.deepEqual(
+        page.binaries.map((row: any) => row.name),
+        ['a1', 'b1', 'c1'],
+      );
       assert.deepEqual(page.markers, { prev: null, next: null });
       assert.deepEqual(Object.keys(page.binaries[0]).sort(), BINARY_KEYS);
 
       const byUrl = ok(await call(t.app, project, 'GET', '/job-binaries?url=b1.jar'), 200);
-      assert.deepEqual(byUrl.binaries.map((row: any) => row.name), ['b1']);
-      const byDescription = ok(await call(t.app, project, 'GET', '/job-binaries?description=about&sort_by=-name&limit=2'), 200);
-      assert.deepEqual(byDescription.binaries.map((row: any) => row.name), ['c1', 'b1']);
+      assert.deepEqual(
+        byUrl.binaries.map((row: any) => row.name),
+        ['b1'],
+      );
+      const byDescription = ok(
+        await call(t.app, project, 'GET', '/job-binaries?description=about&sort_by=-name&limit=2'),
+        200,
+      );
+      assert.deepEqual(
+        byDescription.binaries.map((row: any) => row.name),
+        ['c1', 'b1'],
+      );
       assert.equal(byDescription.markers.next, byDescription.binaries[1].id);
       assertError(await call(t.app, project, 'GET', '/job-binaries?extra=x'), 400, 'INVALID_PARAMS_ON_REQUEST');
       assertError(await call(t.app, project, 'GET', '/job-binaries?sort_by=url'), 400, 400);

@@ -44,7 +44,12 @@ for (const dialect of testDialects()) {
       const project = newProject();
       const bytes = Buffer.from([0, 255, 1, 254, 10, 13]);
       const jbi = ok(
-        await t.app.inject({ method: 'PUT', url: `/v1.1/${project}/job-binary-internals/b.bin`, payload: bytes, headers: { 'content-type': 'text/plain' } }),
+        await t.app.inject({
+          method: 'PUT',
+          url: `/v1.1/${project}/job-binary-internals/b.bin`,
+          payload: bytes,
+          headers: { 'content-type': 'text/plain' },
+        }),
         202,
       ).job_binary_internal;
       const data = await call(t.app, project, 'GET', `/job-binary-internals/${jbi.id}/data`);
@@ -63,7 +68,11 @@ for (const dialect of testDialects()) {
     test('a body over 5120 KiB is DATA_TOO_BIG', async () => {
       assertError(await put(newProject(), 'x.pig', Buffer.alloc(6 * 1024 * 1024, 1)), 400, 'DATA_TOO_BIG');
       // One byte over the limit reaches the handler, which reports the size.
-      const message = assertError(await put(newProject(), 'x.pig', Buffer.alloc(5120 * 1024 + 1, 1)), 400, 'DATA_TOO_BIG');
+      const message = assertError(
+        await put(newProject(), 'x.pig', Buffer.alloc(5120 * 1024 + 1, 1)),
+        400,
+        'DATA_TOO_BIG',
+      );
       assert.match(message, /greater than the maximum \(5120KB\)/);
       ok(await put(newProject(), 'x.pig', Buffer.alloc(5120 * 1024, 1)), 202);
     });
@@ -85,14 +94,21 @@ for (const dialect of testDialects()) {
         'VALIDATION_ERROR',
       );
       assert.match(message, /Additional properties are not allowed \('id' was unexpected\)/);
-      assertError(await call(t.app, project, 'PATCH', `/job-binary-internals/${jbi.id}`, { name: '-q' }), 400, 'VALIDATION_ERROR');
+      assertError(
+        await call(t.app, project, 'PATCH', `/job-binary-internals/${jbi.id}`, { name: '-q' }),
+        400,
+        'VALIDATION_ERROR',
+      );
     });
 
     test('PATCH renames and publishes; the owner only; protection holds', async () => {
       const project = newProject();
       const other = newProject();
       const jbi = await uploadJbi(t.app, project, 'r.sh');
-      const renamed = ok(await call(t.app, project, 'PATCH', `/job-binary-internals/${jbi.id}`, { name: 's.sh', is_public: true }), 202);
+      const renamed = ok(
+        await call(t.app, project, 'PATCH', `/job-binary-internals/${jbi.id}`, { name: 's.sh', is_public: true }),
+        202,
+      );
       assert.equal(renamed.job_binary_internal.name, 's.sh');
       assert.equal(renamed.job_binary_internal.is_public, true);
       assert.notEqual(renamed.job_binary_internal.updated_at, null);
@@ -100,19 +116,30 @@ for (const dialect of testDialects()) {
       // Public: visible to the other project, but not theirs to change or delete.
       ok(await call(t.app, other, 'GET', `/job-binary-internals/${jbi.id}`), 200);
       assert.match(
-        assertError(await call(t.app, other, 'PATCH', `/job-binary-internals/${jbi.id}`, { name: 't.sh' }), 400, 'UPDATE_FAILED'),
+        assertError(
+          await call(t.app, other, 'PATCH', `/job-binary-internals/${jbi.id}`, { name: 't.sh' }),
+          400,
+          'UPDATE_FAILED',
+        ),
         /wasn't created in this tenant/,
       );
       assertError(await call(t.app, other, 'DELETE', `/job-binary-internals/${jbi.id}`), 400, 'DELETION_FAILED');
 
       ok(await call(t.app, project, 'PATCH', `/job-binary-internals/${jbi.id}`, { is_protected: true }), 202);
       assert.match(
-        assertError(await call(t.app, project, 'PATCH', `/job-binary-internals/${jbi.id}`, { name: 'u.sh' }), 400, 'UPDATE_FAILED'),
+        assertError(
+          await call(t.app, project, 'PATCH', `/job-binary-internals/${jbi.id}`, { name: 'u.sh' }),
+          400,
+          'UPDATE_FAILED',
+        ),
         /marked as protected/,
       );
       assertError(await call(t.app, project, 'DELETE', `/job-binary-internals/${jbi.id}`), 400, 'DELETION_FAILED');
       ok(await call(t.app, project, 'PATCH', `/job-binary-internals/${jbi.id}`, { is_public: false }), 202);
-      ok(await call(t.app, project, 'PATCH', `/job-binary-internals/${jbi.id}`, { is_protected: false, name: 'v.sh' }), 202);
+      ok(
+        await call(t.app, project, 'PATCH', `/job-binary-internals/${jbi.id}`, { is_protected: false, name: 'v.sh' }),
+        202,
+      );
     });
 
     test('private JBIs of another project are 404 everywhere', async () => {
@@ -125,7 +152,10 @@ for (const dialect of testDialects()) {
         ['PATCH', `/job-binary-internals/${jbi.id}`],
         ['DELETE', `/job-binary-internals/${jbi.id}`],
       ] as const) {
-        assert.match(assertError(await call(t.app, other, method, path, method === 'PATCH' ? {} : undefined), 404, 'NOT_FOUND'), /not found/);
+        assert.match(
+          assertError(await call(t.app, other, method, path, method === 'PATCH' ? {} : undefined), 404, 'NOT_FOUND'),
+          /not found/,
+        );
       }
     });
 
@@ -146,26 +176,52 @@ for (const dialect of testDialects()) {
       const project = newProject();
       for (const name of ['c.sh', 'a.sh', 'b.py']) await uploadJbi(t.app, project, name);
       const all = ok(await call(t.app, project, 'GET', '/job-binary-internals?sort_by=name'), 200);
-      assert.deepEqual(all.binaries.map((row: any) => row.name), ['a.sh', 'b.py', 'c.sh']);
+      assert.deepEqual(
+        all.binaries.map((row: any) => row.name),
+        ['a.sh', 'b.py', 'c.sh'],
+      );
       assert.equal('markers' in all, false);
       assert.deepEqual(Object.keys(all.binaries[0]).sort(), JBI_KEYS);
 
       const filtered = ok(await call(t.app, project, 'GET', '/job-binary-internals?name=.sh&sort_by=-name'), 200);
-      assert.deepEqual(filtered.binaries.map((row: any) => row.name), ['c.sh', 'a.sh']);
+      assert.deepEqual(
+        filtered.binaries.map((row: any) => row.name),
+        ['c.sh', 'a.sh'],
+      );
 
       const page = ok(await call(t.app, project, 'GET', '/job-binary-internals?sort_by=name&limit=2'), 200);
-      assert.deepEqual(page.binaries.map((row: any) => row.name), ['a.sh', 'b.py']);
+      assert.deepEqual(
+        page.binaries.map((row: any) => row.name),
+        ['a.sh', 'b.py'],
+      );
       assert.equal(page.markers.next, page.binaries[1].id);
-      const next = ok(await call(t.app, project, 'GET', `/job-binary-internals?sort_by=name&limit=2&marker=${page.markers.next}`), 200);
-      assert.deepEqual(next.binaries.map((row: any) => row.name), ['c.sh']);
+      const next = ok(
+        await call(t.app, project, 'GET', `/job-binary-internals?sort_by=name&limit=2&marker=${page.markers.next}`),
+        200,
+      );
+      assert.deepEqual(
+        next.binaries.map((row: any) => row.name),
+        ['c.sh'],
+      );
 
       assertError(await call(t.app, project, 'GET', '/job-binary-internals?sort_by=datasize'), 400, 400);
       assertError(await call(t.app, project, 'GET', '/job-binary-internals?limit=0'), 400, 400);
       assertError(await call(t.app, project, 'GET', '/job-binary-internals?bogus=1'), 400, 'INVALID_PARAMS_ON_REQUEST');
-      assertError(await call(t.app, project, 'GET', '/job-binary-internals?is_public=maybe'), 400, 'INVALID_PARAMS_ON_REQUEST');
-      assertError(await call(t.app, project, 'GET', `/job-binary-internals?marker=${crypto.randomUUID()}`), 404, 'NOT_FOUND');
+      assertError(
+        await call(t.app, project, 'GET', '/job-binary-internals?is_public=maybe'),
+        400,
+        'INVALID_PARAMS_ON_REQUEST',
+      );
+      assertError(
+        await call(t.app, project, 'GET', `/job-binary-internals?marker=${crypto.randomUUID()}`),
+        404,
+        'NOT_FOUND',
+      );
       const publicOnly = ok(await call(t.app, project, 'GET', '/job-binary-internals?is_public=TRUE'), 200);
-      assert.deepEqual(publicOnly.binaries.filter((row: any) => row.tenant_id === project), []);
+      assert.deepEqual(
+        publicOnly.binaries.filter((row: any) => row.tenant_id === project),
+        [],
+      );
     });
   });
 }

@@ -44,7 +44,11 @@ for (const dialect of testDialects()) {
       const binary = noMains && !needsLibs ? [] : [await a.binary(`b-${randomUUID().slice(0, 8)}.jar`, 'x')];
       return a.template({ type, ...(noMains ? { libs: binary } : { mains: binary }), ...extra });
     };
-    const expectError = (response: { status: number; json: Record<string, any> }, status: number, name: string | number) => {
+    const expectError = (
+      response: { status: number; json: Record<string, any> },
+      status: number,
+      name: string | number,
+    ) => {
       assert.equal(response.status, status, JSON.stringify(response.json));
       assert.equal(response.json.error_name, name, JSON.stringify(response.json));
     };
@@ -59,10 +63,26 @@ for (const dialect of testDialects()) {
         expectError(v2, 400, 'VALIDATION_ERROR');
         assert.match(v2.json.error_message, /is not a 'uuid'/);
         expectError(await a.execute(mapReduce, { cluster_id: spawning, foo: 1 }), 400, 'VALIDATION_ERROR');
-        expectError(await a.execute(mapReduce, { cluster_id: spawning, job_configs: { configs: { x: 1.5 } } }), 400, 'VALIDATION_ERROR');
-        expectError(await a.execute(mapReduce, { cluster_id: spawning, job_configs: { args: 'a' } }), 400, 'VALIDATION_ERROR');
-        expectError(await a.execute(mapReduce, { cluster_id: spawning, job_configs: { bogus: {} } }), 400, 'VALIDATION_ERROR');
-        expectError(await a.execute(mapReduce, { cluster_id: spawning, job_execution_info: {} }), 400, 'VALIDATION_ERROR');
+        expectError(
+          await a.execute(mapReduce, { cluster_id: spawning, job_configs: { configs: { x: 1.5 } } }),
+          400,
+          'VALIDATION_ERROR',
+        );
+        expectError(
+          await a.execute(mapReduce, { cluster_id: spawning, job_configs: { args: 'a' } }),
+          400,
+          'VALIDATION_ERROR',
+        );
+        expectError(
+          await a.execute(mapReduce, { cluster_id: spawning, job_configs: { bogus: {} } }),
+          400,
+          'VALIDATION_ERROR',
+        );
+        expectError(
+          await a.execute(mapReduce, { cluster_id: spawning, job_execution_info: {} }),
+          400,
+          'VALIDATION_ERROR',
+        );
         expectError(await a.execute(mapReduce, { cluster_id: spawning, input_id: null }), 400, 'VALIDATION_ERROR');
       });
 
@@ -80,14 +100,28 @@ for (const dialect of testDialects()) {
       test('Java and Spark executions need a main class', async () => {
         const java = await template('Java');
         expectError(await a.execute(java, { cluster_id: spawning }), 400, 'INVALID_DATA');
-        expectError(await a.execute(java, { cluster_id: spawning, job_configs: { configs: { 'edp.java.main_class': '' } } }), 400, 'INVALID_DATA');
-        const ok = await a.execute(java, { cluster_id: spawning, job_configs: { configs: { 'edp.java.main_class': 'org.Main' } } });
+        expectError(
+          await a.execute(java, { cluster_id: spawning, job_configs: { configs: { 'edp.java.main_class': '' } } }),
+          400,
+          'INVALID_DATA',
+        );
+        const ok = await a.execute(java, {
+          cluster_id: spawning,
+          job_configs: { configs: { 'edp.java.main_class': 'org.Main' } },
+        });
         assert.equal(ok.status, 202);
         assert.equal(ok.json.job_execution.info.status, 'PENDING');
         const sparkApp = await template('Spark');
         expectError(await a.execute(sparkApp, { cluster_id: spark }), 400, 'INVALID_DATA');
-        expectError(await a.execute(sparkApp, { cluster_id: spark, job_configs: { configs: { 'edp.java.main_class': ' ' } } }), 400, 'INVALID_DATA');
-        const accepted = await a.execute(sparkApp, { cluster_id: spark, job_configs: { configs: { 'edp.java.main_class': 'org.Main' } } });
+        expectError(
+          await a.execute(sparkApp, { cluster_id: spark, job_configs: { configs: { 'edp.java.main_class': ' ' } } }),
+          400,
+          'INVALID_DATA',
+        );
+        const accepted = await a.execute(sparkApp, {
+          cluster_id: spark,
+          job_configs: { configs: { 'edp.java.main_class': 'org.Main' } },
+        });
         assert.equal(accepted.status, 202, JSON.stringify(accepted.json));
         assert.equal(accepted.json.job_execution.info.status, 'PENDING');
       });
@@ -96,7 +130,11 @@ for (const dialect of testDialects()) {
         const mapReduce = await template('MapReduce');
         expectError(await a.execute(mapReduce, { cluster_id: spawning }), 400, 'INVALID_DATA');
         const output = await a.dataSource();
-        expectError(await a.execute(mapReduce, { cluster_id: spawning, input_id: randomUUID(), output_id: output }), 400, 'INVALID_REFERENCE');
+        expectError(
+          await a.execute(mapReduce, { cluster_id: spawning, input_id: randomUUID(), output_id: output }),
+          400,
+          'INVALID_REFERENCE',
+        );
         const url = 'hdfs://namenode/same';
         const input = await a.dataSource({ url });
         const sameOutput = await a.dataSource({ url });
@@ -126,7 +164,15 @@ for (const dialect of testDialects()) {
         assert.equal(execution.is_protected, false);
         assert.deepEqual(execution.info, { status: 'PENDING' });
         assert.deepEqual(execution.job_configs, { job_execution_info: {} });
-        for (const key of ['start_time', 'end_time', 'engine_job_id', 'oozie_job_id', 'return_code', 'data_source_urls', 'updated_at']) {
+        for (const key of [
+          'start_time',
+          'end_time',
+          'engine_job_id',
+          'oozie_job_id',
+          'return_code',
+          'data_source_urls',
+          'updated_at',
+        ]) {
           assert.equal(execution[key], null, key);
         }
         assert.equal('extra' in execution, false);
@@ -136,7 +182,11 @@ for (const dialect of testDialects()) {
 
       test('a cluster that is not Active keeps the execution PENDING', async () => {
         const mapReduce = await template('MapReduce');
-        const response = await a.execute(mapReduce, { cluster_id: spawning, input_id: await a.dataSource(), output_id: await a.dataSource() });
+        const response = await a.execute(mapReduce, {
+          cluster_id: spawning,
+          input_id: await a.dataSource(),
+          output_id: await a.dataSource(),
+        });
         assert.equal(response.status, 202);
         t.executions.wake();
         const row = await a.execution(response.json.job_execution.id);
@@ -146,10 +196,17 @@ for (const dialect of testDialects()) {
 
       test('an Active cluster that does not answer keeps the execution PENDING', async () => {
         const mapReduce = await template('MapReduce');
-        const onYarn = await a.execute(mapReduce, { cluster_id: unreachable, input_id: await a.dataSource(), output_id: await a.dataSource() });
+        const onYarn = await a.execute(mapReduce, {
+          cluster_id: unreachable,
+          input_id: await a.dataSource(),
+          output_id: await a.dataSource(),
+        });
         assert.equal(onYarn.status, 202, JSON.stringify(onYarn.json));
         const sparkApp = await template('Spark');
-        const onSpark = await a.execute(sparkApp, { cluster_id: spark, job_configs: { configs: { 'edp.java.main_class': 'org.Main' } } });
+        const onSpark = await a.execute(sparkApp, {
+          cluster_id: spark,
+          job_configs: { configs: { 'edp.java.main_class': 'org.Main' } },
+        });
         assert.equal(onSpark.status, 202, JSON.stringify(onSpark.json));
         // A launcher pass starts local jobs, then tries the remote ones (the real engines, which
         // cannot reach their clusters). A local job created after another one ended is started by
@@ -165,14 +222,24 @@ for (const dialect of testDialects()) {
 
       test('an engine without the job type is INVALID_REFERENCE', async () => {
         const mapReduce = await template('MapReduce');
-        const response = await a.execute(mapReduce, { cluster_id: LOCAL_CLUSTER_ID, input_id: await a.dataSource(), output_id: await a.dataSource() });
+        const response = await a.execute(mapReduce, {
+          cluster_id: LOCAL_CLUSTER_ID,
+          input_id: await a.dataSource(),
+          output_id: await a.dataSource(),
+        });
         expectError(response, 400, 'INVALID_REFERENCE');
         assert.match(response.json.error_message, /doesn't support job type 'MapReduce'/);
         const java = await template('Java');
-        const onSpark = await a.execute(java, { cluster_id: spark, job_configs: { configs: { 'edp.java.main_class': 'org.Main' } } });
+        const onSpark = await a.execute(java, {
+          cluster_id: spark,
+          job_configs: { configs: { 'edp.java.main_class': 'org.Main' } },
+        });
         expectError(onSpark, 400, 'INVALID_REFERENCE');
         const sparkApp = await template('Spark');
-        const onYarn = await a.execute(sparkApp, { cluster_id: unreachable, job_configs: { configs: { 'edp.java.main_class': 'org.Main' } } });
+        const onYarn = await a.execute(sparkApp, {
+          cluster_id: unreachable,
+          job_configs: { configs: { 'edp.java.main_class': 'org.Main' } },
+        });
         expectError(onYarn, 400, 'INVALID_REFERENCE');
       });
 
@@ -189,7 +256,10 @@ for (const dialect of testDialects()) {
               job_configs: { configs: { 'edp.java.main_class': 'org.Main' } },
             });
             expectError(response, 400, 'INVALID_REFERENCE');
-            assert.match(response.json.error_message, new RegExp(`doesn't support job type '${type.replace('.', '\\.')}'`));
+            assert.match(
+              response.json.error_message,
+              new RegExp(`doesn't support job type '${type.replace('.', '\\.')}'`),
+            );
           }
         }
       });
@@ -208,10 +278,38 @@ for (const dialect of testDialects()) {
         const sparkSpawning = await insertSparkCluster(t.store, { status: 'Spawning' });
         const tmpl = await a.shellTemplate('exit 0\n', {
           interface: [
-            { name: 'Reducer Count', mapping_type: 'configs', location: 'mapred.reduce.tasks', value_type: 'number', required: false, default: '1' },
-            { name: 'Input Path', mapping_type: 'params', location: 'INPUT', value_type: 'data_source', required: false, default: 'hdfs://path' },
-            { name: 'Positional Argument 2', mapping_type: 'args', location: '1', value_type: 'string', required: false, default: 'default' },
-            { name: 'Positional Argument 1', mapping_type: 'args', location: '0', value_type: 'string', required: false, default: 'arg_1' },
+            {
+              name: 'Reducer Count',
+              mapping_type: 'configs',
+              location: 'mapred.reduce.tasks',
+              value_type: 'number',
+              required: false,
+              default: '1',
+            },
+            {
+              name: 'Input Path',
+              mapping_type: 'params',
+              location: 'INPUT',
+              value_type: 'data_source',
+              required: false,
+              default: 'hdfs://path',
+            },
+            {
+              name: 'Positional Argument 2',
+              mapping_type: 'args',
+              location: '1',
+              value_type: 'string',
+              required: false,
+              default: 'default',
+            },
+            {
+              name: 'Positional Argument 1',
+              mapping_type: 'args',
+              location: '0',
+              value_type: 'string',
+              required: false,
+              default: 'arg_1',
+            },
             { name: 'Needed', mapping_type: 'params', location: 'NEEDED', value_type: 'string', required: true },
           ],
         });
@@ -219,10 +317,22 @@ for (const dialect of testDialects()) {
         expectError(await a.execute(tmpl, base), 400, 'INVALID_DATA');
         expectError(await a.execute(tmpl, { ...base, interface: { Fish: 'x', Needed: 'y' } }), 400, 'INVALID_DATA');
         expectError(await a.execute(tmpl, { ...base, interface: {} }), 400, 'INVALID_DATA');
-        expectError(await a.execute(tmpl, { ...base, interface: { Needed: 'y', 'Reducer Count': 'Two' } }), 400, 'INVALID_DATA');
-        expectError(await a.execute(tmpl, { ...base, interface: { Needed: 'y', 'Input Path': randomUUID() } }), 400, 'INVALID_REFERENCE');
         expectError(
-          await a.execute(tmpl, { ...base, interface: { Needed: 'y', 'Reducer Count': '2' }, job_configs: { configs: { 'mapred.reduce.tasks': '3' } } }),
+          await a.execute(tmpl, { ...base, interface: { Needed: 'y', 'Reducer Count': 'Two' } }),
+          400,
+          'INVALID_DATA',
+        );
+        expectError(
+          await a.execute(tmpl, { ...base, interface: { Needed: 'y', 'Input Path': randomUUID() } }),
+          400,
+          'INVALID_REFERENCE',
+        );
+        expectError(
+          await a.execute(tmpl, {
+            ...base,
+            interface: { Needed: 'y', 'Reducer Count': '2' },
+            job_configs: { configs: { 'mapred.reduce.tasks': '3' } },
+          }),
           400,
           'INVALID_DATA',
         );
@@ -280,25 +390,39 @@ for (const dialect of testDialects()) {
         // Other tests add public executions, which every tenant sees.
         const own = `tenant_id=${lister.project}`;
         const ids = [];
-        for (let i = 0; i < 5; i += 1) ids.push((await insertExecution(t.store, { job_id: shell, tenant_id: lister.project })).id);
+        for (let i = 0; i < 5; i += 1)
+          ids.push((await insertExecution(t.store, { job_id: shell, tenant_id: lister.project })).id);
         ids.sort();
         const [first, second, third, fourth, fifth] = ids;
         expectError(await lister.request('GET', `/job-executions?${own}&sort_by=bogus`), 400, 400);
         expectError(await lister.request('GET', `/job-executions?${own}&sort_by=created_at`), 400, 400);
         const descending = await lister.request('GET', `/job-executions?${own}&sort_by=-id`);
-        assert.deepEqual(descending.json.job_executions.map((e: { id: string }) => e.id), [...ids].reverse());
-        for (const limit of ['0', 'abc', '-1']) expectError(await lister.request('GET', `/job-executions?${own}&limit=${limit}`), 400, 400);
+        assert.deepEqual(
+          descending.json.job_executions.map((e: { id: string }) => e.id),
+          [...ids].reverse(),
+        );
+        for (const limit of ['0', 'abc', '-1'])
+          expectError(await lister.request('GET', `/job-executions?${own}&limit=${limit}`), 400, 400);
         expectError(await lister.request('GET', `/job-executions?${own}&marker=${randomUUID()}`), 404, 'NOT_FOUND');
         const atMarker = await lister.request('GET', `/job-executions?${own}&marker=${first}`);
         assert.deepEqual(atMarker.json.markers, { prev: null, next: null });
         const page1 = await lister.request('GET', `/job-executions?${own}&limit=2`);
-        assert.deepEqual(page1.json.job_executions.map((e: { id: string }) => e.id), [first, second]);
+        assert.deepEqual(
+          page1.json.job_executions.map((e: { id: string }) => e.id),
+          [first, second],
+        );
         assert.equal(page1.json.markers.next, second);
         const page2 = await lister.request('GET', `/job-executions?${own}&limit=2&marker=${second}`);
-        assert.deepEqual(page2.json.job_executions.map((e: { id: string }) => e.id), [second, third]);
+        assert.deepEqual(
+          page2.json.job_executions.map((e: { id: string }) => e.id),
+          [second, third],
+        );
         assert.deepEqual(page2.json.markers, { prev: null, next: fourth });
         const page3 = await lister.request('GET', `/job-executions?${own}&limit=2&marker=${fourth}`);
-        assert.deepEqual(page3.json.job_executions.map((e: { id: string }) => e.id), [fourth, fifth]);
+        assert.deepEqual(
+          page3.json.job_executions.map((e: { id: string }) => e.id),
+          [fourth, fifth],
+        );
         assert.deepEqual(page3.json.markers, { prev: second, next: null });
         // Sahara answered 500 for an unknown filter; Oasis answers 400.
         expectError(await lister.request('GET', `/job-executions?${own}&badfield=1`), 400, 'INVALID_PARAMS_ON_REQUEST');
@@ -307,9 +431,23 @@ for (const dialect of testDialects()) {
       test('54 and the filters: status ignores case, names match substrings', async () => {
         const lister = new Client(t.app, `filters-${dialect}`);
         const own = `tenant_id=${lister.project}`;
-        const named = await insertCluster(t.store, { tenant_id: lister.project, name: 'analytics-cluster', engine: 'local' });
-        const killed = await insertExecution(t.store, { job_id: shell, tenant_id: lister.project, status: 'KiLLeD', info: { status: 'KiLLeD' } });
-        const running = await insertExecution(t.store, { job_id: shell, tenant_id: lister.project, status: 'RUNNING', cluster_id: named.id });
+        const named = await insertCluster(t.store, {
+          tenant_id: lister.project,
+          name: 'analytics-cluster',
+          engine: 'local',
+        });
+        const killed = await insertExecution(t.store, {
+          job_id: shell,
+          tenant_id: lister.project,
+          status: 'KiLLeD',
+          info: { status: 'KiLLeD' },
+        });
+        const running = await insertExecution(t.store, {
+          job_id: shell,
+          tenant_id: lister.project,
+          status: 'RUNNING',
+          cluster_id: named.id,
+        });
         const ids = async (query: string) => {
           const response = await lister.request('GET', `/job-executions?${own}&${query}`);
           assert.equal(response.status, 200, JSON.stringify(response.json));
@@ -325,7 +463,10 @@ for (const dialect of testDialects()) {
           assert.equal((await lister.request('GET', `/job-executions?${own}&sort_by=${field}`)).status, 200, field);
         }
         const byStatus = await lister.request('GET', `/job-executions?${own}&sort_by=status`);
-        assert.deepEqual(byStatus.json.job_executions.map((e: { id: string }) => e.id), [killed.id, running.id]);
+        assert.deepEqual(
+          byStatus.json.job_executions.map((e: { id: string }) => e.id),
+          [killed.id, running.id],
+        );
       });
 
       test('there is no POST /job-executions', async () => {
@@ -336,7 +477,12 @@ for (const dialect of testDialects()) {
     describe('refresh, cancel, update, delete', () => {
       test('refresh of a public foreign execution; deleted cluster leaves it unchanged', async () => {
         const gone = await insertCluster(t.store, { engine: 'local' });
-        const row = await insertExecution(t.store, { job_id: shell, cluster_id: gone.id, status: 'RUNNING', engine_job_id: '1@x' });
+        const row = await insertExecution(t.store, {
+          job_id: shell,
+          cluster_id: gone.id,
+          status: 'RUNNING',
+          engine_job_id: '1@x',
+        });
         await t.store.clusters.delete(gone.id);
         const refreshed = await a.request('GET', `/job-executions/${row.id}/refresh-status`);
         assert.equal(refreshed.status, 200);
@@ -359,7 +505,12 @@ for (const dialect of testDialects()) {
         await a.waitForStatus(id, 'KILLED');
         const protectedRow = await insertExecution(t.store, { job_id: shell, status: 'RUNNING', is_protected: true });
         expectError(await a.request('GET', `/job-executions/${protectedRow.id}/cancel`), 400, 'CANCELING_FAILED');
-        const foreign = await insertExecution(t.store, { job_id: shell, tenant_id: 'tenant-o', is_public: true, status: 'RUNNING' });
+        const foreign = await insertExecution(t.store, {
+          job_id: shell,
+          tenant_id: 'tenant-o',
+          is_public: true,
+          status: 'RUNNING',
+        });
         expectError(await a.request('GET', `/job-executions/${foreign.id}/cancel`), 400, 'CANCELING_FAILED');
         expectError(await a.request('GET', `/job-executions/${randomUUID()}/cancel`), 404, 'NOT_FOUND');
       });
@@ -377,7 +528,11 @@ for (const dialect of testDialects()) {
         // Oasis does not require the cluster to be Active for an update (Sahara did: vector 72).
         const elsewhere = await insertExecution(t.store, { job_id: shell, cluster_id: spawning });
         assert.equal((await a.request('PATCH', `/job-executions/${elsewhere.id}`, { is_public: true })).status, 202);
-        expectError(await a.request('PATCH', path, { info: { status: 'suspend' }, is_public: true }), 400, 'INVALID_JOB_STATUS');
+        expectError(
+          await a.request('PATCH', path, { info: { status: 'suspend' }, is_public: true }),
+          400,
+          'INVALID_JOB_STATUS',
+        );
         expectError(await a.request('PATCH', path, { info: { status: 'suspend' } }), 400, 'INVALID_REFERENCE');
         expectError(await a.request('PATCH', path, { info: {} }), 400, 'VALIDATION_ERROR');
         expectError(await a.request('PATCH', `/job-executions/${randomUUID()}`, { foo: 1 }), 404, 'NOT_FOUND');
@@ -391,7 +546,11 @@ for (const dialect of testDialects()) {
         assert.equal(unprotected.json.job_execution.is_protected, false);
 
         const foreign = await insertExecution(t.store, { job_id: shell, tenant_id: 'tenant-o', is_public: true });
-        expectError(await a.request('PATCH', `/job-executions/${foreign.id}`, { is_public: false }), 400, 'UPDATE_FAILED');
+        expectError(
+          await a.request('PATCH', `/job-executions/${foreign.id}`, { is_public: false }),
+          400,
+          'UPDATE_FAILED',
+        );
       });
 
       test('77 (Oasis): PATCH info cancel really cancels', async () => {

@@ -18,15 +18,24 @@ for (const dialect of testDialects()) {
     });
     after(() => t.close());
 
-    const list = async (project: string, query = '') => ok(await call(t.app, project, 'GET', `/job-types${query}`), 200).job_types as any[];
+    const list = async (project: string, query = '') =>
+      ok(await call(t.app, project, 'GET', `/job-types${query}`), 200).job_types as any[];
 
     test('lists the types the local engine runs, in Sahara order, with the local plugin', async () => {
       const types = await list(newProject());
       assert.ok(localTypes.length > 0);
-      assert.deepEqual(types.map((entry) => entry.name), JOB_TYPES.filter((type) => localTypes.includes(type)));
+      assert.deepEqual(
+        types.map((entry) => entry.name),
+        JOB_TYPES.filter((type) => localTypes.includes(type)),
+      );
       for (const entry of types) {
         assert.deepEqual(entry.plugins, [
-          { name: 'local', title: 'Local processes', description: entry.plugins[0].description, versions: { '1.0': {} } },
+          {
+            name: 'local',
+            title: 'Local processes',
+            description: entry.plugins[0].description,
+            versions: { '1.0': {} },
+          },
         ]);
         assert.equal(typeof entry.plugins[0].description, 'string');
       }
@@ -35,7 +44,10 @@ for (const dialect of testDialects()) {
     test('type, plugin and version filter; every parameter may repeat; unknown ones are ignored', async () => {
       const project = newProject();
       const [first, second] = localTypes;
-      assert.deepEqual((await list(project, `?type=${first}`)).map((entry) => entry.name), [first]);
+      assert.deepEqual(
+        (await list(project, `?type=${first}`)).map((entry) => entry.name),
+        [first],
+      );
       if (second) {
         const both = await list(project, `?type=${second}&type=${first}`);
         assert.deepEqual(both.map((entry) => entry.name).sort(), [first, second].sort());
@@ -72,7 +84,8 @@ for (const dialect of testDialects()) {
         status_description: '',
         cluster_configs: {},
       });
-      for (const entry of await list(project)) assert.deepEqual(Object.keys(entry.plugins[0].versions).sort(), ['1.0', '2.0']);
+      for (const entry of await list(project))
+        assert.deepEqual(Object.keys(entry.plugins[0].versions).sort(), ['1.0', '2.0']);
       assert.deepEqual((await list(project, '?version=2.0'))[0].plugins[0].versions, { '2.0': {} });
       for (const entry of await list(newProject())) assert.deepEqual(Object.keys(entry.plugins[0].versions), ['1.0']);
     });

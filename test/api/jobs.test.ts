@@ -4,14 +4,45 @@ import { after, before, describe, test } from 'node:test';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { createTestApp, type TestApp } from '../support/app.js';
 import { testDialects } from '../support/databases.js';
-import { assertError, call, createBinary, createDataSource, createShellTemplate, createTemplate, newProject, ok } from '../support/resources.js';
+import {
+  assertError,
+  call,
+  createBinary,
+  createDataSource,
+  createShellTemplate,
+  createTemplate,
+  newProject,
+  ok,
+} from '../support/resources.js';
 
 const TEMPLATE_KEYS = [
-  'created_at', 'description', 'id', 'interface', 'is_protected', 'is_public', 'libs', 'mains', 'name', 'tenant_id', 'type', 'updated_at',
+  'created_at',
+  'description',
+  'id',
+  'interface',
+  'is_protected',
+  'is_public',
+  'libs',
+  'mains',
+  'name',
+  'tenant_id',
+  'type',
+  'updated_at',
 ];
 const INTERFACE_KEYS = [
-  'created_at', 'default', 'description', 'id', 'job_id', 'location', 'mapping_type', 'name', 'order', 'required', 'tenant_id',
-  'updated_at', 'value_type',
+  'created_at',
+  'default',
+  'description',
+  'id',
+  'job_id',
+  'location',
+  'mapping_type',
+  'name',
+  'order',
+  'required',
+  'tenant_id',
+  'updated_at',
+  'value_type',
 ];
 
 const arg = (name: string, mapping_type: string, location: string, extra: Record<string, unknown> = {}) => ({
@@ -88,7 +119,10 @@ for (const dialect of testDialects()) {
     });
 
     test('a Streaming template needs no binaries', async () => {
-      const job = ok(await post(newProject(), { name: 'streaming', type: 'MapReduce.Streaming', streaming: true }), 202).job;
+      const job = ok(
+        await post(newProject(), { name: 'streaming', type: 'MapReduce.Streaming', streaming: true }),
+        202,
+      ).job;
       assert.deepEqual([job.mains, job.libs, job.interface], [[], [], []]);
     });
 
@@ -111,31 +145,63 @@ for (const dialect of testDialects()) {
     test('template interfaces follow the argument rules', async () => {
       const project = newProject();
       const main = await createBinary(t.app, project, 'main');
-      const shell = (args: unknown[]) => post(project, { name: 'iface', type: 'Shell', mains: [main.id], interface: args });
+      const shell = (args: unknown[]) =>
+        post(project, { name: 'iface', type: 'Shell', mains: [main.id], interface: args });
       const rejects = async (args: unknown[], message: RegExp, name = 'INVALID_DATA') =>
         assert.match(assertError(await shell(args), 400, name), message);
 
       await rejects([arg('A', 'args', '0'), arg('A', 'args', '1')], /Name must be unique/);
       assert.match(
-        assertError(await post(project, { name: 'p', type: 'Storm.Pyleus', mains: [main.id], interface: [arg('A', 'args', '0')] }), 400, 'INVALID_DATA'),
+        assertError(
+          await post(project, {
+            name: 'p',
+            type: 'Storm.Pyleus',
+            mains: [main.id],
+            interface: [arg('A', 'args', '0')],
+          }),
+          400,
+          'INVALID_DATA',
+        ),
         /^Only mapping types \[\] are allowed for job type Storm.Pyleus\./,
       );
       assert.match(
-        assertError(await post(project, { name: 'm', type: 'MapReduce.Streaming', interface: [arg('A', 'params', 'X')] }), 400, 'INVALID_DATA'),
+        assertError(
+          await post(project, { name: 'm', type: 'MapReduce.Streaming', interface: [arg('A', 'params', 'X')] }),
+          400,
+          'INVALID_DATA',
+        ),
         /^Only mapping types \['configs'\] are allowed/,
       );
       await rejects([arg('A', 'args', '1')], /unbroken integer sequence/);
       await rejects([arg('A', 'args', 'fish')], /unbroken integer sequence/);
       await rejects([arg('A', 'args', '0', { required: false })], /must be given default values/);
-      await rejects([arg('A', 'configs', 'k'), arg('B', 'configs', 'k')], /combination of mapping type and location must be unique/);
-      await rejects([arg('A', 'configs', 'k', { value_type: 'number', default: '2.5' })], /^Value '2.5' is not a valid number\./);
-      await rejects([arg('A', 'params', 'k', { value_type: 'data_source', default: 'no-scheme' })], /neither a valid data source ID nor a valid URL/);
-      await rejects([arg('A', 'params', 'k', { value_type: 'data_source', default: randomUUID() })], /doesn't exist/, 'INVALID_REFERENCE');
+      await rejects(
+        [arg('A', 'configs', 'k'), arg('B', 'configs', 'k')],
+        /combination of mapping type and location must be unique/,
+      );
+      await rejects(
+        [arg('A', 'configs', 'k', { value_type: 'number', default: '2.5' })],
+        /^Value '2.5' is not a valid number\./,
+      );
+      await rejects(
+        [arg('A', 'params', 'k', { value_type: 'data_source', default: 'no-scheme' })],
+        /neither a valid data source ID nor a valid URL/,
+      );
+      await rejects(
+        [arg('A', 'params', 'k', { value_type: 'data_source', default: randomUUID() })],
+        /doesn't exist/,
+        'INVALID_REFERENCE',
+      );
       const source = await createDataSource(t.app, project, { name: 'iface-ds', type: 'hdfs', url: '/x' });
       ok(await shell([arg('A', 'params', 'k', { value_type: 'data_source', default: source.id })]), 202);
 
       // Schema-level interface errors.
-      for (const bad of [[{ name: 'A', mapping_type: 'args', location: '0' }], [arg('A', 'env', 'X')], [arg('', 'args', '0')], [{ ...arg('A', 'args', '0'), x: 1 }]]) {
+      for (const bad of [
+        [{ name: 'A', mapping_type: 'args', location: '0' }],
+        [arg('A', 'env', 'X')],
+        [arg('', 'args', '0')],
+        [{ ...arg('A', 'args', '0'), x: 1 }],
+      ]) {
         assertError(await shell(bad), 400, 'VALIDATION_ERROR');
       }
     });
@@ -144,13 +210,23 @@ for (const dialect of testDialects()) {
       const project = newProject();
       const job = await createShellTemplate(t.app, project, 'patchable');
       assert.match(
-        assertError(await call(t.app, project, 'PATCH', `/jobs/${job.id}`, { name: 'job', id: '1' }), 400, 'VALIDATION_ERROR'),
+        assertError(
+          await call(t.app, project, 'PATCH', `/jobs/${job.id}`, { name: 'job', id: '1' }),
+          400,
+          'VALIDATION_ERROR',
+        ),
         /'id' was unexpected/,
       );
-      const patched = ok(await call(t.app, project, 'PATCH', `/jobs/${job.id}`, { name: 'renamed', description: 'd', is_public: true }), 202).job;
+      const patched = ok(
+        await call(t.app, project, 'PATCH', `/jobs/${job.id}`, { name: 'renamed', description: 'd', is_public: true }),
+        202,
+      ).job;
       assert.deepEqual([patched.name, patched.description, patched.is_public], ['renamed', 'd', true]);
       assert.notEqual(patched.updated_at, null);
-      assert.equal(ok(await call(t.app, project, 'PATCH', `/jobs/${job.id}`, { description: null }), 202).job.description, '');
+      assert.equal(
+        ok(await call(t.app, project, 'PATCH', `/jobs/${job.id}`, { description: null }), 202).job.description,
+        '',
+      );
       assertError(await call(t.app, project, 'PATCH', `/jobs/${randomUUID()}`, {}), 404, 'NOT_FOUND');
       await createShellTemplate(t.app, project, 'taken');
       assertError(await call(t.app, project, 'PATCH', `/jobs/${job.id}`, { name: 'taken' }), 400, 'DB_DUPLICATE_ENTRY');
@@ -158,7 +234,12 @@ for (const dialect of testDialects()) {
 
     test('PATCH and DELETE: other projects and protection', async () => {
       const project = newProject();
-      const job = await createTemplate(t.app, project, { name: 'guarded', type: 'MapReduce.Streaming', is_public: true, is_protected: true });
+      const job = await createTemplate(t.app, project, {
+        name: 'guarded',
+        type: 'MapReduce.Streaming',
+        is_public: true,
+        is_protected: true,
+      });
       const stranger = newProject();
       ok(await call(t.app, stranger, 'GET', `/jobs/${job.id}`), 200);
       assertError(await call(t.app, stranger, 'PATCH', `/jobs/${job.id}`, { name: 'x' }), 400, 'UPDATE_FAILED');
@@ -187,7 +268,9 @@ for (const dialect of testDialects()) {
 
     test('config hints answer per job type and 404 for an unknown type', async () => {
       const project = newProject();
-      assert.deepEqual(ok(await call(t.app, project, 'GET', '/jobs/config-hints/Java'), 200), { job_config: { configs: [], args: [] } });
+      assert.deepEqual(ok(await call(t.app, project, 'GET', '/jobs/config-hints/Java'), 200), {
+        job_config: { configs: [], args: [] },
+      });
       assert.deepEqual(ok(await call(t.app, project, 'GET', '/jobs/config-hints/Shell'), 200), {
         job_config: { configs: [], params: {}, args: [] },
       });
@@ -208,13 +291,22 @@ for (const dialect of testDialects()) {
       await createShellTemplate(t.app, project, 'list-c');
       const mine = `tenant_id=${project}`;
       const all = ok(await call(t.app, project, 'GET', `/jobs?${mine}&sort_by=-name`), 200);
-      assert.deepEqual(all.jobs.map((job: any) => job.name), ['list-c', 'list-b', 'list-a']);
+      assert.deepEqual(
+        all.jobs.map((job: any) => job.name),
+        ['list-c', 'list-b', 'list-a'],
+      );
       assert.deepEqual(all.jobs[2], a);
       const shells = ok(await call(t.app, project, 'GET', `/jobs?${mine}&type=Shell&sort_by=name&limit=1`), 200);
-      assert.deepEqual(shells.jobs.map((job: any) => job.name), ['list-a']);
+      assert.deepEqual(
+        shells.jobs.map((job: any) => job.name),
+        ['list-a'],
+      );
       assert.deepEqual(shells.markers, { prev: null, next: a.id });
       const described = ok(await call(t.app, project, 'GET', `/jobs?${mine}&description=stream`), 200);
-      assert.deepEqual(described.jobs.map((job: any) => job.name), ['list-b']);
+      assert.deepEqual(
+        described.jobs.map((job: any) => job.name),
+        ['list-b'],
+      );
       assertError(await call(t.app, project, 'GET', '/jobs?mains=x'), 400, 'INVALID_PARAMS_ON_REQUEST');
       assertError(await call(t.app, project, 'GET', '/jobs?sort_by=description'), 400, 400);
       assertError(await call(t.app, project, 'GET', `/jobs?marker=${randomUUID()}`), 404, 'NOT_FOUND');

@@ -21,7 +21,17 @@ describe('Keystone authentication without a Keystone', () => {
     const { port } = server.address() as { port: number };
     await new Promise((resolve) => server.close(resolve));
     auth = new KeystoneAuth(
-      { url: `http://127.0.0.1:${port}`, username: 'oasis', password: 'secret', projectName: 'service', userDomainName: 'Default', projectDomainName: 'Default', cacheTimeMs: 60_000, cacheSize: 10, timeoutMs: 5_000 },
+      {
+        url: `http://127.0.0.1:${port}`,
+        username: 'oasis',
+        password: 'secret',
+        projectName: 'service',
+        userDomainName: 'Default',
+        projectDomainName: 'Default',
+        cacheTimeMs: 60_000,
+        cacheSize: 10,
+        timeoutMs: 5_000,
+      },
       pino({ level: 'silent' }),
     );
     t = await createTestApp({ dialect: 'sqlite', localConcurrency: 0, auth });
@@ -30,9 +40,13 @@ describe('Keystone authentication without a Keystone', () => {
     await t?.close();
   });
 
-  test('a Keystone that refuses connections answers 503 with Sahara\'s body, and nothing is cached', async () => {
+  test("a Keystone that refuses connections answers 503 with Sahara's body, and nothing is cached", async () => {
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      const response = await t.app.inject({ method: 'GET', url: '/v1.1/p/job-executions', headers: { 'x-auth-token': 'some-token' } });
+      const response = await t.app.inject({
+        method: 'GET',
+        url: '/v1.1/p/job-executions',
+        headers: { 'x-auth-token': 'some-token' },
+      });
       assertError(response, 503, 'SERVICE_UNAVAILABLE');
     }
     assert.equal(auth.cachedCount, 0);
@@ -41,7 +55,15 @@ describe('Keystone authentication without a Keystone', () => {
   // Keystone cannot answer here: a 401 rather than a 503 shows it was not asked.
   test('no token, or one longer than any Keystone token, is 401 without asking Keystone', async () => {
     assertError(await t.app.inject({ method: 'GET', url: '/v1.1/p/job-executions' }), 401, 'UNAUTHORIZED');
-    assertError(await t.app.inject({ method: 'GET', url: '/v1.1/p/job-executions', headers: { 'x-auth-token': 'x'.repeat(9000) } }), 401, 'UNAUTHORIZED');
+    assertError(
+      await t.app.inject({
+        method: 'GET',
+        url: '/v1.1/p/job-executions',
+        headers: { 'x-auth-token': 'x'.repeat(9000) },
+      }),
+      401,
+      'UNAUTHORIZED',
+    );
   });
 
   test('version discovery needs no token', async () => {

@@ -21,15 +21,19 @@ function followed(url: string) {
   const response = new Promise<IncomingMessage>((resolve, reject) => get(url, resolve).on('error', reject));
   const done = response.then(
     (message) =>
-      new Promise<{ status: number; headers: IncomingMessage['headers']; trailers: NodeJS.Dict<string>; text: string }>((resolve, reject) => {
-        message.setEncoding('utf8');
-        message.on('data', (piece: string) => {
-          text += piece;
-          for (const waiter of waiters.filter((candidate) => text.includes(candidate.text))) waiter.resolve();
-        });
-        message.on('end', () => resolve({ status: message.statusCode ?? 0, headers: message.headers, trailers: message.trailers, text }));
-        message.on('error', reject);
-      }),
+      new Promise<{ status: number; headers: IncomingMessage['headers']; trailers: NodeJS.Dict<string>; text: string }>(
+        (resolve, reject) => {
+          message.setEncoding('utf8');
+          message.on('data', (piece: string) => {
+            text += piece;
+            for (const waiter of waiters.filter((candidate) => text.includes(candidate.text))) waiter.resolve();
+          });
+          message.on('end', () =>
+            resolve({ status: message.statusCode ?? 0, headers: message.headers, trailers: message.trailers, text }),
+          );
+          message.on('error', reject);
+        },
+      ),
   );
   const seen = (wanted: string) =>
     text.includes(wanted) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ text: wanted, resolve }));
@@ -51,7 +55,7 @@ for (const dialect of testDialects()) {
     });
     after(() => t.close());
 
-    test('a finished job\'s stdout and stderr are read from any offset; Oasis-Log-Offset says where to go on', async () => {
+    test("a finished job's stdout and stderr are read from any offset; Oasis-Log-Offset says where to go on", async () => {
       const id = await owner.run(await owner.shellTemplate('echo line1\necho line2\necho oops >&2\n'));
       await owner.waitFor(id, (execution) => execution.info.status === 'SUCCEEDED');
 
@@ -99,7 +103,10 @@ for (const dialect of testDialects()) {
       const follow = followed(`${base}/v1.1/${owner.project}/job-executions/${id}/logs?follow=true`);
       await follow.seen('first\n');
       const status = (await owner.execution(id)).info.status as string;
-      assert.ok(['RUNNING', 'PENDING'].includes(status), `the job is still running while its output streams (${status})`);
+      assert.ok(
+        ['RUNNING', 'PENDING'].includes(status),
+        `the job is still running while its output streams (${status})`,
+      );
 
       assert.equal((await owner.request('GET', `/job-executions/${id}/cancel`)).status, 200);
       const { status: code, headers, trailers, text } = await follow.done;
@@ -113,7 +120,9 @@ for (const dialect of testDialects()) {
     test('follow from an offset of a finished job sends the rest and ends at once', async () => {
       const id = await owner.run(await owner.shellTemplate('echo abcdef\n'));
       await owner.waitFor(id, (execution) => execution.info.status === 'SUCCEEDED');
-      const { text, trailers } = await followed(`${base}/v1.1/${owner.project}/job-executions/${id}/logs?follow=true&offset=3`).done;
+      const { text, trailers } = await followed(
+        `${base}/v1.1/${owner.project}/job-executions/${id}/logs?follow=true&offset=3`,
+      ).done;
       assert.equal(text, 'def\n');
       assert.equal(trailers['oasis-log-offset'], '7');
     });
@@ -121,7 +130,12 @@ for (const dialect of testDialects()) {
     test('an execution not started yet has no output', async () => {
       const cluster = await createIdleCluster(t.store, owner.project);
       const template = await owner.shellTemplate('echo never\n');
-      const pending = await insertExecution(t.store, { tenant_id: owner.project, status: 'PENDING', job_id: template, cluster_id: cluster.id });
+      const pending = await insertExecution(t.store, {
+        tenant_id: owner.project,
+        status: 'PENDING',
+        job_id: template,
+        cluster_id: cluster.id,
+      });
       const response = await logsOf(t.app, owner.project, pending.id, '?offset=3');
       assert.equal(response.statusCode, 200);
       assert.equal(response.body, '');
@@ -140,7 +154,7 @@ for (const dialect of testDialects()) {
       const shared = await eventually(async () => {
         const response = await logsOf(t.app, other.project, id);
         return response.statusCode === 200 ? response : undefined;
-      }, 'the public execution\'s logs');
+      }, "the public execution's logs");
       assert.equal(shared.body, 'private\n');
     });
 
@@ -155,7 +169,10 @@ for (const dialect of testDialects()) {
       assert.equal((await logsOf(t.app, busy.project, id)).body, 'up\n', 'reading without follow still works');
 
       const calm = await other.run(await other.shellTemplate('echo calm\n'));
-      assert.equal((await followed(`${base}/v1.1/${other.project}/job-executions/${calm}/logs?follow=true`).done).text, 'calm\n');
+      assert.equal(
+        (await followed(`${base}/v1.1/${other.project}/job-executions/${calm}/logs?follow=true`).done).text,
+        'calm\n',
+      );
 
       assert.equal((await busy.request('GET', `/job-executions/${id}/cancel`)).status, 200);
       for (const follow of follows) assert.equal((await follow.done).text, 'up\n');
@@ -166,9 +183,18 @@ for (const dialect of testDialects()) {
       assert.equal(again.body, 'up\n');
     });
 
-    test('an invalid stream, offset or follow is a 400 with Sahara\'s body', async () => {
+    test("an invalid stream, offset or follow is a 400 with Sahara's body", async () => {
       const id = await owner.run(await owner.shellTemplate('echo x\n'));
-      for (const query of ['?stream=stdin', '?stream=', '?offset=-1', '?offset=abc', '?offset=1e3', '?offset=1.5', `?offset=${'9'.repeat(16)}`, '?follow=yes']) {
+      for (const query of [
+        '?stream=stdin',
+        '?stream=',
+        '?offset=-1',
+        '?offset=abc',
+        '?offset=1e3',
+        '?offset=1.5',
+        `?offset=${'9'.repeat(16)}`,
+        '?follow=yes',
+      ]) {
         const message = assertError(await logsOf(t.app, owner.project, id, query), 400, 'INVALID_DATA');
         assert.match(message, /stream|offset|follow/, query);
       }

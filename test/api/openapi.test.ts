@@ -35,15 +35,17 @@ for (const dialect of testDialects()) {
     const operations = () =>
       Object.entries(paths)
         .filter(([path]) => path.startsWith('/v1.1/') || path.startsWith('/v2/'))
-        .flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => ({ path, method, operation })));
+        .flatMap(([path, methods]) =>
+          Object.entries(methods).map(([method, operation]) => ({ path, method, operation })),
+        );
 
-    test('Sahara\'s error body is one schema with its three fields', () => {
+    test("Sahara's error body is one schema with its three fields", () => {
       const schema = components.schemas!.SaharaError!;
       assert.deepEqual([...schema.required].sort(), ['error_code', 'error_message', 'error_name']);
       assert.equal(schema.properties.error_code.type, 'integer');
     });
 
-    test('every operation documents 400, 401 and 503 with Sahara\'s body; 403 where the policy guards it; 404 where it names an object; 413 where it takes a body; 507 where it writes', () => {
+    test("every operation documents 400, 401 and 503 with Sahara's body; 403 where the policy guards it; 404 where it names an object; 413 where it takes a body; 507 where it writes", () => {
       assert.ok(operations().length >= 90);
       // Both v2 path forms, with and without the project.
       assert.ok(paths['/v2/{project_id}/jobs/{id}']?.patch && paths['/v2/jobs/{id}']?.patch);
@@ -67,7 +69,7 @@ for (const dialect of testDialects()) {
       }
     });
 
-    test('success statuses are Sahara\'s: GET 200, POST, PUT and PATCH 202, DELETE 204 without a body', () => {
+    test("success statuses are Sahara's: GET 200, POST, PUT and PATCH 202, DELETE 204 without a body", () => {
       const success: Record<string, string> = { get: '200', post: '202', put: '202', patch: '202', delete: '204' };
       for (const { path, method, operation } of operations()) {
         const documented = Object.keys(operation.responses).filter((status) => status.startsWith('2'));
@@ -81,17 +83,31 @@ for (const dialect of testDialects()) {
     test('the documented statuses are the ones answered', async () => {
       const project = newProject();
       const documented = (method: string, path: string, status: number) =>
-        assert.ok(paths[`/v1.1/{project_id}${path}`]?.[method]?.responses[String(status)], `${method} ${path} ${status} is not documented`);
-      const answer = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, route: string, body?: unknown) => {
+        assert.ok(
+          paths[`/v1.1/{project_id}${path}`]?.[method]?.responses[String(status)],
+          `${method} ${path} ${status} is not documented`,
+        );
+      const answer = async (
+        method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+        path: string,
+        route: string,
+        body?: unknown,
+      ) => {
         const response = await call(t.app, project, method, path, body);
         documented(method.toLowerCase(), route, response.statusCode);
         return response;
       };
 
       const template = await createShellTemplate(t.app, project, 'documented');
-      const source = await createDataSource(t.app, project, { name: 'documented', type: 'hdfs', url: 'hdfs://namenode/in' });
+      const source = await createDataSource(t.app, project, {
+        name: 'documented',
+        type: 'hdfs',
+        url: 'hdfs://namenode/in',
+      });
       const jbi = await uploadJbi(t.app, project, 'documented.jar');
-      const executed = await answer('POST', `/jobs/${template.id}/execute`, '/jobs/{id}/execute', { cluster_id: LOCAL_CLUSTER_ID });
+      const executed = await answer('POST', `/jobs/${template.id}/execute`, '/jobs/{id}/execute', {
+        cluster_id: LOCAL_CLUSTER_ID,
+      });
       const execution = ok(executed, 202).job_execution;
       await answer('GET', `/job-executions/${execution.id}`, '/job-executions/{id}');
       await answer('PATCH', `/job-executions/${execution.id}`, '/job-executions/{id}', { is_public: false });
@@ -101,7 +117,10 @@ for (const dialect of testDialects()) {
       await answer('PUT', `/data-sources/${source.id}`, '/data-sources/{id}', { bogus: 1 });
       assert.equal((await answer('DELETE', `/data-sources/${source.id}`, '/data-sources/{id}')).statusCode, 204);
       await answer('PATCH', `/job-binary-internals/${jbi.id}`, '/job-binary-internals/{id}', { name: 'renamed.jar' });
-      assert.equal((await answer('DELETE', `/job-binary-internals/${jbi.id}`, '/job-binary-internals/{id}')).statusCode, 204);
+      assert.equal(
+        (await answer('DELETE', `/job-binary-internals/${jbi.id}`, '/job-binary-internals/{id}')).statusCode,
+        204,
+      );
       await answer('GET', '/jobs?limit=0', '/jobs');
       await answer('GET', '/jobs?marker=unknown', '/jobs');
       await answer('POST', '/jobs', '/jobs', { name: 'x', type: 'Nope' });
@@ -109,7 +128,11 @@ for (const dialect of testDialects()) {
       await answer('POST', '/clusters', '/clusters', { name: 'c', plugin_name: 'nope', hadoop_version: '3.5' });
 
       // Registering a cluster needs the admin role: a member's token is refused.
-      const member = await createTestApp({ dialect, localConcurrency: 0, auth: tokenAuth(new Map([['member', { tenantId: project, roles: [] }]])) });
+      const member = await createTestApp({
+        dialect,
+        localConcurrency: 0,
+        auth: tokenAuth(new Map([['member', { tenantId: project, roles: [] }]])),
+      });
       try {
         const refused = await member.app.inject({
           method: 'POST',

@@ -12,7 +12,7 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
 }
 
 describe('project turns for large requests', () => {
-  test('a project\'s large requests take turns in arrival order', async () => {
+  test("a project's large requests take turns in arrival order", async () => {
     const turns = new ProjectTurns();
     const endFirst = await turns.take('a');
     const second = turns.take('a');
@@ -33,7 +33,7 @@ describe('project turns for large requests', () => {
     endA();
   });
 
-  test('a project\'s lists take turns only while its last list was large', () => {
+  test("a project's lists take turns only while its last list was large", () => {
     const turns = new ProjectTurns();
     assert.equal(turns.listsAreLarge('a'), false);
     turns.listed('a', true);

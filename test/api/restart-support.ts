@@ -64,4 +64,3 @@ export class RestartableOasis {
     await rm(this.dataDir, { recursive: true, force: true });
   }
 }
-

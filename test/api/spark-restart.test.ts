@@ -40,8 +40,20 @@ for (const dialect of testDialects()) {
      * main of a Spark template. Returns what a test needs to execute it.
      */
     const installation = async (main: string) => {
-      const oasis = await RestartableOasis.open(dialect, async (dataDir) =>
-        new Map([['spark', createSparkEngine({ workDir: path.join(dataDir, 'spark'), nodeId: 'test-node', killGraceMs: 2_000 , sandbox: jobSandbox()})]]),
+      const oasis = await RestartableOasis.open(
+        dialect,
+        async (dataDir) =>
+          new Map([
+            [
+              'spark',
+              createSparkEngine({
+                workDir: path.join(dataDir, 'spark'),
+                nodeId: 'test-node',
+                killGraceMs: 2_000,
+                sandbox: jobSandbox(),
+              }),
+            ],
+          ]),
       );
       const first = await oasis.start();
       const client = new Client(first.app, `spark-restart-${dialect}`);
@@ -50,7 +62,12 @@ for (const dialect of testDialects()) {
         plugin_name: 'spark',
         hadoop_version: '3.5.9',
         cluster_configs: {
-          spark: { master: cluster!.masterUrl, rest_url: cluster!.restUrl, web_url: cluster!.webUrl, spark_home: cluster!.sparkHome },
+          spark: {
+            master: cluster!.masterUrl,
+            rest_url: cluster!.restUrl,
+            web_url: cluster!.webUrl,
+            spark_home: cluster!.sparkHome,
+          },
         },
       });
       assert.equal(registered.status, 202, JSON.stringify(registered.json));
@@ -73,7 +90,10 @@ for (const dialect of testDialects()) {
       try {
         const started = await client.execute(template, {
           cluster_id: clusterId,
-          job_configs: { configs: { ...SMALL_APP, 'edp.java.main_class': 'org.oasis.fixtures.Sleeper' }, args: [SLEEP_SECONDS] },
+          job_configs: {
+            configs: { ...SMALL_APP, 'edp.java.main_class': 'org.oasis.fixtures.Sleeper' },
+            args: [SLEEP_SECONDS],
+          },
         });
         assert.equal(started.status, 202, JSON.stringify(started.json));
         const id = started.json.job_execution.id as string;
@@ -130,7 +150,9 @@ for (const dialect of testDialects()) {
         assert.equal(done.engine_job_id, running.engine_job_id);
         assert.equal(done.info.app_id, running.info.app_id);
         const master = await masterJson(cluster!);
-        const application = [...master.activeapps, ...master.completedapps].find((app) => app.id === running.info.app_id);
+        const application = [...master.activeapps, ...master.completedapps].find(
+          (app) => app.id === running.info.app_id,
+        );
         assert.equal(application?.state, 'FINISHED');
       } finally {
         await oasis.dispose();

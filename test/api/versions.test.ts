@@ -17,7 +17,12 @@ for (const dialect of testDialects()) {
       tokens = await createTestApp({
         dialect,
         localConcurrency: 0,
-        auth: tokenAuth(new Map([['secret', { tenantId: project, roles: [] }], ['other', { tenantId: other, roles: [] }]])),
+        auth: tokenAuth(
+          new Map([
+            ['secret', { tenantId: project, roles: [] }],
+            ['other', { tenantId: other, roles: [] }],
+          ]),
+        ),
       });
     });
     after(async () => {
@@ -31,14 +36,22 @@ for (const dialect of testDialects()) {
       assert.deepEqual(response.json(), {
         versions: [
           { id: 'v1.1', status: 'SUPPORTED', links: [{ rel: 'self', href: 'http://sahara.example:8386/v1.1/' }] },
-          { id: 'v2', status: 'CURRENT', links: [{ rel: 'self', href: 'http://sahara.example:8386/v2/' }], min_version: '2.0', max_version: '2.0' },
+          {
+            id: 'v2',
+            status: 'CURRENT',
+            links: [{ rel: 'self', href: 'http://sahara.example:8386/v2/' }],
+            min_version: '2.0',
+            max_version: '2.0',
+          },
         ],
       });
     });
 
     test('each version answers its own document', async () => {
       const v11 = ok(await tokens.app.inject({ method: 'GET', url: '/v1.1', headers: { host: 'h:1' } }), 200);
-      assert.deepEqual(v11, { version: { id: 'v1.1', status: 'SUPPORTED', links: [{ rel: 'self', href: 'http://h:1/v1.1/' }] } });
+      assert.deepEqual(v11, {
+        version: { id: 'v1.1', status: 'SUPPORTED', links: [{ rel: 'self', href: 'http://h:1/v1.1/' }] },
+      });
       const v2 = ok(await tokens.app.inject({ method: 'GET', url: '/v2/', headers: { host: 'h:1' } }), 200);
       assert.equal(v2.version.id, 'v2');
       assert.equal(v2.version.max_version, '2.0');
@@ -49,25 +62,61 @@ for (const dialect of testDialects()) {
       const shown = ok(await t.app.inject({ method: 'GET', url: `/v1.1/${project}/jobs/${template.id}.json` }), 200);
       assert.equal(shown.job.id, template.id);
       const listed = ok(await t.app.inject({ method: 'GET', url: `/v1.1/${project}/jobs.json?name=suffixed` }), 200);
-      assert.deepEqual(listed.jobs.map((job: any) => job.id), [template.id]);
+      assert.deepEqual(
+        listed.jobs.map((job: any) => job.id),
+        [template.id],
+      );
       const jbi = await uploadJbi(t.app, project, 'config.json', '{}');
       assert.equal(jbi.name, 'config.json');
       assert.equal(ok(await t.app.inject({ method: 'GET', url: '/openapi.json' }), 200).openapi, '3.0.3');
     });
 
-    test('without a project id in the path, the token\'s project is the caller\'s', async () => {
+    test("without a project id in the path, the token's project is the caller's", async () => {
       const headers = { 'x-auth-token': 'secret' };
-      const jbi = ok(await tokens.app.inject({ method: 'PUT', url: '/v1.1/job-binary-internals/x.sh', payload: 'echo', headers: { ...headers, 'content-type': 'application/octet-stream' } }), 202);
+      const jbi = ok(
+        await tokens.app.inject({
+          method: 'PUT',
+          url: '/v1.1/job-binary-internals/x.sh',
+          payload: 'echo',
+          headers: { ...headers, 'content-type': 'application/octet-stream' },
+        }),
+        202,
+      );
       assert.equal(jbi.job_binary_internal.tenant_id, project);
       const mine = ok(await tokens.app.inject({ method: 'GET', url: '/v1.1/job-binary-internals', headers }), 200);
-      assert.deepEqual(mine.binaries.map((row: any) => row.id), [jbi.job_binary_internal.id]);
-      ok(await tokens.app.inject({ method: 'GET', url: `/v1.1/job-binary-internals/${jbi.job_binary_internal.id}.json`, headers }), 200);
+      assert.deepEqual(
+        mine.binaries.map((row: any) => row.id),
+        [jbi.job_binary_internal.id],
+      );
+      ok(
+        await tokens.app.inject({
+          method: 'GET',
+          url: `/v1.1/job-binary-internals/${jbi.job_binary_internal.id}.json`,
+          headers,
+        }),
+        200,
+      );
       const executions = ok(await tokens.app.inject({ method: 'GET', url: '/v1.1/job-executions', headers }), 200);
       assert.deepEqual(executions.job_executions, []);
       // Another project's token sees none of it.
-      const theirs = ok(await tokens.app.inject({ method: 'GET', url: '/v1.1/job-binary-internals', headers: { 'x-auth-token': 'other' } }), 200);
+      const theirs = ok(
+        await tokens.app.inject({
+          method: 'GET',
+          url: '/v1.1/job-binary-internals',
+          headers: { 'x-auth-token': 'other' },
+        }),
+        200,
+      );
       assert.deepEqual(theirs.binaries, []);
-      assertError(await tokens.app.inject({ method: 'GET', url: `/v1.1/job-binary-internals/${jbi.job_binary_internal.id}`, headers: { 'x-auth-token': 'other' } }), 404, 'NOT_FOUND');
+      assertError(
+        await tokens.app.inject({
+          method: 'GET',
+          url: `/v1.1/job-binary-internals/${jbi.job_binary_internal.id}`,
+          headers: { 'x-auth-token': 'other' },
+        }),
+        404,
+        'NOT_FOUND',
+      );
       assertError(await tokens.app.inject({ method: 'GET', url: '/v1.1/job-executions' }), 401, 'UNAUTHORIZED');
     });
 

@@ -64,9 +64,14 @@ async function runJob(oasis: OasisProcess, project: string, script = 'echo done'
   const api = (method: string, route: string, body?: unknown, headers?: Record<string, string>) =>
     http(oasis.url, method, `/v1.1/${project}${route}`, body, headers);
   const name = `job-${randomUUID().slice(0, 8)}`;
-  const jbi = await api('PUT', `/job-binary-internals/${name}.sh`, script, { 'content-type': 'application/octet-stream' });
+  const jbi = await api('PUT', `/job-binary-internals/${name}.sh`, script, {
+    'content-type': 'application/octet-stream',
+  });
   assert.equal(jbi.status, 202, jbi.text);
-  const binary = await api('POST', '/job-binaries', { name: `${name}.sh`, url: `internal-db://${jbi.json.job_binary_internal.id}` });
+  const binary = await api('POST', '/job-binaries', {
+    name: `${name}.sh`,
+    url: `internal-db://${jbi.json.job_binary_internal.id}`,
+  });
   assert.equal(binary.status, 202, binary.text);
   const template = await api('POST', '/jobs', { name, type: 'Shell', mains: [binary.json.job_binary.id] });
   assert.equal(template.status, 202, template.text);
@@ -81,7 +86,9 @@ async function runJob(oasis: OasisProcess, project: string, script = 'echo done'
 }
 
 const deliveriesOf = (received: Received[], executionId: string) =>
-  received.filter((entry) => entry.body.includes(executionId)).map((entry) => ({ ...entry, json: JSON.parse(entry.body) }));
+  received
+    .filter((entry) => entry.body.includes(executionId))
+    .map((entry) => ({ ...entry, json: JSON.parse(entry.body) }));
 
 for (const dialect of testDialects()) {
   describe(`webhooks through a real Oasis (${dialect})`, () => {
@@ -124,7 +131,10 @@ for (const dialect of testDialects()) {
       });
       const project = newProject();
       const secret = `s3cret-${randomUUID()}`;
-      const created = await http(oasis.url, 'POST', `/v1.1/${project}/webhooks`, { url: receiver.url('/hook'), secret });
+      const created = await http(oasis.url, 'POST', `/v1.1/${project}/webhooks`, {
+        url: receiver.url('/hook'),
+        secret,
+      });
       assert.equal(created.status, 202, created.text);
       const webhook = created.json.webhook;
       assert.equal(webhook.url, receiver.url('/hook'));
@@ -144,7 +154,15 @@ for (const dialect of testDialects()) {
       assert.equal(delivery!.headers['oasis-event-id'], String(delivery!.json.event_id));
       assert.deepEqual(
         { ...delivery!.json, event_id: undefined, time: undefined },
-        { event_id: undefined, time: undefined, webhook_id: webhook.id, execution_id: id, project_id: project, status: 'SUCCEEDED', previous_status: 'RUNNING' },
+        {
+          event_id: undefined,
+          time: undefined,
+          webhook_id: webhook.id,
+          execution_id: id,
+          project_id: project,
+          status: 'SUCCEEDED',
+          previous_status: 'RUNNING',
+        },
       );
       // Only terminal statuses are sent: PENDING and RUNNING came first and were not.
       for (const entry of receiver.received) assert.ok(TERMINAL.has(JSON.parse(entry.body).status), entry.body);
@@ -166,13 +184,19 @@ for (const dialect of testDialects()) {
       });
       const project = newProject();
       const secret = 'flaky-receiver-secret';
-      assert.equal((await http(oasis.url, 'POST', `/v1.1/${project}/webhooks`, { url: receiver.url('/flaky'), secret })).status, 202);
+      assert.equal(
+        (await http(oasis.url, 'POST', `/v1.1/${project}/webhooks`, { url: receiver.url('/flaky'), secret })).status,
+        202,
+      );
       const id = await runJob(oasis, project);
       const attempts = await eventually(() => {
         const found = deliveriesOf(receiver.received, id);
         return found.some((entry) => entry.answered === 200) ? found : undefined;
       }, 'the third attempt to succeed');
-      assert.deepEqual(attempts.map((entry) => entry.answered), [0, 500, 200]);
+      assert.deepEqual(
+        attempts.map((entry) => entry.answered),
+        [0, 500, 200],
+      );
       assert.equal(new Set(attempts.map((entry) => entry.body)).size, 1);
       for (const entry of attempts) {
         assert.equal(entry.headers['oasis-signature'], hmac(secret, entry.body));
@@ -193,9 +217,15 @@ for (const dialect of testDialects()) {
       });
       const project = newProject();
       const secret = 'restart-receiver-secret';
-      assert.equal((await http(oasis.url, 'POST', `/v1.1/${project}/webhooks`, { url: receiver.url('/restart'), secret })).status, 202);
+      assert.equal(
+        (await http(oasis.url, 'POST', `/v1.1/${project}/webhooks`, { url: receiver.url('/restart'), secret })).status,
+        202,
+      );
       const id = await runJob(oasis, project);
-      await eventually(() => (deliveriesOf(receiver.received, id).length > 0 ? true : undefined), 'a first, refused attempt');
+      await eventually(
+        () => (deliveriesOf(receiver.received, id).length > 0 ? true : undefined),
+        'a first, refused attempt',
+      );
       await oasis.stop();
       const before = deliveriesOf(receiver.received, id).length;
       assert.ok(deliveriesOf(receiver.received, id).every((entry) => entry.answered === 503));
@@ -240,20 +270,35 @@ for (const dialect of testDialects()) {
         'http://user:password@example.com/hook',
         'not a url',
       ]) {
-        const message = assertError(await call(t.app, project, 'POST', '/webhooks', { url, secret }), 400, 'INVALID_DATA');
+        const message = assertError(
+          await call(t.app, project, 'POST', '/webhooks', { url, secret }),
+          400,
+          'INVALID_DATA',
+        );
         assert.ok(!message.includes(secret), message);
       }
       ok(await call(t.app, project, 'POST', '/webhooks', { url: 'https://hooks.example.com/oasis', secret }), 202);
     });
 
     test('with private targets allowed, link-local (metadata) addresses stay refused', async () => {
-      const allowing = await createTestApp({ dialect, config: { webhooks: { allowPrivate: true, retryDelayMs: 100, maxAttempts: 3, timeoutMs: 1_000 } } });
+      const allowing = await createTestApp({
+        dialect,
+        config: { webhooks: { allowPrivate: true, retryDelayMs: 100, maxAttempts: 3, timeoutMs: 1_000 } },
+      });
       try {
         const project = newProject();
         const secret = 'a-secret-of-16-chars';
         ok(await call(allowing.app, project, 'POST', '/webhooks', { url: 'http://127.0.0.1:8080/hook', secret }), 202);
-        assertError(await call(allowing.app, project, 'POST', '/webhooks', { url: 'http://169.254.169.254/', secret }), 400, 'INVALID_DATA');
-        assertError(await call(allowing.app, project, 'POST', '/webhooks', { url: 'http://[fe80::1]/', secret }), 400, 'INVALID_DATA');
+        assertError(
+          await call(allowing.app, project, 'POST', '/webhooks', { url: 'http://169.254.169.254/', secret }),
+          400,
+          'INVALID_DATA',
+        );
+        assertError(
+          await call(allowing.app, project, 'POST', '/webhooks', { url: 'http://[fe80::1]/', secret }),
+          400,
+          'INVALID_DATA',
+        );
       } finally {
         await allowing.close();
       }
@@ -275,7 +320,12 @@ for (const dialect of testDialects()) {
         const project = newProject();
         // As if `localhost` had resolved to a public address when it was registered.
         const webhook = await t.store.webhooks.insertBounded(
-          { id: randomUUID(), tenant_id: project, url: `http://localhost:${receiver.port}/rebound`, secret: 'a-secret-of-16-chars' },
+          {
+            id: randomUUID(),
+            tenant_id: project,
+            url: `http://localhost:${receiver.port}/rebound`,
+            secret: 'a-secret-of-16-chars',
+          },
           10,
         );
         const template = await shellTemplate(t.app, project, 'rebound', 'echo rebound');
@@ -322,7 +372,10 @@ for (const dialect of testDialects()) {
         assert.equal(failed!.attempts, 3);
         assert.equal(failed!.status, 'DONEWITHERROR');
         assert.equal(failed!.last_error, 'the receiver answered 500');
-        assert.deepEqual(receiver.received.map((entry) => entry.answered), [-1, 500, 500]);
+        assert.deepEqual(
+          receiver.received.map((entry) => entry.answered),
+          [-1, 500, 500],
+        );
       } finally {
         await deliveries.stop();
         await receiver.close();
@@ -332,15 +385,40 @@ for (const dialect of testDialects()) {
     test('inputs are bounded: URL length, secret length, webhooks per project; unknown fields refused; the secret is never echoed', async () => {
       const project = newProject();
       const secret = 'a-secret-of-16-chars';
-      assertError(await call(t.app, project, 'POST', '/webhooks', { url: `https://example.com/${'a'.repeat(2100)}`, secret }), 400, 'VALIDATION_ERROR');
+      assertError(
+        await call(t.app, project, 'POST', '/webhooks', { url: `https://example.com/${'a'.repeat(2100)}`, secret }),
+        400,
+        'VALIDATION_ERROR',
+      );
       const short = 'short-secret';
-      const message = assertError(await call(t.app, project, 'POST', '/webhooks', { url: 'https://example.com/', secret: short }), 400, 'VALIDATION_ERROR');
+      const message = assertError(
+        await call(t.app, project, 'POST', '/webhooks', { url: 'https://example.com/', secret: short }),
+        400,
+        'VALIDATION_ERROR',
+      );
       assert.ok(!message.includes(short), message);
-      assertError(await call(t.app, project, 'POST', '/webhooks', { url: 'https://example.com/', secret: 'x'.repeat(257) }), 400, 'VALIDATION_ERROR');
-      assertError(await call(t.app, project, 'POST', '/webhooks', { url: 'https://example.com/' }), 400, 'VALIDATION_ERROR');
-      assertError(await call(t.app, project, 'POST', '/webhooks', { url: 'https://example.com/', secret, events: ['x'] }), 400, 'VALIDATION_ERROR');
-      for (let i = 0; i < 10; i += 1) ok(await call(t.app, project, 'POST', '/webhooks', { url: `https://example.com/${i}`, secret }), 202);
-      const full = assertError(await call(t.app, project, 'POST', '/webhooks', { url: 'https://example.com/11', secret }), 400, 'INVALID_DATA');
+      assertError(
+        await call(t.app, project, 'POST', '/webhooks', { url: 'https://example.com/', secret: 'x'.repeat(257) }),
+        400,
+        'VALIDATION_ERROR',
+      );
+      assertError(
+        await call(t.app, project, 'POST', '/webhooks', { url: 'https://example.com/' }),
+        400,
+        'VALIDATION_ERROR',
+      );
+      assertError(
+        await call(t.app, project, 'POST', '/webhooks', { url: 'https://example.com/', secret, events: ['x'] }),
+        400,
+        'VALIDATION_ERROR',
+      );
+      for (let i = 0; i < 10; i += 1)
+        ok(await call(t.app, project, 'POST', '/webhooks', { url: `https://example.com/${i}`, secret }), 202);
+      const full = assertError(
+        await call(t.app, project, 'POST', '/webhooks', { url: 'https://example.com/11', secret }),
+        400,
+        'INVALID_DATA',
+      );
       assert.match(full, /at most 10 webhooks/);
       const listed = ok(await call(t.app, project, 'GET', '/webhooks'), 200).webhooks as { secret: string }[];
       assert.equal(listed.length, 10);
@@ -348,9 +426,15 @@ for (const dialect of testDialects()) {
       assert.ok(!JSON.stringify(listed).includes(secret));
     });
 
-    test('another project\'s webhook answers 404 and cannot be deleted', async () => {
+    test("another project's webhook answers 404 and cannot be deleted", async () => {
       const owner = newProject();
-      const webhook = ok(await call(t.app, owner, 'POST', '/webhooks', { url: 'https://example.com/owner', secret: 'a-secret-of-16-chars' }), 202).webhook;
+      const webhook = ok(
+        await call(t.app, owner, 'POST', '/webhooks', {
+          url: 'https://example.com/owner',
+          secret: 'a-secret-of-16-chars',
+        }),
+        202,
+      ).webhook;
       const intruder = newProject();
       assertError(await call(t.app, intruder, 'GET', `/webhooks/${webhook.id}`), 404, 'NOT_FOUND');
       assertError(await call(t.app, intruder, 'DELETE', `/webhooks/${webhook.id}`), 404, 'NOT_FOUND');

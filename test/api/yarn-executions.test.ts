@@ -73,7 +73,11 @@ for (const dialect of testDialects()) {
     after(() => t?.close());
 
     const hdfsSource = async (url: string) => {
-      const created = await a.request('POST', '/data-sources', { name: `ds-${randomUUID().slice(0, 8)}`, type: 'hdfs', url });
+      const created = await a.request('POST', '/data-sources', {
+        name: `ds-${randomUUID().slice(0, 8)}`,
+        type: 'hdfs',
+        url,
+      });
       assert.equal(created.status, 202, JSON.stringify(created.json));
       return created.json.data_source.id as string;
     };
@@ -84,17 +88,26 @@ for (const dialect of testDialects()) {
         cluster_id: clusterId,
         input_id: await hdfsSource(input),
         output_id: await hdfsSource(output),
-        job_configs: { configs: { 'edp.streaming.mapper': mapper, 'edp.streaming.reducer': reducer, 'mapreduce.job.reduces': '1' } },
+        job_configs: {
+          configs: { 'edp.streaming.mapper': mapper, 'edp.streaming.reducer': reducer, 'mapreduce.job.reduces': '1' },
+        },
       });
       assert.equal(started.status, 202, JSON.stringify(started.json));
       return started.json.job_execution as Record<string, any>;
     };
 
     test('registration is checked: a bad setting is a 400 naming it, the real cluster is Active', async () => {
-      const bad = await register({ ...(await yarnSettings(hadoop!)), resourcemanager: 'hdfs://127.0.0.1:8088', nodes: 3 });
+      const bad = await register({
+        ...(await yarnSettings(hadoop!)),
+        resourcemanager: 'hdfs://127.0.0.1:8088',
+        nodes: 3,
+      });
       assert.equal(bad.status, 400, JSON.stringify(bad.json));
       assert.equal(bad.json.error_name, 'INVALID_DATA');
-      assert.match(bad.json.error_message, /cluster_configs\.yarn\.resourcemanager must be an http\(s\):\/\/host:port URL/);
+      assert.match(
+        bad.json.error_message,
+        /cluster_configs\.yarn\.resourcemanager must be an http\(s\):\/\/host:port URL/,
+      );
       assert.match(bad.json.error_message, /cluster_configs\.yarn\.nodes is not a known setting/);
 
       const shown = await a.request('GET', `/clusters/${clusterId}`);
@@ -165,7 +178,11 @@ for (const dialect of testDialects()) {
       const input = hdfsPath(hadoop!, 'one-line.txt');
       await hdfsPut(hadoop!, input, 'x\n');
       const started = await streaming('sleep 600', 'cat', input, hdfsPath(hadoop!, 'never'));
-      const running = await a.waitFor(started.id, (row) => row.engine_job_id !== null || TERMINAL.includes(row.info.status), JOB_DEADLINE_MS);
+      const running = await a.waitFor(
+        started.id,
+        (row) => row.engine_job_id !== null || TERMINAL.includes(row.info.status),
+        JOB_DEADLINE_MS,
+      );
       assert.equal(running.info.status, 'RUNNING', JSON.stringify(running.info));
       const applicationId = running.engine_job_id as string;
 

@@ -54,8 +54,19 @@ for (const dialect of testDialects()) {
     test('a Java job running during a restart is re-adopted: SUCCEEDED, same application, submitted once', async () => {
       assert(hadoop);
       // The engine keeps its staging and launcher under the data directory, as `main` does.
-      const oasis = await RestartableOasis.open(dialect, async (dataDir) =>
-        new Map([['yarn', createYarnEngine({ workDir: path.join(dataDir, 'yarn'), nodeId: 'test-node', hadoopClasspath: hadoop.classpath })]]),
+      const oasis = await RestartableOasis.open(
+        dialect,
+        async (dataDir) =>
+          new Map([
+            [
+              'yarn',
+              createYarnEngine({
+                workDir: path.join(dataDir, 'yarn'),
+                nodeId: 'test-node',
+                hadoopClasspath: hadoop.classpath,
+              }),
+            ],
+          ]),
       );
       try {
         const first = new Client((await oasis.start()).app, `yarn-restart-${dialect}`);
@@ -98,7 +109,9 @@ for (const dialect of testDialects()) {
         assert.notEqual(done.end_time, null);
 
         // Submitted once: the only application tagged with the execution is the one adopted.
-        assert.deepEqual(await applicationsTagged(hadoop, `oasis-${id}`), [{ id: running.engine_job_id, state: 'FINISHED' }]);
+        assert.deepEqual(await applicationsTagged(hadoop, `oasis-${id}`), [
+          { id: running.engine_job_id, state: 'FINISHED' },
+        ]);
         assert.equal((await yarnApplication(hadoop, running.engine_job_id)).applicationTags, `oasis-${id}`);
         assert.equal(await hdfsCat(hadoop, target), SLEEP);
       } finally {

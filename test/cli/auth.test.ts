@@ -6,7 +6,9 @@ import { cli, clientEnv } from './support.js';
 let oasis: OasisProcess;
 
 before(async () => {
-  oasis = await startOasis({ tokens: { 'alpha-token': { project_id: 'alpha' }, 'beta-token': { project_id: 'beta' } } });
+  oasis = await startOasis({
+    tokens: { 'alpha-token': { project_id: 'alpha' }, 'beta-token': { project_id: 'beta' } },
+  });
 });
 after(() => oasis.stop());
 

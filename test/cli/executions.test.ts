@@ -77,11 +77,17 @@ describe('oasis list', () => {
     assert.match(lines[2]!, new RegExp(`^${ok.id}\\s+SUCCEEDED\\s+0\\s+ok-[0-9a-f]{8}\\s+local`));
 
     const succeeded = JSON.parse((await cli(['list', '--json', '--status', 'succeeded'], env)).stdout) as Row[];
-    assert.deepEqual(succeeded.map((row) => row.id), [ok.id]);
+    assert.deepEqual(
+      succeeded.map((row) => row.id),
+      [ok.id],
+    );
     const onLocal = JSON.parse((await cli(['list', '--json', '--cluster', 'local'], env)).stdout) as Row[];
     assert.equal(onLocal.length, 2);
     const limited = JSON.parse((await cli(['list', '--json', '--limit', '1'], env)).stdout) as Row[];
-    assert.deepEqual(limited.map((row) => row.id), [failed.id]);
+    assert.deepEqual(
+      limited.map((row) => row.id),
+      [failed.id],
+    );
 
     const unknown = await cli(['list', '--cluster', 'nowhere'], env);
     assert.equal(unknown.code, 1);
@@ -100,7 +106,10 @@ describe('oasis list', () => {
     assert.match(wide, /STARTED/);
     const narrow = table(rows, columns, 60);
     assert.doesNotMatch(narrow, /STARTED/);
-    assert.ok(narrow.split('\n').every((line) => line.length <= 60), narrow);
+    assert.ok(
+      narrow.split('\n').every((line) => line.length <= 60),
+      narrow,
+    );
     assert.match(narrow, /a-rather-long-templ[a-z]*…$/);
   });
 });
@@ -143,14 +152,24 @@ describe('oasis show, logs, cancel and delete', () => {
     const result = await cli(['cancel', id], env);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, new RegExp(`^${id} (TOBEKILLED|KILLED)\\n$`));
-    await eventually(async () => ((await statusOf(env, id)) === 'KILLED' ? true : undefined), 'the cancelled job to end KILLED');
+    await eventually(
+      async () => ((await statusOf(env, id)) === 'KILLED' ? true : undefined),
+      'the cancelled job to end KILLED',
+    );
   });
 
   it('deletes an execution; afterwards it is not found, with Sahara’s message and exit code 1', async () => {
     const env = clientEnv(oasis.url, newProject());
     const execution = await ran(env, await script('delete.sh', 'exit 0\n'));
-    assert.deepEqual(await cli(['delete', execution.id], env), { code: 0, stdout: `${execution.id} deleted\n`, stderr: '' });
-    await eventually(async () => ((await statusOf(env, execution.id)) === undefined ? true : undefined), 'the row to go');
+    assert.deepEqual(await cli(['delete', execution.id], env), {
+      code: 0,
+      stdout: `${execution.id} deleted\n`,
+      stderr: '',
+    });
+    await eventually(
+      async () => ((await statusOf(env, execution.id)) === undefined ? true : undefined),
+      'the row to go',
+    );
     const gone = await cli(['show', execution.id], env);
     assert.match(gone.stderr, /^oasis show: Object with \{'id': '[0-9a-f-]+'\} not found/);
   });
@@ -182,7 +201,10 @@ describe('oasis command line', () => {
     const closed = await closedPort();
     const unreachable = await cli(['list', '--url', `http://127.0.0.1:${closed}`, '--project', 'p']);
     assert.equal(unreachable.code, 1);
-    assert.match(unreachable.stderr, new RegExp(`cannot reach Oasis at http://127\\.0\\.0\\.1:${closed}: ECONNREFUSED`));
+    assert.match(
+      unreachable.stderr,
+      new RegExp(`cannot reach Oasis at http://127\\.0\\.0\\.1:${closed}: ECONNREFUSED`),
+    );
 
     const unknown = await cli(['frobnicate']);
     assert.equal(unknown.code, 2);

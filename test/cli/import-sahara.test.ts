@@ -19,7 +19,8 @@ import { assertError, ok } from '../support/resources.js';
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const socket = process.env.MARIADB_SOCKET;
-if (!socket && process.env.CI) throw new Error('MARIADB_SOCKET unset: scripts/test.sh starts MariaDB (scripts/mariadb.sh)');
+if (!socket && process.env.CI)
+  throw new Error('MARIADB_SOCKET unset: scripts/test.sh starts MariaDB (scripts/mariadb.sh)');
 
 const ALPHA = '5f2c1b7e9a0d4c3e8b6a1f0e2d3c4b5a';
 const BETA = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
@@ -57,7 +58,9 @@ INSERT INTO job_executions VALUES ('2019-03-04 08:00:00', NULL, '${RUNNING}', '$
 
 const mysql = (args: string[], input: string | null, output?: string) =>
   new Promise<string>((resolve, reject) => {
-    const child = spawn('mysql', [`--socket=${socket}`, '--default-character-set=utf8mb4', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('mysql', [`--socket=${socket}`, '--default-character-set=utf8mb4', ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -93,7 +96,18 @@ describe('oasis import-sahara from a real MariaDB export', { skip: !socket }, ()
     // (its first option only names the test server).
     const query = (await oasis(['sahara-export-query'], {})).stdout;
     exportFile = path.join(dir, 'sahara-edp.jsonl');
-    await mysql(['--batch', '--raw', '--skip-column-names', '--default-character-set=utf8mb4', '--max-allowed-packet=64M', schema], query, exportFile);
+    await mysql(
+      [
+        '--batch',
+        '--raw',
+        '--skip-column-names',
+        '--default-character-set=utf8mb4',
+        '--max-allowed-packet=64M',
+        schema,
+      ],
+      query,
+      exportFile,
+    );
   });
 
   after(async () => {
@@ -114,7 +128,12 @@ describe('oasis import-sahara from a real MariaDB export', { skip: !socket }, ()
           dialect,
           store: database.store,
           localConcurrency: 0,
-          auth: tokenAuth(new Map([['alpha', { tenantId: ALPHA, roles: [] }], ['beta', { tenantId: BETA, roles: [] }]])),
+          auth: tokenAuth(
+            new Map([
+              ['alpha', { tenantId: ALPHA, roles: [] }],
+              ['beta', { tenantId: BETA, roles: [] }],
+            ]),
+          ),
         });
       });
       after(async () => {
@@ -122,7 +141,12 @@ describe('oasis import-sahara from a real MariaDB export', { skip: !socket }, ()
         await database?.drop();
       });
 
-      const read = (token: string, url: string) => t.app.inject({ method: 'GET', url: `/v1.1/${token === 'alpha' ? ALPHA : BETA}${url}`, headers: { 'x-auth-token': token } });
+      const read = (token: string, url: string) =>
+        t.app.inject({
+          method: 'GET',
+          url: `/v1.1/${token === 'alpha' ? ALPHA : BETA}${url}`,
+          headers: { 'x-auth-token': token },
+        });
 
       test('every row arrives with its id and reads back through the API', async () => {
         const { stdout } = await oasis(['import-sahara', exportFile], env);
@@ -139,10 +163,22 @@ describe('oasis import-sahara from a real MariaDB export', { skip: !socket }, ()
         assert.equal(main.description, AWKWARD);
         assert.equal(main.url, `internal-db://${JBI}`);
         const shell = ok(await read('alpha', `/jobs/${SHELL}`), 200).job;
-        assert.deepEqual(shell.mains.map((binary: any) => binary.id), [MAIN]);
+        assert.deepEqual(
+          shell.mains.map((binary: any) => binary.id),
+          [MAIN],
+        );
         const java = ok(await read('beta', `/jobs/${JAVA}`), 200).job;
-        assert.deepEqual(java.libs.map((binary: any) => binary.id), [LIB]);
-        assert.deepEqual(java.interface.map((arg: any) => [arg.name, arg.order, arg.required]), [['First', 0, true], ['Second', 1, false]]);
+        assert.deepEqual(
+          java.libs.map((binary: any) => binary.id),
+          [LIB],
+        );
+        assert.deepEqual(
+          java.interface.map((arg: any) => [arg.name, arg.order, arg.required]),
+          [
+            ['First', 0, true],
+            ['Second', 1, false],
+          ],
+        );
         assert.equal(ok(await read('alpha', `/data-sources/${SOURCE}`), 200).data_source.is_protected, true);
 
         const done = ok(await read('alpha', `/job-executions/${DONE}`), 200).job_execution;
@@ -175,20 +211,49 @@ describe('oasis import-sahara from a real MariaDB export', { skip: !socket }, ()
   test('bad rows are reported with their lines, and nothing is imported', async () => {
     const bad = path.join(dir, 'bad.jsonl');
     await writeFile(bad, await readFile(exportFile));
-    await appendFile(bad, [
-      JSON.stringify({ table: 'data_sources', row: { id: 'dddddddd-0000-4000-8000-000000000000', tenant_id: ALPHA, name: 'ftp', type: 'ftp', url: 'ftp://x/y' } }),
-      JSON.stringify({ table: 'jobs', row: { id: 'eeeeeeee-0000-4000-8000-000000000000', tenant_id: ALPHA, name: 'lost', type: 'Pig' } }),
-      JSON.stringify({ table: 'mains_association', row: { Job_id: 'eeeeeeee-0000-4000-8000-000000000000', JobBinary_id: 'ffffffff-0000-4000-8000-000000000000' } }),
-      '{"table": "job_binaries", "row": {"id": ',
-    ].join('\n') + '\n');
+    await appendFile(
+      bad,
+      [
+        JSON.stringify({
+          table: 'data_sources',
+          row: {
+            id: 'dddddddd-0000-4000-8000-000000000000',
+            tenant_id: ALPHA,
+            name: 'ftp',
+            type: 'ftp',
+            url: 'ftp://x/y',
+          },
+        }),
+        JSON.stringify({
+          table: 'jobs',
+          row: { id: 'eeeeeeee-0000-4000-8000-000000000000', tenant_id: ALPHA, name: 'lost', type: 'Pig' },
+        }),
+        JSON.stringify({
+          table: 'mains_association',
+          row: { Job_id: 'eeeeeeee-0000-4000-8000-000000000000', JobBinary_id: 'ffffffff-0000-4000-8000-000000000000' },
+        }),
+        '{"table": "job_binaries", "row": {"id": ',
+      ].join('\n') + '\n',
+    );
     const database = await openTestStore('sqlite');
     try {
-      const failed = await oasis(['import-sahara', bad], { OASIS_DATA_DIR: database.dataDir }).then(() => undefined, (error: { code: number; stderr: string }) => error);
+      const failed = await oasis(['import-sahara', bad], { OASIS_DATA_DIR: database.dataDir }).then(
+        () => undefined,
+        (error: { code: number; stderr: string }) => error,
+      );
       assert.ok(failed, 'the import must fail');
       assert.equal(failed.code, 1);
       const lines = (await readFile(exportFile, 'utf8')).trim().split('\n').length;
-      assert.match(failed.stderr, new RegExp(`line ${lines + 1}: data_sources dddddddd-0000-4000-8000-000000000000: type "ftp" is not one of`));
-      assert.match(failed.stderr, new RegExp(`line ${lines + 2}: jobs eeeeeeee-0000-4000-8000-000000000000: its binaries ffffffff-0000-4000-8000-000000000000 are not in the export`));
+      assert.match(
+        failed.stderr,
+        new RegExp(`line ${lines + 1}: data_sources dddddddd-0000-4000-8000-000000000000: type "ftp" is not one of`),
+      );
+      assert.match(
+        failed.stderr,
+        new RegExp(
+          `line ${lines + 2}: jobs eeeeeeee-0000-4000-8000-000000000000: its binaries ffffffff-0000-4000-8000-000000000000 are not in the export`,
+        ),
+      );
       assert.match(failed.stderr, new RegExp(`line ${lines + 4}: .*not a JSON object`));
       assert.match(failed.stderr, /nothing was imported/);
       assert.equal(await database.store.jobExecutions.get(DONE), undefined);
@@ -198,4 +263,3 @@ describe('oasis import-sahara from a real MariaDB export', { skip: !socket }, ()
     }
   });
 });
-

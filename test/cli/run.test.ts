@@ -25,14 +25,18 @@ async function script(name: string, text: string): Promise<string> {
 
 async function executionsOf(project: string): Promise<Array<{ id: string; info: { status: string } }>> {
   const response = await fetch(`${oasis.url}/v1.1/${project}/job-executions`);
-  return ((await response.json()) as { job_executions: Array<{ id: string; info: { status: string } }> }).job_executions;
+  return ((await response.json()) as { job_executions: Array<{ id: string; info: { status: string } }> })
+    .job_executions;
 }
 
 describe('oasis run', () => {
   it('runs a script with its arguments and parameters, prints its output and exits 0', async () => {
     const project = newProject();
     const hello = await script('hello.sh', 'echo "hello $1 from $GREETING"\necho "args: $#" >&2\n');
-    const result = await cli(['run', '--param', 'GREETING=oasis', hello, 'world', '--not-an-option'], clientEnv(oasis.url, project));
+    const result = await cli(
+      ['run', '--param', 'GREETING=oasis', hello, 'world', '--not-an-option'],
+      clientEnv(oasis.url, project),
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'hello world from oasis\n');
     assert.match(result.stderr, /args: 2/);
@@ -87,7 +91,10 @@ describe('oasis run', () => {
     assert.equal(detached.code, 0, detached.stderr);
     const id = detached.stdout.trim();
     assert.match(id, /^[0-9a-f-]{36}$/);
-    await eventually(async () => ((await executionsOf(project))[0]?.info.status === 'SUCCEEDED' ? true : undefined), 'the detached job to end');
+    await eventually(
+      async () => ((await executionsOf(project))[0]?.info.status === 'SUCCEEDED' ? true : undefined),
+      'the detached job to end',
+    );
 
     const json = await cli(['run', '--json', hello], clientEnv(oasis.url, project));
     assert.equal(json.code, 0, json.stderr);

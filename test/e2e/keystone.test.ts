@@ -62,7 +62,8 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
     await oasis?.stop();
   });
 
-  const get = (url: string, token?: string) => fetch(`${oasis.url}${url}`, { headers: token ? { 'X-Auth-Token': token } : {} });
+  const get = (url: string, token?: string) =>
+    fetch(`${oasis.url}${url}`, { headers: token ? { 'X-Auth-Token': token } : {} });
 
   /** The openstack CLI as a user of a project: password auth, Oasis found through the catalog. */
   const openstackRun = (user: string, project: string, args: string[]) =>
@@ -90,9 +91,45 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
   test('the openstack CLI registers, runs, lists, shows and deletes a job through the catalog', async () => {
     const script = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-keystone-')), 'hello.sh');
     await writeFile(script, 'echo "hello $1"\n');
-    const binary = await openstack('alice', 'alpha', 'dataprocessing', 'job', 'binary', 'create', '--name', 'hello.sh', '--data', script);
-    const template = await openstack('alice', 'alpha', 'dataprocessing', 'job', 'template', 'create', '--name', 'hello', '--type', 'Shell', '--mains', binary.Id);
-    const started = await openstack('alice', 'alpha', 'dataprocessing', 'job', 'execute', '--job-template', template.Id, '--cluster', 'local', '--args', 'keystone');
+    const binary = await openstack(
+      'alice',
+      'alpha',
+      'dataprocessing',
+      'job',
+      'binary',
+      'create',
+      '--name',
+      'hello.sh',
+      '--data',
+      script,
+    );
+    const template = await openstack(
+      'alice',
+      'alpha',
+      'dataprocessing',
+      'job',
+      'template',
+      'create',
+      '--name',
+      'hello',
+      '--type',
+      'Shell',
+      '--mains',
+      binary.Id,
+    );
+    const started = await openstack(
+      'alice',
+      'alpha',
+      'dataprocessing',
+      'job',
+      'execute',
+      '--job-template',
+      template.Id,
+      '--cluster',
+      'local',
+      '--args',
+      'keystone',
+    );
     const shown = await eventually(async () => {
       const job = await openstack('alice', 'alpha', 'dataprocessing', 'job', 'show', started.Id);
       return ['SUCCEEDED', 'DONEWITHERROR', 'FAILED', 'KILLED'].includes(job.Status) ? job : undefined;
@@ -105,10 +142,14 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
     await assertSaharaError(await get(`/v1.1/${alpha}/job-executions/${started.Id}`, token), 404, 'NOT_FOUND');
   });
 
-  test('python-saharaclient v1.1 through Keystone: execute, list, show, cancel and delete; v2 is discovered at the root', async () => {
-    const { stdout } = await run(path.join(VENV, 'python'), [path.join(import.meta.dirname, 'keystone_flow.py'), keystone!.url, 'alice', keystone!.password, 'alpha'], {
-      timeout: 120_000,
-    });
+  test('python-saharaclient v1.1 and v2 through Keystone: execute, list, show, cancel and delete', async () => {
+    const { stdout } = await run(
+      path.join(VENV, 'python'),
+      [path.join(import.meta.dirname, 'keystone_flow.py'), keystone!.url, 'alice', keystone!.password, 'alpha'],
+      {
+        timeout: 120_000,
+      },
+    );
     const result = JSON.parse(stdout);
     assert.equal(result.endpoint.replace(/\/$/, ''), `${oasis.url}/v1.1/${alpha}`);
     assert.equal(result.v2_endpoint.replace(/\/$/, ''), `${oasis.url}/v2/${alpha}`);
@@ -116,6 +157,37 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
     assert.ok(result.listed.includes(result.id));
     assert.equal(result.cancelled, 'KILLED');
     assert.deepEqual(result.deleted, { code: 404, name: 'NOT_FOUND' });
+    // The v2 client, on the endpoint the catalog and the versions document gave it.
+    assert.equal(result.v2.endpoint.replace(/\/$/, ''), `${oasis.url}/v2/${alpha}`);
+    assert.equal(result.v2.project_id, alpha);
+    assert.ok(result.v2.listed.includes(result.v2.id));
+    assert.ok(result.v2.engine_job_id);
+    assert.equal(result.v2.cancelled, 'KILLED');
+    assert.deepEqual(result.v2.deleted, { code: 404, name: 'NOT_FOUND' });
+  });
+
+  test('the openstack CLI speaks v2 through the catalog too', async () => {
+    const jobs = await openstack(
+      'alice',
+      'alpha',
+      '--os-data-processing-api-version',
+      '2',
+      'dataprocessing',
+      'job',
+      'list',
+    );
+    assert.ok(Array.isArray(jobs));
+    const templates = await openstack(
+      'alice',
+      'alpha',
+      '--os-data-processing-api-version',
+      '2',
+      'dataprocessing',
+      'job',
+      'template',
+      'list',
+    );
+    assert.ok(templates.some((template: { Name: string }) => template.Name === 'hello'));
   });
 
   test('projects are isolated, and only an admin registers clusters', async () => {
@@ -147,12 +219,19 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
       cluster_configs: { spark: { master: 'spark://127.0.0.1:1', rest_url: 'http://127.0.0.1:1' } },
     };
     const register = (token: string) =>
-      fetch(`${oasis.url}/v1.1/${alpha}/clusters`, { method: 'POST', headers: { 'X-Auth-Token': token, 'Content-Type': 'application/json' }, body: JSON.stringify(cluster) });
+      fetch(`${oasis.url}/v1.1/${alpha}/clusters`, {
+        method: 'POST',
+        headers: { 'X-Auth-Token': token, 'Content-Type': 'application/json' },
+        body: JSON.stringify(cluster),
+      });
     await assertSaharaError(await register(alice), 403, 'FORBIDDEN');
     const created = await register(carol);
     assert.equal(created.status, 202);
     const { id } = ((await created.json()) as any).cluster;
-    const removed = await fetch(`${oasis.url}/v1.1/${alpha}/clusters/${id}`, { method: 'DELETE', headers: { 'X-Auth-Token': carol } });
+    const removed = await fetch(`${oasis.url}/v1.1/${alpha}/clusters/${id}`, {
+      method: 'DELETE',
+      headers: { 'X-Auth-Token': carol },
+    });
     assert.equal(removed.status, 204);
   });
 
@@ -169,7 +248,7 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
     await assertSaharaError(await get(`/v1.1/${alpha}/job-executions`), 401, 'UNAUTHORIZED');
   });
 
-  test('Keystone not answering gives 503 with Sahara\'s body, and Oasis recovers with it', async () => {
+  test("Keystone not answering gives 503 with Sahara's body, and Oasis recovers with it", async () => {
     const { token } = await issueToken(keystone!, 'bob', 'beta');
     await whileKeystoneHangs(keystone!, async () => {
       await assertSaharaError(await get(`/v1.1/${beta}/job-executions`, token), 503, 'SERVICE_UNAVAILABLE');
@@ -198,7 +277,9 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
 
     test('holds at most its size, forgetting the least recently used', async () => {
       const auth = new KeystoneAuth(settings({ cacheSize: 2 }), silent);
-      const tokens = await Promise.all(['alice', 'bob', 'carol'].map((user) => issueToken(keystone!, user, user === 'bob' ? 'beta' : 'alpha')));
+      const tokens = await Promise.all(
+        ['alice', 'bob', 'carol'].map((user) => issueToken(keystone!, user, user === 'bob' ? 'beta' : 'alpha')),
+      );
       for (const { token } of tokens) await auth.authenticate({ 'x-auth-token': token }, undefined);
       assert.equal(auth.cachedCount, 2);
       // The two most recent answer at once, from the cache; the first must be asked again.
@@ -209,9 +290,11 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
       assert.deepEqual((await first).tenantId, alpha);
     });
 
-    test('never answers past the token\'s expiry, whatever the cache time', async () => {
+    test("never answers past the token's expiry, whatever the cache time", async () => {
       const { token } = await issueToken(keystone!, 'alice', 'alpha');
-      const shown = await fetch(`${keystone!.url}/auth/tokens?nocatalog`, { headers: { 'X-Auth-Token': token, 'X-Subject-Token': token } });
+      const shown = await fetch(`${keystone!.url}/auth/tokens?nocatalog`, {
+        headers: { 'X-Auth-Token': token, 'X-Subject-Token': token },
+      });
       const expiresAt = Date.parse(((await shown.json()) as { token: { expires_at: string } }).token.expires_at);
       // A clock one second before the token expires: the validation is cached for that second only.
       let clock = expiresAt - 1_000;
@@ -221,7 +304,10 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
       assert.deepEqual([...context.roles].sort(), ['member', 'reader']);
       assert.ok(!(auth.authenticate({ 'x-auth-token': token }, alpha) instanceof Promise));
       clock = expiresAt;
-      await assert.rejects(Promise.resolve().then(() => auth.authenticate({ 'x-auth-token': token }, alpha)), { status: 401 });
+      await assert.rejects(
+        Promise.resolve().then(() => auth.authenticate({ 'x-auth-token': token }, alpha)),
+        { status: 401 },
+      );
     });
   });
 });

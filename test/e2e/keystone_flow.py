@@ -1,4 +1,4 @@
-"""Drives Oasis through python-saharaclient's v1.1 client, found through a real Keystone catalog.
+"""Drives Oasis through python-saharaclient's v1.1 and v2 clients, found through a real Keystone catalog.
 
 Usage: python keystone_flow.py <auth url> <user> <password> <project>
 Password authentication, no endpoint override: keystoneauth finds Oasis under the
@@ -11,7 +11,7 @@ import time
 from keystoneauth1 import adapter, session
 from keystoneauth1.identity import v3
 from saharaclient.api import base
-from saharaclient.api.client import Client
+from saharaclient.api.client import Client, ClientV2
 
 LOCAL_CLUSTER = "00000000-0000-4000-8000-000000000001"
 TERMINAL = ["SUCCEEDED", "DONEWITHERROR", "FAILED", "KILLED"]
@@ -25,6 +25,16 @@ def wait(sahara, execution_id, statuses, deadline=60):
             return execution
         time.sleep(0.2)
     raise SystemExit("execution %s never reached %s" % (execution_id, statuses))
+
+
+def wait_v2(sahara, job_id, statuses, deadline=60):
+    end = time.time() + deadline
+    while time.time() < end:
+        job = sahara.jobs.get(job_id)
+        if job.info["status"] in statuses:
+            return job
+        time.sleep(0.2)
+    raise SystemExit("job %s never reached %s" % (job_id, statuses))
 
 
 def main(auth_url, user, password, project):
@@ -55,7 +65,36 @@ def main(auth_url, user, password, project):
             time.sleep(0.2)
         except base.APIException as error:
             gone = {"code": error.error_code, "name": error.error_name}
+
+    # The v2 client on the same session: Oasis found through the catalog and the versions document.
+    sahara2 = ClientV2(session=keystone)
+    job2 = sahara2.jobs.create(template.id, LOCAL_CLUSTER, configs={})
+    running2 = wait_v2(sahara2, job2.id, ["RUNNING"])
+    listed2 = [job.id for job in sahara2.jobs.list()]
+    shown2 = sahara2.jobs.get(job2.id)
+    # saharaclient's v2 has no cancel call: it is a PATCH of the job, sent through the same session.
+    sahara2.jobs.api.patch("/jobs/%s" % job2.id, json={"info": {"status": "cancel"}})
+    cancelled2 = wait_v2(sahara2, job2.id, TERMINAL)
+    sahara2.jobs.delete(job2.id)
+    gone2 = None
+    end = time.time() + 30
+    while time.time() < end and gone2 is None:
+        try:
+            sahara2.jobs.get(job2.id)
+            time.sleep(0.2)
+        except base.APIException as error:
+            gone2 = {"code": error.error_code, "name": error.error_name}
+
     print(json.dumps({
+        "v2": {
+            "endpoint": sahara2.jobs.api.get_endpoint(),
+            "id": job2.id,
+            "project_id": shown2.project_id,
+            "listed": listed2,
+            "engine_job_id": running2.engine_job_id,
+            "cancelled": cancelled2.info["status"],
+            "deleted": gone2,
+        },
         "endpoint": endpoint,
         "v2_endpoint": v2_endpoint,
         "id": execution.id,

@@ -25,113 +25,155 @@ const clientsInstalled = existsSync(path.join(VENV, 'openstack'));
 if (!clientsInstalled && process.env.CI) throw new Error('python clients missing: run scripts/python-clients.sh');
 
 for (const dialect of testDialects()) {
-  describe(`python-saharaclient v2 and openstack dataprocessing v2 against Oasis (${dialect})`, { skip: !clientsInstalled }, () => {
-    let oasis: OasisProcess;
-    let drop: () => Promise<void> = async () => {};
+  describe(
+    `python-saharaclient v2 and openstack dataprocessing v2 against Oasis (${dialect})`,
+    { skip: !clientsInstalled },
+    () => {
+      let oasis: OasisProcess;
+      let drop: () => Promise<void> = async () => {};
 
-    before(async () => {
-      const database = await openTestStore(dialect);
-      await database.store.close();
-      drop = database.drop;
-      oasis = await startOasis({
-        dataDir: database.dataDir,
-        env: database.url ? { OASIS_DATABASE_URL: database.url } : {},
-        tokens: { [TOKEN]: { project_id: PROJECT, roles: ['member'] } },
+      before(async () => {
+        const database = await openTestStore(dialect);
+        await database.store.close();
+        drop = database.drop;
+        oasis = await startOasis({
+          dataDir: database.dataDir,
+          env: database.url ? { OASIS_DATABASE_URL: database.url } : {},
+          tokens: { [TOKEN]: { project_id: PROJECT, roles: ['member'] } },
+        });
       });
-    });
 
-    after(async () => {
-      await oasis?.stop();
-      await drop();
-    });
+      after(async () => {
+        await oasis?.stop();
+        await drop();
+      });
 
-    const openstack = async (...args: string[]): Promise<any> => {
-      const { stdout } = await run(
-        path.join(VENV, 'openstack'),
-        [
-          '--os-auth-type', 'admin_token', '--os-endpoint', `${oasis.url}/v2`, '--os-token', TOKEN,
-          '--os-data-processing-api-version', '2', 'dataprocessing', ...args,
-        ],
-        { env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 },
+      const openstack = async (...args: string[]): Promise<any> => {
+        const { stdout } = await run(
+          path.join(VENV, 'openstack'),
+          [
+            '--os-auth-type',
+            'admin_token',
+            '--os-endpoint',
+            `${oasis.url}/v2`,
+            '--os-token',
+            TOKEN,
+            '--os-data-processing-api-version',
+            '2',
+            'dataprocessing',
+            ...args,
+          ],
+          { env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 },
+        );
+        // Some commands print a sentence before the JSON, some print nothing.
+        const start = stdout.search(/^[[{]/m);
+        return start === -1 ? stdout : JSON.parse(stdout.slice(start));
+      };
+
+      test('ClientV2 executes, lists, shows, cancels by PATCH, updates and deletes jobs', async () => {
+        const { stdout } = await run(
+          path.join(VENV, 'python'),
+          [path.join(import.meta.dirname, 'saharaclient_v2_flow.py'), oasis.url, PROJECT, TOKEN],
+          { timeout: 120_000 },
+        );
+        const result = JSON.parse(stdout);
+        assert.equal(result.template.project_id, PROJECT);
+        assert.equal(result.template.description, 'through v2');
+        assert.deepEqual(result.executed.template, result.template.id);
+        assert.equal(result.executed.project_id, PROJECT);
+        assert.deepEqual(result.done, { status: 'SUCCEEDED', return_code: '0' });
+        const stdoutFile = path.join(oasis.dataDir, 'executions', result.executed.id, 'stdout');
+        assert.equal(await readFile(stdoutFile, 'utf8'), 'v2 says hello\n');
+        assert.ok(result.listed.includes(result.executed.id));
+        assert.equal(result.page_size, 1);
+        assert.ok(result.filtered.includes(result.executed.id));
+
+        assert.equal(result.cancel.code, 202);
+        assert.equal(result.cancel.version, 'data-processing 2.0');
+        assert.equal(result.cancel.status, 'KILLED');
+        const pid = Number(String(result.cancel.engine_job_id).split('@')[0]);
+        assert.ok(pid > 0);
+        assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
+
+        assert.equal(result.updated_public, true);
+        assert.deepEqual(result.deleted, { code: 404, name: 'NOT_FOUND' });
+        // Sahara's v2 refused the client's own refresh_status parameter; so does Oasis.
+        assert.deepEqual(result.refresh_status, { code: 400, name: 'INVALID_PARAMS_ON_REQUEST' });
+        assert.equal(result.through_v1, result.template.id);
+      });
+
+      // Each CLI call starts a Python interpreter (seconds): the database under it is covered above.
+      test(
+        'the CLI with --os-data-processing-api-version 2 runs a job and manages it',
+        { skip: dialect !== 'sqlite' && 'run on SQLite only' },
+        async () => {
+          const script = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'cli.sh');
+          await writeFile(script, 'echo "cli v2 $1"\n');
+          // v2 has no upload: the binary comes through v1.1, as python-saharaclient's v2 CLI expects.
+          const upload = await fetch(`${oasis.url}/v1.1/${PROJECT}/job-binary-internals/cli.sh`, {
+            method: 'PUT',
+            headers: { 'X-Auth-Token': TOKEN, 'Content-Type': 'application/octet-stream' },
+            body: await readFile(script),
+          });
+          const jbi = ((await upload.json()) as any).job_binary_internal.id;
+          const binaryResponse = await fetch(`${oasis.url}/v1.1/${PROJECT}/job-binaries`, {
+            method: 'POST',
+            headers: { 'X-Auth-Token': TOKEN, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ name: 'cli.sh', url: `internal-db://${jbi}` }),
+          });
+          assert.equal(binaryResponse.status, 202);
+
+          const binaries = await openstack('job', 'binary', 'list', '-f', 'json');
+          assert.ok(binaries.some((row: any) => row.Name === 'cli.sh'));
+          const template = await openstack(
+            'job',
+            'template',
+            'create',
+            '--name',
+            'cli-v2',
+            '--type',
+            'Shell',
+            '--mains',
+            'cli.sh',
+            '-f',
+            'json',
+          );
+          const clusters = await openstack('cluster', 'list', '-f', 'json');
+          assert.ok(clusters.some((row: any) => row.Name === 'local' && row.Id === LOCAL_CLUSTER));
+
+          const started = await openstack(
+            'job',
+            'execute',
+            '--job-template',
+            'cli-v2',
+            '--cluster',
+            'local',
+            '--args',
+            'works',
+            '-f',
+            'json',
+          );
+          assert.equal(started['Job template id'], template.Id);
+          let shown: any;
+          for (let attempt = 0; attempt < 60; attempt += 1) {
+            shown = await openstack('job', 'show', started.Id, '-f', 'json');
+            if (['SUCCEEDED', 'DONEWITHERROR', 'FAILED', 'KILLED'].includes(shown.Status)) break;
+          }
+          assert.equal(shown.Status, 'SUCCEEDED');
+          assert.equal(
+            await readFile(path.join(oasis.dataDir, 'executions', started.Id, 'stdout'), 'utf8'),
+            'cli v2 works\n',
+          );
+
+          const listed = await openstack('job', 'list', '-f', 'json');
+          assert.ok(listed.some((row: any) => row.Id === started.Id && row.Status === 'SUCCEEDED'));
+          const updated = await openstack('job', 'update', started.Id, '--public', '-f', 'json');
+          assert.equal(updated['Is public'], true);
+          await openstack('job', 'delete', started.Id, '--wait');
+          const response = await fetch(`${oasis.url}/v2/jobs/${started.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
+          assert.equal(response.status, 404);
+        },
       );
-      // Some commands print a sentence before the JSON, some print nothing.
-      const start = stdout.search(/^[[{]/m);
-      return start === -1 ? stdout : JSON.parse(stdout.slice(start));
-    };
-
-    test('ClientV2 executes, lists, shows, cancels by PATCH, updates and deletes jobs', async () => {
-      const { stdout } = await run(
-        path.join(VENV, 'python'),
-        [path.join(import.meta.dirname, 'saharaclient_v2_flow.py'), oasis.url, PROJECT, TOKEN],
-        { timeout: 120_000 },
-      );
-      const result = JSON.parse(stdout);
-      assert.equal(result.template.project_id, PROJECT);
-      assert.equal(result.template.description, 'through v2');
-      assert.deepEqual(result.executed.template, result.template.id);
-      assert.equal(result.executed.project_id, PROJECT);
-      assert.deepEqual(result.done, { status: 'SUCCEEDED', return_code: '0' });
-      const stdoutFile = path.join(oasis.dataDir, 'executions', result.executed.id, 'stdout');
-      assert.equal(await readFile(stdoutFile, 'utf8'), 'v2 says hello\n');
-      assert.ok(result.listed.includes(result.executed.id));
-      assert.equal(result.page_size, 1);
-      assert.ok(result.filtered.includes(result.executed.id));
-
-      assert.equal(result.cancel.code, 202);
-      assert.equal(result.cancel.version, 'data-processing 2.0');
-      assert.equal(result.cancel.status, 'KILLED');
-      const pid = Number(String(result.cancel.engine_job_id).split('@')[0]);
-      assert.ok(pid > 0);
-      assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
-
-      assert.equal(result.updated_public, true);
-      assert.deepEqual(result.deleted, { code: 404, name: 'NOT_FOUND' });
-      // Sahara's v2 refused the client's own refresh_status parameter; so does Oasis.
-      assert.deepEqual(result.refresh_status, { code: 400, name: 'INVALID_PARAMS_ON_REQUEST' });
-      assert.equal(result.through_v1, result.template.id);
-    });
-
-    // Each CLI call starts a Python interpreter (seconds): the database under it is covered above.
-    test('the CLI with --os-data-processing-api-version 2 runs a job and manages it', { skip: dialect !== 'sqlite' && 'run on SQLite only' }, async () => {
-      const script = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'cli.sh');
-      await writeFile(script, 'echo "cli v2 $1"\n');
-      // v2 has no upload: the binary comes through v1.1, as python-saharaclient's v2 CLI expects.
-      const upload = await fetch(`${oasis.url}/v1.1/${PROJECT}/job-binary-internals/cli.sh`, {
-        method: 'PUT',
-        headers: { 'X-Auth-Token': TOKEN, 'Content-Type': 'application/octet-stream' },
-        body: await readFile(script),
-      });
-      const jbi = ((await upload.json()) as any).job_binary_internal.id;
-      const binaryResponse = await fetch(`${oasis.url}/v1.1/${PROJECT}/job-binaries`, {
-        method: 'POST',
-        headers: { 'X-Auth-Token': TOKEN, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ name: 'cli.sh', url: `internal-db://${jbi}` }),
-      });
-      assert.equal(binaryResponse.status, 202);
-
-      const binaries = await openstack('job', 'binary', 'list', '-f', 'json');
-      assert.ok(binaries.some((row: any) => row.Name === 'cli.sh'));
-      const template = await openstack('job', 'template', 'create', '--name', 'cli-v2', '--type', 'Shell', '--mains', 'cli.sh', '-f', 'json');
-      const clusters = await openstack('cluster', 'list', '-f', 'json');
-      assert.ok(clusters.some((row: any) => row.Name === 'local' && row.Id === LOCAL_CLUSTER));
-
-      const started = await openstack('job', 'execute', '--job-template', 'cli-v2', '--cluster', 'local', '--args', 'works', '-f', 'json');
-      assert.equal(started['Job template id'], template.Id);
-      let shown: any;
-      for (let attempt = 0; attempt < 60; attempt += 1) {
-        shown = await openstack('job', 'show', started.Id, '-f', 'json');
-        if (['SUCCEEDED', 'DONEWITHERROR', 'FAILED', 'KILLED'].includes(shown.Status)) break;
-      }
-      assert.equal(shown.Status, 'SUCCEEDED');
-      assert.equal(await readFile(path.join(oasis.dataDir, 'executions', started.Id, 'stdout'), 'utf8'), 'cli v2 works\n');
-
-      const listed = await openstack('job', 'list', '-f', 'json');
-      assert.ok(listed.some((row: any) => row.Id === started.Id && row.Status === 'SUCCEEDED'));
-      const updated = await openstack('job', 'update', started.Id, '--public', '-f', 'json');
-      assert.equal(updated['Is public'], true);
-      await openstack('job', 'delete', started.Id, '--wait');
-      const response = await fetch(`${oasis.url}/v2/jobs/${started.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
-      assert.equal(response.status, 404);
-    });
-  });
+    },
+  );
 }

@@ -28,149 +28,241 @@ if ((!process.env.SPARK_MASTER_URL || !process.env.HADOOP_RM_URL) && process.env
 }
 
 for (const dialect of testDialects()) {
-  describe(`openstack dataprocessing and python-saharaclient against Oasis (${dialect})`, { skip: !clientsInstalled }, () => {
-    let oasis: OasisProcess;
-    let drop: () => Promise<void> = async () => {};
-    let endpoint: string;
+  describe(
+    `openstack dataprocessing and python-saharaclient against Oasis (${dialect})`,
+    { skip: !clientsInstalled },
+    () => {
+      let oasis: OasisProcess;
+      let drop: () => Promise<void> = async () => {};
+      let endpoint: string;
 
-    before(async () => {
-      const database = await openTestStore(dialect);
-      await database.store.close();
-      drop = database.drop;
-      oasis = await startOasis({
-        dataDir: database.dataDir,
-        env: database.url ? { OASIS_DATABASE_URL: database.url } : {},
-        // The CLI registers and deletes clusters, which needs the admin role (docs/policy.md).
-        tokens: { [TOKEN]: { project_id: PROJECT, roles: ['admin'] } },
+      before(async () => {
+        const database = await openTestStore(dialect);
+        await database.store.close();
+        drop = database.drop;
+        oasis = await startOasis({
+          dataDir: database.dataDir,
+          env: database.url ? { OASIS_DATABASE_URL: database.url } : {},
+          // The CLI registers and deletes clusters, which needs the admin role (docs/policy.md).
+          tokens: { [TOKEN]: { project_id: PROJECT, roles: ['admin'] } },
+        });
+        endpoint = `${oasis.url}/v1.1/${PROJECT}`;
       });
-      endpoint = `${oasis.url}/v1.1/${PROJECT}`;
-    });
 
-    after(async () => {
-      await oasis?.stop();
-      await drop();
-    });
+      after(async () => {
+        await oasis?.stop();
+        await drop();
+      });
 
-    const openstack = async (...args: string[]): Promise<any> => {
-      const { stdout } = await run(
-        path.join(VENV, 'openstack'),
-        ['--os-auth-type', 'admin_token', '--os-endpoint', endpoint, '--os-token', TOKEN, 'dataprocessing', ...args, '-f', 'json'],
-        { env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 },
+      const openstack = async (...args: string[]): Promise<any> => {
+        const { stdout } = await run(
+          path.join(VENV, 'openstack'),
+          [
+            '--os-auth-type',
+            'admin_token',
+            '--os-endpoint',
+            endpoint,
+            '--os-token',
+            TOKEN,
+            'dataprocessing',
+            ...args,
+            '-f',
+            'json',
+          ],
+          { env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 },
+        );
+        // Some commands print a sentence ("Job ... has been started successfully.") before the JSON.
+        return JSON.parse(stdout.slice(stdout.search(/^[[{]/m)));
+      };
+
+      const saharaclient = async (scenario: string): Promise<any> => {
+        const { stdout } = await run(
+          path.join(VENV, 'python'),
+          [path.join(import.meta.dirname, 'saharaclient_flow.py'), endpoint, TOKEN, scenario],
+          {
+            timeout: 120_000,
+          },
+        );
+        return JSON.parse(stdout);
+      };
+
+      test('a shell script uploaded with the CLI runs on local and succeeds with its output', async () => {
+        const script = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'hello.sh');
+        await writeFile(script, 'echo "hello $1 $2 from $GREETING"\n');
+        const binary = await openstack('job', 'binary', 'create', '--name', 'hello.sh', '--data', script);
+        const template = await openstack(
+          'job',
+          'template',
+          'create',
+          '--name',
+          'hello',
+          '--type',
+          'Shell',
+          '--mains',
+          binary.Id,
+        );
+        const clusters = await openstack('cluster', 'list');
+        assert.ok(clusters.some((cluster: any) => cluster.Name === 'local' && cluster.Id === LOCAL_CLUSTER));
+
+        const started = await openstack(
+          'job',
+          'execute',
+          '--job-template',
+          template.Id,
+          '--cluster',
+          'local',
+          '--args',
+          'big',
+          'world',
+          '--params',
+          'GREETING:oasis',
+        );
+        assert.equal(started.Status, 'PENDING');
+
+        let shown: any;
+        for (let attempt = 0; attempt < 60; attempt += 1) {
+          shown = await openstack('job', 'show', started.Id);
+          if (['SUCCEEDED', 'DONEWITHERROR', 'FAILED', 'KILLED'].includes(shown.Status)) break;
+        }
+        assert.equal(shown.Status, 'SUCCEEDED');
+
+        const response = await fetch(`${endpoint}/job-executions/${started.Id}`, {
+          headers: { 'X-Auth-Token': TOKEN },
+        });
+        const execution = ((await response.json()) as any).job_execution;
+        assert.equal(execution.return_code, '0');
+        const stdout = path.join(oasis.dataDir, 'executions', started.Id, 'stdout');
+        const { readFile } = await import('node:fs/promises');
+        assert.equal(await readFile(stdout, 'utf8'), 'hello big world from oasis\n');
+
+        const listed = await openstack('job', 'list');
+        assert.ok(listed.some((row: any) => row.Id === started.Id && row.Status === 'SUCCEEDED'));
+      });
+
+      test('a failing script ends DONEWITHERROR with its exit code', async () => {
+        const result = await saharaclient('failing');
+        assert.deepEqual(result, { status: 'DONEWITHERROR', return_code: '3' });
+      });
+
+      test('a long script is cancelled and its process is really gone', async () => {
+        const result = await saharaclient('cancel');
+        assert.equal(result.status, 'KILLED');
+        const pid = Number(String(result.engine_job_id).split('@')[0]);
+        assert.ok(pid > 0);
+        assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
+      });
+
+      test('list, show, update and delete through python-saharaclient', async () => {
+        const result = await saharaclient('manage');
+        for (const id of result.ids) assert.ok(result.listed.includes(id));
+        assert.equal(result.page_size, 2);
+        assert.equal(result.shown.id, result.ids[0]);
+        assert.equal(result.shown.status, 'SUCCEEDED');
+        assert.equal(result.updated_public, true);
+        assert.deepEqual(result.deleted, { code: 404, name: 'NOT_FOUND' });
+        assert.equal(result.bad_template.code, 400);
+        assert.equal(result.bad_template.name, 'VALIDATION_ERROR');
+      });
+
+      /** Registers a cluster with `cluster create --json`, checks it is listed Active, deletes it. */
+      const registerThroughCli = async (body: Record<string, unknown>) => {
+        const file = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'cluster.json');
+        await writeFile(file, JSON.stringify(body));
+        const created = await openstack('cluster', 'create', '--json', file);
+        assert.equal(created.Status, 'Active');
+        assert.equal(created['Plugin name'], body.plugin_name);
+        const listed = await openstack('cluster', 'list');
+        assert.ok(listed.some((row: any) => row.Id === created.Id && row.Status === 'Active'));
+        await run(
+          path.join(VENV, 'openstack'),
+          [
+            '--os-auth-type',
+            'admin_token',
+            '--os-endpoint',
+            endpoint,
+            '--os-token',
+            TOKEN,
+            'dataprocessing',
+            'cluster',
+            'delete',
+            created.Id,
+          ],
+          {
+            timeout: 60_000,
+          },
+        );
+        const response = await fetch(`${endpoint}/clusters/${created.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
+        assert.equal(response.status, 404);
+      };
+
+      const sparkMaster = process.env.SPARK_MASTER_URL;
+      test(
+        'the CLI registers, lists and deletes a real Spark cluster (cluster create --json)',
+        { skip: !sparkMaster },
+        async () => {
+          await registerThroughCli({
+            name: 'spark-e2e',
+            plugin_name: 'spark',
+            hadoop_version: '3.5.9',
+            cluster_configs: { spark: { master: sparkMaster, rest_url: process.env.SPARK_REST_URL } },
+          });
+        },
       );
-      // Some commands print a sentence ("Job ... has been started successfully.") before the JSON.
-      return JSON.parse(stdout.slice(stdout.search(/^[[{]/m)));
-    };
 
-    const saharaclient = async (scenario: string): Promise<any> => {
-      const { stdout } = await run(path.join(VENV, 'python'), [path.join(import.meta.dirname, 'saharaclient_flow.py'), endpoint, TOKEN, scenario], {
-        timeout: 120_000,
-      });
-      return JSON.parse(stdout);
-    };
-
-    test('a shell script uploaded with the CLI runs on local and succeeds with its output', async () => {
-      const script = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'hello.sh');
-      await writeFile(script, 'echo "hello $1 $2 from $GREETING"\n');
-      const binary = await openstack('job', 'binary', 'create', '--name', 'hello.sh', '--data', script);
-      const template = await openstack('job', 'template', 'create', '--name', 'hello', '--type', 'Shell', '--mains', binary.Id);
-      const clusters = await openstack('cluster', 'list');
-      assert.ok(clusters.some((cluster: any) => cluster.Name === 'local' && cluster.Id === LOCAL_CLUSTER));
-
-      const started = await openstack(
-        'job', 'execute', '--job-template', template.Id, '--cluster', 'local', '--args', 'big', 'world', '--params', 'GREETING:oasis',
+      const resourceManager = process.env.HADOOP_RM_URL;
+      test(
+        'the CLI registers, lists and deletes a real Hadoop cluster (cluster create --json)',
+        { skip: !resourceManager },
+        async () => {
+          await registerThroughCli({
+            name: 'hadoop-e2e',
+            plugin_name: 'vanilla',
+            hadoop_version: '3.5.0',
+            cluster_configs: { yarn: { resourcemanager: resourceManager, namenode: process.env.HADOOP_NAMENODE } },
+          });
+        },
       );
-      assert.equal(started.Status, 'PENDING');
 
-      let shown: any;
-      for (let attempt = 0; attempt < 60; attempt += 1) {
-        shown = await openstack('job', 'show', started.Id);
-        if (['SUCCEEDED', 'DONEWITHERROR', 'FAILED', 'KILLED'].includes(shown.Status)) break;
-      }
-      assert.equal(shown.Status, 'SUCCEEDED');
-
-      const response = await fetch(`${endpoint}/job-executions/${started.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
-      const execution = ((await response.json()) as any).job_execution;
-      assert.equal(execution.return_code, '0');
-      const stdout = path.join(oasis.dataDir, 'executions', started.Id, 'stdout');
-      const { readFile } = await import('node:fs/promises');
-      assert.equal(await readFile(stdout, 'utf8'), 'hello big world from oasis\n');
-
-      const listed = await openstack('job', 'list');
-      assert.ok(listed.some((row: any) => row.Id === started.Id && row.Status === 'SUCCEEDED'));
-    });
-
-    test('a failing script ends DONEWITHERROR with its exit code', async () => {
-      const result = await saharaclient('failing');
-      assert.deepEqual(result, { status: 'DONEWITHERROR', return_code: '3' });
-    });
-
-    test('a long script is cancelled and its process is really gone', async () => {
-      const result = await saharaclient('cancel');
-      assert.equal(result.status, 'KILLED');
-      const pid = Number(String(result.engine_job_id).split('@')[0]);
-      assert.ok(pid > 0);
-      assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
-    });
-
-    test('list, show, update and delete through python-saharaclient', async () => {
-      const result = await saharaclient('manage');
-      for (const id of result.ids) assert.ok(result.listed.includes(id));
-      assert.equal(result.page_size, 2);
-      assert.equal(result.shown.id, result.ids[0]);
-      assert.equal(result.shown.status, 'SUCCEEDED');
-      assert.equal(result.updated_public, true);
-      assert.deepEqual(result.deleted, { code: 404, name: 'NOT_FOUND' });
-      assert.equal(result.bad_template.code, 400);
-      assert.equal(result.bad_template.name, 'VALIDATION_ERROR');
-    });
-
-    /** Registers a cluster with `cluster create --json`, checks it is listed Active, deletes it. */
-    const registerThroughCli = async (body: Record<string, unknown>) => {
-      const file = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'cluster.json');
-      await writeFile(file, JSON.stringify(body));
-      const created = await openstack('cluster', 'create', '--json', file);
-      assert.equal(created.Status, 'Active');
-      assert.equal(created['Plugin name'], body.plugin_name);
-      const listed = await openstack('cluster', 'list');
-      assert.ok(listed.some((row: any) => row.Id === created.Id && row.Status === 'Active'));
-      await run(path.join(VENV, 'openstack'), ['--os-auth-type', 'admin_token', '--os-endpoint', endpoint, '--os-token', TOKEN, 'dataprocessing', 'cluster', 'delete', created.Id], {
-        timeout: 60_000,
+      test('the CLI updates and deletes an execution', async () => {
+        const templates = await openstack('job', 'template', 'list');
+        const hello = templates.find((row: any) => row.Name === 'hello');
+        const started = await openstack(
+          'job',
+          'execute',
+          '--job-template',
+          hello.Id,
+          '--cluster',
+          'local',
+          '--args',
+          'a',
+          'b',
+        );
+        const updated = await openstack('job', 'update', started.Id, '--public');
+        assert.equal(updated['Is public'], true);
+        await run(
+          path.join(VENV, 'openstack'),
+          [
+            '--os-auth-type',
+            'admin_token',
+            '--os-endpoint',
+            endpoint,
+            '--os-token',
+            TOKEN,
+            'dataprocessing',
+            'job',
+            'delete',
+            started.Id,
+            '--wait',
+          ],
+          {
+            timeout: 60_000,
+          },
+        );
+        const response = await fetch(`${endpoint}/job-executions/${started.Id}`, {
+          headers: { 'X-Auth-Token': TOKEN },
+        });
+        assert.equal(response.status, 404);
       });
-      const response = await fetch(`${endpoint}/clusters/${created.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
-      assert.equal(response.status, 404);
-    };
-
-    const sparkMaster = process.env.SPARK_MASTER_URL;
-    test('the CLI registers, lists and deletes a real Spark cluster (cluster create --json)', { skip: !sparkMaster }, async () => {
-      await registerThroughCli({
-        name: 'spark-e2e',
-        plugin_name: 'spark',
-        hadoop_version: '3.5.9',
-        cluster_configs: { spark: { master: sparkMaster, rest_url: process.env.SPARK_REST_URL } },
-      });
-    });
-
-    const resourceManager = process.env.HADOOP_RM_URL;
-    test('the CLI registers, lists and deletes a real Hadoop cluster (cluster create --json)', { skip: !resourceManager }, async () => {
-      await registerThroughCli({
-        name: 'hadoop-e2e',
-        plugin_name: 'vanilla',
-        hadoop_version: '3.5.0',
-        cluster_configs: { yarn: { resourcemanager: resourceManager, namenode: process.env.HADOOP_NAMENODE } },
-      });
-    });
-
-    test('the CLI updates and deletes an execution', async () => {
-      const templates = await openstack('job', 'template', 'list');
-      const hello = templates.find((row: any) => row.Name === 'hello');
-      const started = await openstack('job', 'execute', '--job-template', hello.Id, '--cluster', 'local', '--args', 'a', 'b');
-      const updated = await openstack('job', 'update', started.Id, '--public');
-      assert.equal(updated['Is public'], true);
-      await run(path.join(VENV, 'openstack'), ['--os-auth-type', 'admin_token', '--os-endpoint', endpoint, '--os-token', TOKEN, 'dataprocessing', 'job', 'delete', started.Id, '--wait'], {
-        timeout: 60_000,
-      });
-      const response = await fetch(`${endpoint}/job-executions/${started.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
-      assert.equal(response.status, 404);
-    });
-  });
+    },
+  );
 }

@@ -83,7 +83,7 @@ describe('engine conformance', { concurrency: true }, () => {
         await engine.cleanup(ref, cluster);
       });
 
-      it('a failing job ends with its engine\'s failure status', async () => {
+      it("a failing job ends with its engine's failure status", async () => {
         const { engine, cluster } = subject;
         const job = await subject.failing();
         const ref = refOf(job, await engine.submit(job, cluster));

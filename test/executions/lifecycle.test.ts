@@ -69,7 +69,12 @@ for (const dialect of testDialects()) {
 
     test('cancel of a PENDING execution kills it at once', async () => {
       const tmpl = await a.shellTemplate('exit 0\n');
-      const row = await insertExecution(t.store, { job_id: tmpl, status: 'PENDING', lease_owner: 'another-node', lease_expires_at: new Date(Date.now() + 60_000).toISOString() });
+      const row = await insertExecution(t.store, {
+        job_id: tmpl,
+        status: 'PENDING',
+        lease_owner: 'another-node',
+        lease_expires_at: new Date(Date.now() + 60_000).toISOString(),
+      });
       assert.equal((await a.request('GET', `/job-executions/${row.id}/cancel`)).status, 200);
       const killed = await a.execution(row.id);
       assert.equal(killed.info.status, 'KILLED');
@@ -93,7 +98,10 @@ for (const dialect of testDialects()) {
     });
 
     test('data-source references are substituted when the job starts', async () => {
-      const source = await a.dataSource({ name: `in-${dialect}`, url: 'hdfs://namenode/in/%JOB_EXEC_ID%/%RANDSTR(4)%' });
+      const source = await a.dataSource({
+        name: `in-${dialect}`,
+        url: 'hdfs://namenode/in/%JOB_EXEC_ID%/%RANDSTR(4)%',
+      });
       const tmpl = await a.shellTemplate('echo "$1"\n');
       const id = await a.run(tmpl, {
         job_configs: { args: [`datasource://in-${dialect}`], configs: { 'edp.substitute_data_source_for_name': true } },

@@ -25,9 +25,12 @@ test('a failed tick is backed off and never ends the loop; stop() is idempotent'
 
 test('wake() runs the next tick without waiting for the interval', async () => {
   let calls = 0;
-  const poller = new Poller(async () => {
-    calls += 1;
-  }, { name: 'test', intervalMs: 60_000, logger });
+  const poller = new Poller(
+    async () => {
+      calls += 1;
+    },
+    { name: 'test', intervalMs: 60_000, logger },
+  );
   poller.start();
   await eventually(() => calls === 1, 'the first tick');
   poller.wake();

@@ -20,15 +20,22 @@ for (const dialect of testDialects()) {
         const ids: string[] = [];
         for (let i = 0; i < 4; i += 1) ids.push(await a.run(tmpl));
         let maxRunning = 0;
-        await eventually(async () => {
-          const rows = await Promise.all(ids.map((id) => t.store.jobExecutions.get(id)));
-          const running = rows.filter((row) => row!.end_time === null && row!.start_time !== null).length;
-          maxRunning = Math.max(maxRunning, running);
-          return rows.every((row) => row!.end_time !== null);
-        }, 'all four jobs to end', 60_000);
+        await eventually(
+          async () => {
+            const rows = await Promise.all(ids.map((id) => t.store.jobExecutions.get(id)));
+            const running = rows.filter((row) => row!.end_time === null && row!.start_time !== null).length;
+            maxRunning = Math.max(maxRunning, running);
+            return rows.every((row) => row!.end_time !== null);
+          },
+          'all four jobs to end',
+          60_000,
+        );
         assert.ok(maxRunning <= 2, `${maxRunning} jobs ran at once`);
         const rows = await Promise.all(ids.map((id) => t.store.jobExecutions.get(id)));
-        assert.deepEqual(rows.map((row) => row!.status), ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+        assert.deepEqual(
+          rows.map((row) => row!.status),
+          ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED'],
+        );
         const starts = rows.map((row) => row!.start_time!);
         assert.deepEqual([...starts].sort(), starts);
       } finally {

@@ -48,7 +48,12 @@ describe('cluster policy under tokens auth', () => {
   before(async () => {
     engines = await clusterEngines();
     const tokens = new Map(Object.entries(TOKENS).map(([name, context]) => [`token-${name}`, context]));
-    t = await createTestApp({ dialect: 'sqlite', auth: tokenAuth(tokens), localConcurrency: 0, engines: engines.engines });
+    t = await createTestApp({
+      dialect: 'sqlite',
+      auth: tokenAuth(tokens),
+      localConcurrency: 0,
+      engines: engines.engines,
+    });
     trap = createServer((socket) => {
       trapped += 1;
       socket.destroy();
@@ -107,12 +112,19 @@ describe('cluster policy under tokens auth', () => {
       payload: 'exit 0',
     });
     assert.equal(jbi.statusCode, 202, jbi.body);
-    const binary = await ok(caller, 'POST', '/job-binaries', { name: `${name}.sh`, url: `internal-db://${jbi.json().job_binary_internal.id}` });
+    const binary = await ok(caller, 'POST', '/job-binaries', {
+      name: `${name}.sh`,
+      url: `internal-db://${jbi.json().job_binary_internal.id}`,
+    });
     return (await ok(caller, 'POST', '/jobs', { name, type: 'Shell', mains: [binary.job_binary.id] })).job.id as string;
   };
 
   test('a member cannot register a cluster: no row, and Oasis never connects to the named host', async () => {
-    const trap = { master: `spark://127.0.0.1:${trapPort}`, rest_url: `http://127.0.0.1:${trapPort}`, web_url: `http://127.0.0.1:${trapPort}` };
+    const trap = {
+      master: `spark://127.0.0.1:${trapPort}`,
+      rest_url: `http://127.0.0.1:${trapPort}`,
+      web_url: `http://127.0.0.1:${trapPort}`,
+    };
     const hostSide = { ...trap, spark_home: '/tmp/attacker/spark', python: '/tmp/attacker/python', shared_dir: '/etc' };
     const yarn = {
       resourcemanager: `http://127.0.0.1:${trapPort}`,
@@ -134,7 +146,8 @@ describe('cluster policy under tokens auth', () => {
       {},
     ];
     for (const caller of ['memberA', 'memberB', 'lookalikeA'] as const) {
-      for (const body of attempts) forbidden(await send(caller, 'POST', '/clusters', body), `${caller} POST /clusters ${JSON.stringify(body)}`);
+      for (const body of attempts)
+        forbidden(await send(caller, 'POST', '/clusters', body), `${caller} POST /clusters ${JSON.stringify(body)}`);
     }
     assert.deepEqual(await clusterIds('adminA'), before);
     assert.equal(trapped, 0, 'Oasis connected to the host a member named');
@@ -164,7 +177,8 @@ describe('cluster policy under tokens auth', () => {
     const show = (id: string) => ok(id === publicOfB.id ? 'adminB' : 'adminA', 'GET', `/clusters/${id}`);
     const before = await Promise.all(targets.slice(0, 3).map(show));
     for (const id of targets) {
-      for (const body of attempts) forbidden(await send('memberA', 'PATCH', `/clusters/${id}`, body), `PATCH ${id} ${JSON.stringify(body)}`);
+      for (const body of attempts)
+        forbidden(await send('memberA', 'PATCH', `/clusters/${id}`, body), `PATCH ${id} ${JSON.stringify(body)}`);
       forbidden(await send('memberA', 'DELETE', `/clusters/${id}`), `DELETE ${id}`);
       forbidden(await send('memberB', 'DELETE', `/clusters/${id}`), `DELETE ${id} by B's member`);
     }
@@ -178,7 +192,8 @@ describe('cluster policy under tokens auth', () => {
     assert.ok((await clusterIds('memberA')).includes(shared.id));
     assert.ok((await clusterIds('memberA')).includes(LOCAL_CLUSTER_ID));
     assert.equal((await ok('memberA', 'GET', `/clusters/${shared.id}`)).cluster.tenant_id, A);
-    const execution = (await ok('memberA', 'POST', `/jobs/${template}/execute`, { cluster_id: shared.id })).job_execution;
+    const execution = (await ok('memberA', 'POST', `/jobs/${template}/execute`, { cluster_id: shared.id }))
+      .job_execution;
     assert.deepEqual([execution.cluster_id, execution.tenant_id, execution.info.status], [shared.id, A, 'PENDING']);
     await ok('memberA', 'GET', `/job-executions/${execution.id}/cancel`);
     await ok('memberA', 'POST', `/jobs/${template}/execute`, { cluster_id: LOCAL_CLUSTER_ID });
@@ -187,19 +202,36 @@ describe('cluster policy under tokens auth', () => {
     const templateOfB = await shellTemplate('memberB');
     assert.ok(!(await clusterIds('memberB')).includes(shared.id));
     refused(await send('memberB', 'GET', `/clusters/${shared.id}`), 404, 'NOT_FOUND', 'show a private cluster of A');
-    refused(await send('memberB', 'POST', `/jobs/${templateOfB}/execute`, { cluster_id: shared.id }), 400, 'INVALID_REFERENCE', 'execute');
+    refused(
+      await send('memberB', 'POST', `/jobs/${templateOfB}/execute`, { cluster_id: shared.id }),
+      400,
+      'INVALID_REFERENCE',
+      'execute',
+    );
 
     await ok('adminA', 'PATCH', `/clusters/${shared.id}`, { is_public: true });
     assert.ok((await clusterIds('memberB')).includes(shared.id));
-    const onPublic = (await ok('memberB', 'POST', `/jobs/${templateOfB}/execute`, { cluster_id: shared.id })).job_execution;
+    const onPublic = (await ok('memberB', 'POST', `/jobs/${templateOfB}/execute`, { cluster_id: shared.id }))
+      .job_execution;
     assert.equal(onPublic.tenant_id, B);
-    forbidden(await send('memberB', 'PATCH', `/clusters/${shared.id}`, { is_public: false }), "B's member hides A's public cluster");
+    forbidden(
+      await send('memberB', 'PATCH', `/clusters/${shared.id}`, { is_public: false }),
+      "B's member hides A's public cluster",
+    );
 
     await ok('adminA', 'PATCH', `/clusters/${shared.id}`, { is_public: false });
-    refused(await send('memberB', 'POST', `/jobs/${templateOfB}/execute`, { cluster_id: shared.id }), 400, 'INVALID_REFERENCE', 'after unsharing');
+    refused(
+      await send('memberB', 'POST', `/jobs/${templateOfB}/execute`, { cluster_id: shared.id }),
+      400,
+      'INVALID_REFERENCE',
+      'after unsharing',
+    );
     // B's execution is B's: it stays visible to B, and keeps the cluster from being deleted.
     await ok('memberB', 'GET', `/job-executions/${onPublic.id}`);
-    assert.match(refused(await send('adminA', 'DELETE', `/clusters/${shared.id}`), 400, 'DELETION_FAILED', 'delete in use'), /unfinished/);
+    assert.match(
+      refused(await send('adminA', 'DELETE', `/clusters/${shared.id}`), 400, 'DELETION_FAILED', 'delete in use'),
+      /unfinished/,
+    );
   });
 
   test("an admin of project B has no reach into project A's clusters", async () => {
@@ -212,23 +244,44 @@ describe('cluster policy under tokens auth', () => {
       const foreign = await send('adminB', method, `/clusters/${privateOfA.id}`, body);
       const missing = await send('adminB', method, `/clusters/${unknown}`, body);
       refused(foreign, 404, 'NOT_FOUND', `${method} a private cluster of A`);
-      assert.equal(foreign.json().error_message.split('\n')[0].replace(privateOfA.id, '<id>'), missing.json().error_message.split('\n')[0].replace(unknown, '<id>'));
+      assert.equal(
+        foreign.json().error_message.split('\n')[0].replace(privateOfA.id, '<id>'),
+        missing.json().error_message.split('\n')[0].replace(unknown, '<id>'),
+      );
     }
     assert.ok(!(await clusterIds('adminB')).includes(privateOfA.id));
 
     // A public cluster of A: B's admin may see it and run on it, never change it.
     assert.ok((await clusterIds('adminB')).includes(publicOfA.id));
     for (const body of [{ is_public: false }, { description: 'mine' }, { is_protected: false }]) {
-      const message = refused(await send('adminB', 'PATCH', `/clusters/${publicOfA.id}`, body), 400, 'UPDATE_FAILED', JSON.stringify(body));
+      const message = refused(
+        await send('adminB', 'PATCH', `/clusters/${publicOfA.id}`, body),
+        400,
+        'UPDATE_FAILED',
+        JSON.stringify(body),
+      );
       assert.match(message, /wasn't created in this tenant/);
     }
-    assert.match(refused(await send('adminB', 'DELETE', `/clusters/${publicOfA.id}`), 400, 'DELETION_FAILED', 'delete'), /wasn't created in this tenant/);
+    assert.match(
+      refused(await send('adminB', 'DELETE', `/clusters/${publicOfA.id}`), 400, 'DELETION_FAILED', 'delete'),
+      /wasn't created in this tenant/,
+    );
     const shown = (await ok('adminA', 'GET', `/clusters/${publicOfA.id}`)).cluster;
     assert.deepEqual([shown.is_public, shown.description, shown.updated_at], [true, '', publicOfA.updated_at]);
 
     // B's admin registers in B only: its token cannot name A, and the body cannot name a tenant.
-    refused(await send('adminB', 'POST', '/clusters', sparkBody(), A), 401, 'UNAUTHORIZED', "register in A with B's token");
-    refused(await send('adminB', 'POST', '/clusters', sparkBody(NEVER_ANSWERS, { tenant_id: A })), 400, 'VALIDATION_ERROR', 'tenant_id');
+    refused(
+      await send('adminB', 'POST', '/clusters', sparkBody(), A),
+      401,
+      'UNAUTHORIZED',
+      "register in A with B's token",
+    );
+    refused(
+      await send('adminB', 'POST', '/clusters', sparkBody(NEVER_ANSWERS, { tenant_id: A })),
+      400,
+      'VALIDATION_ERROR',
+      'tenant_id',
+    );
     const ofB = await register('adminB');
     assert.equal(ofB.tenant_id, B);
     assert.ok(!(await clusterIds('memberA')).includes(ofB.id));
@@ -237,19 +290,36 @@ describe('cluster policy under tokens auth', () => {
   test("an admin token registers, changes and deletes its project's clusters; the role name is case-insensitive", async () => {
     const cluster = await register('upperAdminA');
     assert.equal(cluster.tenant_id, A);
-    assert.equal((await ok('upperAdminA', 'PATCH', `/clusters/${cluster.id}`, { name: 'renamed' })).cluster.name, 'renamed');
+    assert.equal(
+      (await ok('upperAdminA', 'PATCH', `/clusters/${cluster.id}`, { name: 'renamed' })).cluster.name,
+      'renamed',
+    );
     // Settings never change in place, not even for an admin: delete and register again.
-    refused(await send('adminA', 'PATCH', `/clusters/${cluster.id}`, { cluster_configs: { spark: NEVER_ANSWERS } }), 400, 'VALIDATION_ERROR', 'settings');
+    refused(
+      await send('adminA', 'PATCH', `/clusters/${cluster.id}`, { cluster_configs: { spark: NEVER_ANSWERS } }),
+      400,
+      'VALIDATION_ERROR',
+      'settings',
+    );
     await ok('adminA', 'DELETE', `/clusters/${cluster.id}`);
     refused(await send('adminA', 'GET', `/clusters/${cluster.id}`), 404, 'NOT_FOUND', 'deleted');
     // The built-in local cluster stays as it is for admins too.
-    refused(await send('adminA', 'PATCH', `/clusters/${LOCAL_CLUSTER_ID}`, { is_public: false }), 400, 'UPDATE_FAILED', 'local');
+    refused(
+      await send('adminA', 'PATCH', `/clusters/${LOCAL_CLUSTER_ID}`, { is_public: false }),
+      400,
+      'UPDATE_FAILED',
+      'local',
+    );
     refused(await send('adminA', 'DELETE', `/clusters/${LOCAL_CLUSTER_ID}`), 400, 'DELETION_FAILED', 'local');
   });
 });
 
 describe('the policy and its inputs', () => {
-  const RULES: PolicyRule[] = ['data-processing:clusters:create', 'data-processing:clusters:modify', 'data-processing:clusters:delete'];
+  const RULES: PolicyRule[] = [
+    'data-processing:clusters:create',
+    'data-processing:clusters:modify',
+    'data-processing:clusters:delete',
+  ];
 
   test('noauth: the single trusted caller of any project holds the admin role', () => {
     for (const project of [newProject(), 'demo']) {
@@ -283,8 +353,14 @@ describe('the policy and its inputs', () => {
       }
       await writeFile(file, JSON.stringify({ secret: { project_id: A, roles: ['admin'] }, other: { project_id: B } }));
       const auth = await loadTokenAuth(file);
-      assert.equal(isAllowed(auth.authenticate({ 'x-auth-token': 'secret' }, A), 'data-processing:clusters:create'), true);
-      assert.equal(isAllowed(auth.authenticate({ 'x-auth-token': 'other' }, B), 'data-processing:clusters:create'), false);
+      assert.equal(
+        isAllowed(auth.authenticate({ 'x-auth-token': 'secret' }, A), 'data-processing:clusters:create'),
+        true,
+      );
+      assert.equal(
+        isAllowed(auth.authenticate({ 'x-auth-token': 'other' }, B), 'data-processing:clusters:create'),
+        false,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

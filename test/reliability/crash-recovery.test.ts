@@ -50,13 +50,23 @@ for (const dialect of testDialects()) {
         await rm(dataDir, { recursive: true, force: true });
       });
       const project = newProject();
-      const api = (method: string, route: string, body?: unknown) => http(oasis.url, method, `/v1.1/${project}${route}`, body);
+      const api = (method: string, route: string, body?: unknown) =>
+        http(oasis.url, method, `/v1.1/${project}${route}`, body);
 
-      const upload = await http(oasis.url, 'PUT', `/v1.1/${project}/job-binary-internals/crash.sh`, markedScript('sleep "$SLEEP"\nexit "$CODE"'), {
-        'content-type': 'application/octet-stream',
-      });
+      const upload = await http(
+        oasis.url,
+        'PUT',
+        `/v1.1/${project}/job-binary-internals/crash.sh`,
+        markedScript('sleep "$SLEEP"\nexit "$CODE"'),
+        {
+          'content-type': 'application/octet-stream',
+        },
+      );
       assert.equal(upload.status, 202, upload.text);
-      const binary = await api('POST', '/job-binaries', { name: 'crash.sh', url: `internal-db://${upload.json.job_binary_internal.id}` });
+      const binary = await api('POST', '/job-binaries', {
+        name: 'crash.sh',
+        url: `internal-db://${upload.json.job_binary_internal.id}`,
+      });
       assert.equal(binary.status, 202, binary.text);
       const template = await api('POST', '/jobs', { name: 'crash', type: 'Shell', mains: [binary.json.job_binary.id] });
       assert.equal(template.status, 202, template.text);
@@ -86,17 +96,25 @@ for (const dialect of testDialects()) {
       await oasis.kill();
 
       oasis = await startOasis({ dataDir, env });
-      const ended = await eventually(async () => {
-        const now = await statuses();
-        return now.length === JOBS && now.every(isTerminal) ? now : undefined;
-      }, 'every execution to end after the restart', 120_000);
+      const ended = await eventually(
+        async () => {
+          const now = await statuses();
+          return now.length === JOBS && now.every(isTerminal) ? now : undefined;
+        },
+        'every execution to end after the restart',
+        120_000,
+      );
       assert.equal(ended.length, JOBS);
 
       for (const { id, marker, code } of executions) {
         const shown = await api('GET', `/job-executions/${id}`);
         assert.equal(shown.status, 200, `execution ${id} was lost`);
         const execution = shown.json.job_execution;
-        assert.equal(execution.info.status, code === 0 ? 'SUCCEEDED' : 'DONEWITHERROR', `${id}: ${JSON.stringify(execution.info)}`);
+        assert.equal(
+          execution.info.status,
+          code === 0 ? 'SUCCEEDED' : 'DONEWITHERROR',
+          `${id}: ${JSON.stringify(execution.info)}`,
+        );
         assert.equal(execution.return_code, String(code), id);
         assert.equal(await runsOf(marker), 1, `${id} ran ${await runsOf(marker)} times`);
       }
@@ -124,16 +142,31 @@ for (const dialect of testDialects()) {
       ].map((c, i) => ({ ...c, marker: path.join(markers, `adopt-${i}`) }));
       const ids: string[] = [];
       for (const c of cases) {
-        ids.push(await executeLocal(first.app, project, template.id, { params: { MARKER: c.marker, GO: go, CODE: String(c.code) } }));
+        ids.push(
+          await executeLocal(first.app, project, template.id, {
+            params: { MARKER: c.marker, GO: go, CODE: String(c.code) },
+          }),
+        );
       }
       await first.close();
 
       // The crashed Oasis's launch: claimed, submitted to the engine, row not yet updated.
-      const engine = await createLocalEngine({ workDir: path.join(dataDir, 'executions'), nodeId: NODE, killGraceMs: 500 , sandbox: jobSandbox()});
+      const engine = await createLocalEngine({
+        workDir: path.join(dataDir, 'executions'),
+        nodeId: NODE,
+        killGraceMs: 500,
+        sandbox: jobSandbox(),
+      });
       const cluster = (await database.store.clusters.get(LOCAL_CLUSTER_ID))!;
       const templateRow = (await database.store.jobTemplates.get(template.id))!;
       for (const [i, c] of cases.entries()) {
-        const [claimed] = await database.store.jobExecutions.claim({ nodeId: NODE, statuses: ['PENDING'], engines: ['local'], limit: 1, leaseMs: 60_000 });
+        const [claimed] = await database.store.jobExecutions.claim({
+          nodeId: NODE,
+          statuses: ['PENDING'],
+          engines: ['local'],
+          limit: 1,
+          leaseMs: 60_000,
+        });
         assert.equal(claimed?.id, ids[i]);
         const { spec } = await prepareJob(database.store, claimed!, templateRow);
         // The first case's job ends before the restart; the others wait for `go`.
@@ -141,7 +174,10 @@ for (const dialect of testDialects()) {
         const submission = await engine.submit(spec, cluster);
         if (i === 0) {
           const ref = { executionId: spec.executionId, engineJobId: submission.engineJobId, extra: submission.extra };
-          await eventually(async () => (isTerminal((await engine.status(ref, cluster)).status) ? true : undefined), 'the first job to end');
+          await eventually(
+            async () => (isTerminal((await engine.status(ref, cluster)).status) ? true : undefined),
+            'the first job to end',
+          );
           await unlink(go);
         }
         await eventually(async () => ((await runsOf(c.marker)) === 1 ? true : undefined), `${c.name} to start`);
@@ -161,7 +197,11 @@ for (const dialect of testDialects()) {
         await writeFile(go, '');
         for (const [i, c] of cases.entries()) {
           const execution = await terminalExecution(restarted.app, project, ids[i]!);
-          assert.equal(execution.info.status, c.code === 0 ? 'SUCCEEDED' : 'DONEWITHERROR', `${c.name}: ${JSON.stringify(execution.info)}`);
+          assert.equal(
+            execution.info.status,
+            c.code === 0 ? 'SUCCEEDED' : 'DONEWITHERROR',
+            `${c.name}: ${JSON.stringify(execution.info)}`,
+          );
           assert.equal(execution.return_code, String(c.code), c.name);
           assert.equal(await runsOf(c.marker), 1, `${c.name}: the job ran twice`);
         }

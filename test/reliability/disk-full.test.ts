@@ -53,7 +53,7 @@ describe('a full data dir (sqlite)', () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  test('one project fills the disk: reads work, writes answer 507, another project\'s exit code is recorded, DELETE frees the space', async () => {
+  test("one project fills the disk: reads work, writes answer 507, another project's exit code is recorded, DELETE frees the space", async () => {
     const dataDir = await mountTmpfs(64 * MiB, cleanups);
     const gates = exchangeSubdir('disk-full-');
     const full = path.join(gates, 'full');
@@ -67,7 +67,12 @@ describe('a full data dir (sqlite)', () => {
     });
     const oasis: OasisProcess = await startOasis({
       dataDir,
-      env: { OASIS_MIN_FREE_DISK: '16MiB', OASIS_POLL_INTERVAL: '200ms', OASIS_KILL_GRACE: '1s', OASIS_NODE_ID: 'disk-node' },
+      env: {
+        OASIS_MIN_FREE_DISK: '16MiB',
+        OASIS_POLL_INTERVAL: '200ms',
+        OASIS_KILL_GRACE: '1s',
+        OASIS_NODE_ID: 'disk-node',
+      },
     });
     cleanups.push(() => oasis.stop());
     const filler = newProject();
@@ -79,7 +84,10 @@ describe('a full data dir (sqlite)', () => {
         'content-type': 'application/octet-stream',
       });
       assert.equal(upload.status, 202, upload.text);
-      const binary = await api(project, 'POST', '/job-binaries', { name: `${name}.sh`, url: `internal-db://${upload.json.job_binary_internal.id}` });
+      const binary = await api(project, 'POST', '/job-binaries', {
+        name: `${name}.sh`,
+        url: `internal-db://${upload.json.job_binary_internal.id}`,
+      });
       assert.equal(binary.status, 202, binary.text);
       const created = await api(project, 'POST', '/jobs', { name, type: 'Shell', mains: [binary.json.job_binary.id] });
       assert.equal(created.status, 202, created.text);
@@ -87,34 +95,70 @@ describe('a full data dir (sqlite)', () => {
     };
     const execute = (project: string, templateId: string, params: Record<string, string> = {}) =>
       api(project, 'POST', `/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID, job_configs: { params } });
-    const statusOf = async (project: string, id: string) => (await api(project, 'GET', `/job-executions/${id}`)).json?.job_execution;
+    const statusOf = async (project: string, id: string) =>
+      (await api(project, 'GET', `/job-executions/${id}`)).json?.job_execution;
 
     // Its standard output is a file in the data dir: writing zeros to it fills the disk.
-    const fillerTemplate = await template(filler, 'fill', `head -c ${256 * MiB} /dev/zero\ntouch "$FULL"\nwhile [ ! -e "$DONE" ]; do sleep 0.1; done\n`);
+    const fillerTemplate = await template(
+      filler,
+      'fill',
+      `head -c ${256 * MiB} /dev/zero\ntouch "$FULL"\nwhile [ ! -e "$DONE" ]; do sleep 0.1; done\n`,
+    );
     const otherTemplate = await template(other, 'three', 'while [ ! -e "$GO" ]; do sleep 0.05; done\nexit 3\n');
 
     // The reserve is in place before the disk fills.
-    await eventually(async () => ((await stat(path.join(dataDir, RESERVE_FILE)).catch(() => undefined))?.size === RESERVE_BYTES ? true : undefined), 'the disk reserve');
+    await eventually(
+      async () =>
+        (await stat(path.join(dataDir, RESERVE_FILE)).catch(() => undefined))?.size === RESERVE_BYTES
+          ? true
+          : undefined,
+      'the disk reserve',
+    );
     const waiting = await execute(other, otherTemplate, { GO: go });
     assert.equal(waiting.status, 202, waiting.text);
     const waitingId = waiting.json.job_execution.id as string;
-    await eventually(async () => ((await statusOf(other, waitingId))?.info.status === 'RUNNING' ? true : undefined), 'the other project\'s job to run');
+    await eventually(
+      async () => ((await statusOf(other, waitingId))?.info.status === 'RUNNING' ? true : undefined),
+      "the other project's job to run",
+    );
     const filling = await execute(filler, fillerTemplate, { FULL: full, DONE: done });
     assert.equal(filling.status, 202, filling.text);
     const fillingId = filling.json.job_execution.id as string;
-    await eventually(async () => (await stat(full).then(() => true, () => undefined)), 'the disk to fill');
+    await eventually(
+      async () =>
+        await stat(full).then(
+          () => true,
+          () => undefined,
+        ),
+      'the disk to fill',
+    );
     assert.ok((await freeBytes(dataDir)) < MiB, `free: ${await freeBytes(dataDir)}`);
 
     // Reads work.
-    for (const [project, route] of [[filler, '/job-executions'], [other, `/job-executions/${waitingId}`], [other, '/jobs'], [filler, `/jobs/${fillerTemplate}`]] as const) {
+    for (const [project, route] of [
+      [filler, '/job-executions'],
+      [other, `/job-executions/${waitingId}`],
+      [other, '/jobs'],
+      [filler, `/jobs/${fillerTemplate}`],
+    ] as const) {
       const read = await api(project, 'GET', route);
       assert.equal(read.status, 200, `${route}: ${read.text}`);
     }
     // Writes that need space answer 507 with Sahara's body, never 500.
-    const upload = await http(oasis.url, 'PUT', `/v1.1/${other}/job-binary-internals/big.bin`, Buffer.alloc(2 * MiB, 7), {
-      'content-type': 'application/octet-stream',
-    });
-    assert.equal(upload.status, 507, `${upload.text}\n${oasis.logs.filter((line) => line.includes('"request failed"')).join('\n')}`);
+    const upload = await http(
+      oasis.url,
+      'PUT',
+      `/v1.1/${other}/job-binary-internals/big.bin`,
+      Buffer.alloc(2 * MiB, 7),
+      {
+        'content-type': 'application/octet-stream',
+      },
+    );
+    assert.equal(
+      upload.status,
+      507,
+      `${upload.text}\n${oasis.logs.filter((line) => line.includes('"request failed"')).join('\n')}`,
+    );
     assertSaharaError(507, upload.json, 'upload on a full disk');
     assert.equal(upload.json.error_name, 'INSUFFICIENT_STORAGE');
     // New executions are refused below the watermark, with the reason.
@@ -128,14 +172,17 @@ describe('a full data dir (sqlite)', () => {
     const ended = await eventually(async () => {
       const execution = await statusOf(other, waitingId);
       return isTerminal(execution?.info.status) ? execution : undefined;
-    }, 'the other project\'s job to end');
+    }, "the other project's job to end");
     assert.equal(ended.info.status, 'DONEWITHERROR', JSON.stringify(ended.info));
     assert.equal(ended.return_code, '3');
 
     // DELETE of the job that filled the disk works and frees the space.
     const deleted = await api(filler, 'DELETE', `/job-executions/${fillingId}`);
     assert.equal(deleted.status, 204, deleted.text);
-    await eventually(async () => ((await api(filler, 'GET', `/job-executions/${fillingId}`)).status === 404 ? true : undefined), 'the execution to go');
+    await eventually(
+      async () => ((await api(filler, 'GET', `/job-executions/${fillingId}`)).status === 404 ? true : undefined),
+      'the execution to go',
+    );
     await eventually(async () => ((await freeBytes(dataDir)) > 32 * MiB ? true : undefined), 'the space to return');
 
     // Space is back: writes and new executions are accepted again and run.
@@ -151,31 +198,49 @@ describe('a full data dir (sqlite)', () => {
   });
 });
 
-describe('a full PostgreSQL disk', { skip: process.env.OASIS_TEST_DATABASE_URL ? false : 'needs OASIS_TEST_DATABASE_URL' }, () => {
-  test('disk_full (53100) from the server answers 507 with Sahara\'s body; reads still work', async () => {
-    const database = await openTestStore('postgres');
-    const oasis = await createTestApp({ dialect: 'postgres', store: database.store });
-    const client = new pg.Client({ connectionString: database.url! });
-    await client.connect();
-    try {
-      const project = newProject();
-      ok(await call(oasis.app, project, 'POST', '/data-sources', { name: 'before', type: 'hdfs', url: 'hdfs://nn/before' }), 202);
-      // The server's own error, raised by the server for every new data source.
-      await client.query(`
+describe(
+  'a full PostgreSQL disk',
+  { skip: process.env.OASIS_TEST_DATABASE_URL ? false : 'needs OASIS_TEST_DATABASE_URL' },
+  () => {
+    test("disk_full (53100) from the server answers 507 with Sahara's body; reads still work", async () => {
+      const database = await openTestStore('postgres');
+      const oasis = await createTestApp({ dialect: 'postgres', store: database.store });
+      const client = new pg.Client({ connectionString: database.url! });
+      await client.connect();
+      try {
+        const project = newProject();
+        ok(
+          await call(oasis.app, project, 'POST', '/data-sources', {
+            name: 'before',
+            type: 'hdfs',
+            url: 'hdfs://nn/before',
+          }),
+          202,
+        );
+        // The server's own error, raised by the server for every new data source.
+        await client.query(`
         create function oasis_test_disk_full() returns trigger language plpgsql as $$
         begin raise exception 'could not extend file: No space left on device' using errcode = 'disk_full'; end $$;
         create trigger oasis_test_disk_full before insert on data_sources for each row execute function oasis_test_disk_full();`);
-      const refused = await call(oasis.app, project, 'POST', '/data-sources', { name: 'after', type: 'hdfs', url: 'hdfs://nn/after' });
-      assertError(refused, 507, 'INSUFFICIENT_STORAGE');
-      const listed = ok(await call(oasis.app, project, 'GET', '/data-sources'), 200);
-      assert.deepEqual(listed.data_sources.map((source: { name: string }) => source.name), ['before']);
-    } finally {
-      await client.end();
-      await oasis.close();
-      await database.drop();
-    }
-  });
-});
+        const refused = await call(oasis.app, project, 'POST', '/data-sources', {
+          name: 'after',
+          type: 'hdfs',
+          url: 'hdfs://nn/after',
+        });
+        assertError(refused, 507, 'INSUFFICIENT_STORAGE');
+        const listed = ok(await call(oasis.app, project, 'GET', '/data-sources'), 200);
+        assert.deepEqual(
+          listed.data_sources.map((source: { name: string }) => source.name),
+          ['before'],
+        );
+      } finally {
+        await client.end();
+        await oasis.close();
+        await database.drop();
+      }
+    });
+  },
+);
 
 describe('an unwritable log', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -187,7 +252,11 @@ describe('an unwritable log', () => {
     const oasis = await startOasis({ stdoutFd });
     cleanups.push(() => oasis.kill());
     const project = newProject();
-    const created = await http(oasis.url, 'POST', `/v1.1/${project}/data-sources`, { name: 'in', type: 'hdfs', url: 'hdfs://namenode/in' });
+    const created = await http(oasis.url, 'POST', `/v1.1/${project}/data-sources`, {
+      name: 'in',
+      type: 'hdfs',
+      url: 'hdfs://namenode/in',
+    });
     assert.equal(created.status, 202, created.text);
     const listed = await http(oasis.url, 'GET', `/v1.1/${project}/data-sources`);
     assert.equal(listed.status, 200, listed.text);
@@ -205,15 +274,19 @@ describe('an unwritable log', () => {
     }
   });
 
-  test('with standard output in a file on a full file system, Oasis serves and SIGTERM stops it', { timeout: 120_000 }, async () => {
-    const dir = await mountTmpfs(MiB, cleanups);
-    const fd = openSync(path.join(dir, 'oasis.log'), 'a');
-    try {
-      await fill(dir);
-      assert.equal(await freeBytes(dir), 0);
-      await servesAndStops(fd);
-    } finally {
-      closeSync(fd);
-    }
-  });
+  test(
+    'with standard output in a file on a full file system, Oasis serves and SIGTERM stops it',
+    { timeout: 120_000 },
+    async () => {
+      const dir = await mountTmpfs(MiB, cleanups);
+      const fd = openSync(path.join(dir, 'oasis.log'), 'a');
+      try {
+        await fill(dir);
+        assert.equal(await freeBytes(dir), 0);
+        await servesAndStops(fd);
+      } finally {
+        closeSync(fd);
+      }
+    },
+  );
 });

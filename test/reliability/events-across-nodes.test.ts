@@ -30,7 +30,10 @@ if (testDialects().includes('postgres')) {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        received.push({ eventId: String(request.headers['oasis-event-id']), body: Buffer.concat(chunks).toString('utf8') });
+        received.push({
+          eventId: String(request.headers['oasis-event-id']),
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
         response.writeHead(204).end();
       });
     });
@@ -71,14 +74,21 @@ if (testDialects().includes('postgres')) {
       const api = (method: string, route: string, body?: unknown, headers?: Record<string, string>) =>
         http(node.url, method, `/v1.1/${project}${route}`, body, headers);
       const name = `across-${Math.random().toString(36).slice(2, 8)}`;
-      const jbi = await api('PUT', `/job-binary-internals/${name}.sh`, script, { 'content-type': 'application/octet-stream' });
-      const binary = await api('POST', '/job-binaries', { name: `${name}.sh`, url: `internal-db://${jbi.json.job_binary_internal.id}` });
+      const jbi = await api('PUT', `/job-binary-internals/${name}.sh`, script, {
+        'content-type': 'application/octet-stream',
+      });
+      const binary = await api('POST', '/job-binaries', {
+        name: `${name}.sh`,
+        url: `internal-db://${jbi.json.job_binary_internal.id}`,
+      });
       const job = await api('POST', '/jobs', { name, type: 'Shell', mains: [binary.json.job_binary.id] });
       assert.equal(job.status, 202, job.text);
       return job.json.job.id as string;
     };
     const execute = async (node: OasisProcess, project: string, templateId: string) => {
-      const response = await http(node.url, 'POST', `/v1.1/${project}/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID });
+      const response = await http(node.url, 'POST', `/v1.1/${project}/jobs/${templateId}/execute`, {
+        cluster_id: LOCAL_CLUSTER_ID,
+      });
       assert.equal(response.status, 202, response.text);
       return response.json.job_execution.id as string;
     };
@@ -89,7 +99,10 @@ if (testDialects().includes('postgres')) {
       const id = await execute(nodeA, project, await template(nodeA, project, 'echo across'));
       await onB.waitFor((messages) => endedIn(messages, id), "the execution's end on node B");
       const events = executionEvents(onB.messages).filter((event) => event.execution_id === id);
-      assert.deepEqual(events.map((event) => event.status), ['PENDING', 'RUNNING', 'SUCCEEDED']);
+      assert.deepEqual(
+        events.map((event) => event.status),
+        ['PENDING', 'RUNNING', 'SUCCEEDED'],
+      );
     });
 
     test("a stream resumed on node B after node A's last id replays what was missed with no gap", async () => {
@@ -113,7 +126,10 @@ if (testDialects().includes('postgres')) {
     test('with both nodes delivering, each webhook delivery is sent once', async () => {
       const project = newProject();
       const { port } = receiver.address() as AddressInfo;
-      const created = await http(nodeA.url, 'POST', `/v1.1/${project}/webhooks`, { url: `http://127.0.0.1:${port}/across`, secret: 'across-nodes-secret' });
+      const created = await http(nodeA.url, 'POST', `/v1.1/${project}/webhooks`, {
+        url: `http://127.0.0.1:${port}/across`,
+        secret: 'across-nodes-secret',
+      });
       assert.equal(created.status, 202, created.text);
       const onB = await open(nodeB, project);
       const templateId = await template(nodeB, project, 'echo delivered');
@@ -121,10 +137,18 @@ if (testDialects().includes('postgres')) {
       for (let i = 0; i < 6; i += 1) ids.push(await execute(i % 2 === 0 ? nodeA : nodeB, project, templateId));
       for (const id of ids) await onB.waitFor((messages) => endedIn(messages, id), `${id} to end`);
       const mine = () => received.filter((entry) => ids.some((id) => entry.body.includes(id)));
-      await eventually(() => (new Set(mine().map((entry) => entry.eventId)).size === ids.length ? true : undefined), 'a delivery per execution');
+      await eventually(
+        () => (new Set(mine().map((entry) => entry.eventId)).size === ids.length ? true : undefined),
+        'a delivery per execution',
+      );
       // Both nodes keep polling the outbox; a second send of any delivery would show up here.
-      const terminalEvents = executionEvents(onB.messages).filter((event) => ids.includes(event.execution_id) && TERMINAL.has(event.status));
-      assert.deepEqual(new Set(mine().map((entry) => entry.eventId)), new Set(terminalEvents.map((event) => event.sseId)));
+      const terminalEvents = executionEvents(onB.messages).filter(
+        (event) => ids.includes(event.execution_id) && TERMINAL.has(event.status),
+      );
+      assert.deepEqual(
+        new Set(mine().map((entry) => entry.eventId)),
+        new Set(terminalEvents.map((event) => event.sseId)),
+      );
       assert.equal(mine().length, ids.length, 'a delivery was sent twice');
     });
 

@@ -41,8 +41,13 @@ describe('graceful shutdown', () => {
       http(oasis.url, method, `/v1.1/${project}${route}`, body, headers);
 
     const script = markedScript('while [ ! -e "$GATE" ]; do sleep 0.1; done\necho through');
-    const upload = await api('PUT', '/job-binary-internals/wait.sh', script, { 'content-type': 'application/octet-stream' });
-    const binary = await api('POST', '/job-binaries', { name: 'wait.sh', url: `internal-db://${upload.json.job_binary_internal.id}` });
+    const upload = await api('PUT', '/job-binary-internals/wait.sh', script, {
+      'content-type': 'application/octet-stream',
+    });
+    const binary = await api('POST', '/job-binaries', {
+      name: 'wait.sh',
+      url: `internal-db://${upload.json.job_binary_internal.id}`,
+    });
     const template = await api('POST', '/jobs', { name: 'wait', type: 'Shell', mains: [binary.json.job_binary.id] });
     const executed = await api('POST', `/jobs/${template.json.job.id}/execute`, {
       cluster_id: LOCAL_CLUSTER_ID,
@@ -50,8 +55,12 @@ describe('graceful shutdown', () => {
     });
     assert.equal(executed.status, 202, executed.text);
     const id = executed.json.job_execution.id as string;
-    const statusOf = async () => (await api('GET', `/job-executions/${id}`)).json?.job_execution?.info?.status as string | undefined;
-    await eventually(async () => ((await statusOf()) === 'RUNNING' && (await runsOf(marker)) === 1 ? true : undefined), 'the job to run');
+    const statusOf = async () =>
+      (await api('GET', `/job-executions/${id}`)).json?.job_execution?.info?.status as string | undefined;
+    await eventually(
+      async () => ((await statusOf()) === 'RUNNING' && (await runsOf(marker)) === 1 ? true : undefined),
+      'the job to run',
+    );
 
     // The upload's headers are in (the server answered 100 Continue), half of its body is sent.
     const url = new URL(oasis.url);
@@ -77,7 +86,10 @@ describe('graceful shutdown', () => {
     oasis.child.kill('SIGTERM');
     await eventually(async () => {
       try {
-        const answer = await fetch(`${oasis.url}/v1.1/${project}/jobs`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(10_000) });
+        const answer = await fetch(`${oasis.url}/v1.1/${project}/jobs`, {
+          headers: { connection: 'close' },
+          signal: AbortSignal.timeout(10_000),
+        });
         return answer.status === 503 ? true : undefined;
       } catch {
         return true; // refused: the listener is closed
@@ -95,12 +107,18 @@ describe('graceful shutdown', () => {
     oasis = await startOasis({ dataDir, env });
     assert.equal(await statusOf(), 'RUNNING');
     const listed = await api('GET', '/job-binary-internals');
-    assert.ok((listed.json.binaries as { name: string }[]).some((jbi) => jbi.name === 'big.bin'), 'the upload in flight was kept');
+    assert.ok(
+      (listed.json.binaries as { name: string }[]).some((jbi) => jbi.name === 'big.bin'),
+      'the upload in flight was kept',
+    );
     await writeFile(gate, '');
-    assert.equal(await eventually(async () => {
-      const status = await statusOf();
-      return status === 'RUNNING' ? undefined : status;
-    }, 'the re-adopted job to end'), 'SUCCEEDED');
+    assert.equal(
+      await eventually(async () => {
+        const status = await statusOf();
+        return status === 'RUNNING' ? undefined : status;
+      }, 'the re-adopted job to end'),
+      'SUCCEEDED',
+    );
     assert.equal(await runsOf(marker), 1);
   });
 });

@@ -24,9 +24,25 @@ describe('injection through the API', () => {
   const hostile = (tag: string) => {
     const canary = path.join(canaries, tag);
     return [
-      `$(touch ${canary}-1)`, `\`touch ${canary}-2\``, `; touch ${canary}-3`, `| touch ${canary}-4`, `&& touch ${canary}-5`,
-      `\n touch ${canary}-6`, `' "; touch ${canary}-7; "'`, `\${IFS}touch\${IFS}${canary}-8`, '*', '~', '$HOME', '-rf', '--', '',
-      '%s%n', '\\', 'ünïcödé 😀', '../../etc/passwd', '/etc/shadow',
+      `$(touch ${canary}-1)`,
+      `\`touch ${canary}-2\``,
+      `; touch ${canary}-3`,
+      `| touch ${canary}-4`,
+      `&& touch ${canary}-5`,
+      `\n touch ${canary}-6`,
+      `' "; touch ${canary}-7; "'`,
+      `\${IFS}touch\${IFS}${canary}-8`,
+      '*',
+      '~',
+      '$HOME',
+      '-rf',
+      '--',
+      '',
+      '%s%n',
+      '\\',
+      'ünïcödé 😀',
+      '../../etc/passwd',
+      '/etc/shadow',
     ];
   };
   const noCanary = async () => assert.deepEqual(await readdir(canaries), [], 'a hostile value was interpreted');
@@ -50,7 +66,11 @@ describe('injection through the API', () => {
     const args = hostile('args');
     const [p1, p2] = hostile('params');
     const response = await execute(echo, {
-      job_configs: { args, params: { P1: p1, P2: p2 }, configs: { 'edp.any': `$(touch ${path.join(canaries, 'configs')})` } },
+      job_configs: {
+        args,
+        params: { P1: p1, P2: p2 },
+        configs: { 'edp.any': `$(touch ${path.join(canaries, 'configs')})` },
+      },
     });
     assert.equal(response.statusCode, 202, response.body);
     const id = response.json().job_execution.id;
@@ -89,8 +109,15 @@ describe('injection through the API', () => {
 
   test('Java options and main class are arguments, never shell text', async () => {
     const jar = await uploadJbi(t.app, project, 'app-data.jar', 'not really a jar');
-    const binary = await call(t.app, project, 'POST', '/job-binaries', { name: 'app.jar', url: `internal-db://${jar.id}` });
-    const template = await call(t.app, project, 'POST', '/jobs', { name: 'java', type: 'Java', libs: [binary.json().job_binary.id] });
+    const binary = await call(t.app, project, 'POST', '/job-binaries', {
+      name: 'app.jar',
+      url: `internal-db://${jar.id}`,
+    });
+    const template = await call(t.app, project, 'POST', '/jobs', {
+      name: 'java',
+      type: 'Java',
+      libs: [binary.json().job_binary.id],
+    });
     assert.equal(template.statusCode, 202, template.body);
     const response = await execute(template.json().job.id, {
       job_configs: {
@@ -108,7 +135,20 @@ describe('injection through the API', () => {
   });
 
   test('binary and internal-binary names never leave the working directory', async () => {
-    const traversal = ['../../etc/oasis-x', '/etc/oasis-x', 'a\u0000b', '.', '..', 'sub/dir.sh', '..\\..\\x', 'job.json', 'launched', 'result', 'stdout', 'cancelled'];
+    const traversal = [
+      '../../etc/oasis-x',
+      '/etc/oasis-x',
+      'a\u0000b',
+      '.',
+      '..',
+      'sub/dir.sh',
+      '..\\..\\x',
+      'job.json',
+      'launched',
+      'result',
+      'stdout',
+      'cancelled',
+    ];
     const odd = ['-rf', ' spaced name.sh', '$(touch x).sh', 'a;b.sh', '*.sh', "quote'd.sh"];
     for (const name of [...traversal, ...odd]) {
       const jbi = await t.app.inject({
@@ -123,9 +163,14 @@ describe('injection through the API', () => {
       }
       const data = await uploadJbi(t.app, project, `data-${Math.random().toString(36).slice(2)}`, 'echo staged');
       const binary = await call(t.app, project, 'POST', '/job-binaries', { name, url: `internal-db://${data.id}` });
-      const template = binary.statusCode === 202
-        ? await call(t.app, project, 'POST', '/jobs', { name: `t-${Math.random().toString(36).slice(2)}`, type: 'Shell', mains: [binary.json().job_binary.id] })
-        : binary;
+      const template =
+        binary.statusCode === 202
+          ? await call(t.app, project, 'POST', '/jobs', {
+              name: `t-${Math.random().toString(36).slice(2)}`,
+              type: 'Shell',
+              mains: [binary.json().job_binary.id],
+            })
+          : binary;
       const executed = template.statusCode === 202 ? await execute(template.json().job.id, {}) : template;
       if (executed.statusCode !== 202) {
         assertSaharaError(executed.statusCode, executed.json(), `binary ${JSON.stringify(name)}`);
@@ -138,7 +183,10 @@ describe('injection through the API', () => {
       const ended = await terminalExecution(t.app, project, id);
       assert.equal(ended.info.status, 'SUCCEEDED', `${JSON.stringify(name)}: ${JSON.stringify(ended.info)}`);
       // Staged under its own literal name, inside the execution's directory.
-      assert.ok(existsSync(path.join(t.dataDir, 'executions', id, name)), `${JSON.stringify(name)} not staged in place`);
+      assert.ok(
+        existsSync(path.join(t.dataDir, 'executions', id, name)),
+        `${JSON.stringify(name)} not staged in place`,
+      );
       assert.equal((await stdoutOf(id)).toString(), 'staged\n');
     }
     assert.ok(!existsSync('/etc/oasis-x'));

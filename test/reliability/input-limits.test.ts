@@ -30,7 +30,12 @@ for (const dialect of testDialects()) {
     let mainId: string;
 
     const post = (path: string, payload: string, headers: Record<string, string> = {}) =>
-      t.app.inject({ method: 'POST', url: `/v1.1/${project}${path}`, payload, headers: { 'content-type': 'application/json', ...headers } });
+      t.app.inject({
+        method: 'POST',
+        url: `/v1.1/${project}${path}`,
+        payload,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
     const execute = (body: Record<string, unknown>) =>
       call(t.app, project, 'POST', `/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID, ...body });
 
@@ -45,7 +50,7 @@ for (const dialect of testDialects()) {
       await t?.close();
     });
 
-    test('a body nested 10,000 levels deep is a 400 with Sahara\'s body, on every kind of route', async () => {
+    test("a body nested 10,000 levels deep is a 400 with Sahara's body, on every kind of route", async () => {
       const deepObject = `{"name":"x","credentials":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
       for (const [path, payload] of [
         ['/jobs', nestedArrays(10_000)],
@@ -70,13 +75,23 @@ for (const dialect of testDialects()) {
     });
 
     test('a body of more than 10,000 array elements and object entries is refused unparsed', async () => {
-      const many = JSON.stringify({ name: 'many', type: 'hdfs', url: 'hdfs://n/p', credentials: entries(LIMITS.jsonMembers) });
+      const many = JSON.stringify({
+        name: 'many',
+        type: 'hdfs',
+        url: 'hdfs://n/p',
+        credentials: entries(LIMITS.jsonMembers),
+      });
       const message = assertError(await post('/data-sources', many), 400, 'MALFORMED_REQUEST_BODY');
       assert.match(message, /more than 10000 array elements and object entries/);
     });
 
-    test('a JSON body over 512 KiB is a 413 with Sahara\'s body', async () => {
-      const huge = JSON.stringify({ name: 'huge', type: 'hdfs', url: 'hdfs://n/p', description: 'd'.repeat(LIMITS.jsonBodyBytes) });
+    test("a JSON body over 512 KiB is a 413 with Sahara's body", async () => {
+      const huge = JSON.stringify({
+        name: 'huge',
+        type: 'hdfs',
+        url: 'hdfs://n/p',
+        description: 'd'.repeat(LIMITS.jsonBodyBytes),
+      });
       const message = assertError(await post('/data-sources', huge), 413, 'REQUEST_ENTITY_TOO_LARGE');
       assert.match(message, /larger than 524288 bytes/);
     });
@@ -85,7 +100,11 @@ for (const dialect of testDialects()) {
       // 1,000 configs, 1,000 params and 1,000 args, together just under 256 KiB.
       const value = 'x'.repeat(70);
       const response = await execute({
-        job_configs: { configs: entries(LIMITS.configEntries, value, 'cfg.'), params: entries(LIMITS.configEntries, value), args: Array(LIMITS.args).fill(value) },
+        job_configs: {
+          configs: entries(LIMITS.configEntries, value, 'cfg.'),
+          params: entries(LIMITS.configEntries, value),
+          args: Array(LIMITS.args).fill(value),
+        },
       });
       const execution = ok(response, 202).job_execution;
       assert.equal(Object.keys(execution.job_configs.configs).length, LIMITS.configEntries);
@@ -105,27 +124,60 @@ for (const dialect of testDialects()) {
         assert.ok(message.length < MESSAGE_BOUND, message);
       }
       const big = 'b'.repeat(100 * 1024);
-      const message = assertError(await execute({ job_configs: { args: [big, big], params: { P: big } } }), 400, 'VALIDATION_ERROR');
+      const message = assertError(
+        await execute({ job_configs: { args: [big, big], params: { P: big } } }),
+        400,
+        'VALIDATION_ERROR',
+      );
       assert.match(message, /at most 262144 \(256 KiB\)/);
     });
 
-    test('an execution\'s interface map takes at most 100 values', async () => {
-      const message = assertError(await execute({ interface: entries(LIMITS.interfaceArgs + 1) }), 400, 'VALIDATION_ERROR');
+    test("an execution's interface map takes at most 100 values", async () => {
+      const message = assertError(
+        await execute({ interface: entries(LIMITS.interfaceArgs + 1) }),
+        400,
+        'VALIDATION_ERROR',
+      );
       assert.match(message, /^interface: .*has too many properties \(at most 100\)/);
     });
 
     test('a template takes at most 100 interface arguments, 100 mains and 100 libs', async () => {
-      const argument = (index: number) => ({ name: `arg ${index}`, mapping_type: 'configs', location: `config.${index}`, required: false });
+      const argument = (index: number) => ({
+        name: `arg ${index}`,
+        mapping_type: 'configs',
+        location: `config.${index}`,
+        required: false,
+      });
       const interfaceOf = (count: number) => Array.from({ length: count }, (_, index) => argument(index));
-      const template = ok(await call(t.app, project, 'POST', '/jobs', { name: 'iface-100', type: 'Shell', mains: [mainId], interface: interfaceOf(100) }), 202);
+      const template = ok(
+        await call(t.app, project, 'POST', '/jobs', {
+          name: 'iface-100',
+          type: 'Shell',
+          mains: [mainId],
+          interface: interfaceOf(100),
+        }),
+        202,
+      );
       assert.equal(template.job.interface.length, 100);
 
-      const tooMany = await call(t.app, project, 'POST', '/jobs', { name: 'iface-101', type: 'Shell', mains: [mainId], interface: interfaceOf(101) });
+      const tooMany = await call(t.app, project, 'POST', '/jobs', {
+        name: 'iface-101',
+        type: 'Shell',
+        mains: [mainId],
+        interface: interfaceOf(101),
+      });
       assert.match(assertError(tooMany, 400, 'VALIDATION_ERROR'), /is too long \(at most 100 items\)/);
       const ids = Array.from({ length: 101 }, (_, index) => `binary-${index}`);
       for (const field of ['mains', 'libs']) {
-        const response = await call(t.app, project, 'POST', '/jobs', { name: `many-${field}`, type: 'Java', [field]: ids });
-        assert.match(assertError(response, 400, 'VALIDATION_ERROR'), new RegExp(`^${field}: .*is too long \\(at most 100 items\\)`));
+        const response = await call(t.app, project, 'POST', '/jobs', {
+          name: `many-${field}`,
+          type: 'Java',
+          [field]: ids,
+        });
+        assert.match(
+          assertError(response, 400, 'VALIDATION_ERROR'),
+          new RegExp(`^${field}: .*is too long \\(at most 100 items\\)`),
+        );
       }
     });
 
@@ -134,24 +186,81 @@ for (const dialect of testDialects()) {
       // [what, request, status, error_name, whether the message quotes the input]
       const cases: [string, Promise<LightMyRequestResponse>, number, string | number, boolean][] = [
         ['a name', call(t.app, project, 'POST', '/jobs', { name: long, type: 'Shell' }), 400, 'VALIDATION_ERROR', true],
-        ['an unknown field', call(t.app, project, 'POST', '/jobs', { name: 'n', type: 'Shell', [long]: 1 }), 400, 'VALIDATION_ERROR', true],
+        [
+          'an unknown field',
+          call(t.app, project, 'POST', '/jobs', { name: 'n', type: 'Shell', [long]: 1 }),
+          400,
+          'VALIDATION_ERROR',
+          true,
+        ],
         ['a job type', call(t.app, project, 'POST', '/jobs', { name: 'n', type: long }), 400, 'VALIDATION_ERROR', true],
         ['a config value', execute({ job_configs: { configs: { key: [long] } } }), 400, 'VALIDATION_ERROR', true],
         ['a config key', execute({ job_configs: { configs: { [long]: [1] } } }), 400, 'VALIDATION_ERROR', true],
-        ['a binary url', call(t.app, project, 'POST', '/job-binaries', { name: 'b', url: `hdfs://${long}` }), 400, 'VALIDATION_ERROR', true],
-        ['a swift url', call(t.app, project, 'POST', '/job-binaries', { name: 'b', url: `swift://${long}` }), 400, 'BAD_JOB_BINARY', false],
-        ['a main id', call(t.app, project, 'POST', '/jobs', { name: 'n', type: 'Shell', mains: [long] }), 400, 'NOT_FOUND', true],
-        ['a content type', post('/jobs', '{}', { 'content-type': `text/${'c'.repeat(5_000)}` }), 400, 'INVALID_DATA', true],
-        ['a marker', call(t.app, project, 'GET', `/job-executions?marker=${'m'.repeat(5_000)}`), 404, 'NOT_FOUND', true],
+        [
+          'a binary url',
+          call(t.app, project, 'POST', '/job-binaries', { name: 'b', url: `hdfs://${long}` }),
+          400,
+          'VALIDATION_ERROR',
+          true,
+        ],
+        [
+          'a swift url',
+          call(t.app, project, 'POST', '/job-binaries', { name: 'b', url: `swift://${long}` }),
+          400,
+          'BAD_JOB_BINARY',
+          false,
+        ],
+        [
+          'a main id',
+          call(t.app, project, 'POST', '/jobs', { name: 'n', type: 'Shell', mains: [long] }),
+          400,
+          'NOT_FOUND',
+          true,
+        ],
+        [
+          'a content type',
+          post('/jobs', '{}', { 'content-type': `text/${'c'.repeat(5_000)}` }),
+          400,
+          'INVALID_DATA',
+          true,
+        ],
+        [
+          'a marker',
+          call(t.app, project, 'GET', `/job-executions?marker=${'m'.repeat(5_000)}`),
+          404,
+          'NOT_FOUND',
+          true,
+        ],
         ['a limit', call(t.app, project, 'GET', `/jobs?limit=${'9'.repeat(5_000)}`), 400, 400, true],
         ['a sort key', call(t.app, project, 'GET', `/jobs?sort_by=${'s'.repeat(5_000)}`), 400, 400, true],
-        ['a filter name', call(t.app, project, 'GET', `/jobs?${'f'.repeat(5_000)}=1`), 400, 'INVALID_PARAMS_ON_REQUEST', true],
-        ['a boolean filter', call(t.app, project, 'GET', `/jobs?is_public=${'b'.repeat(5_000)}`), 400, 'INVALID_PARAMS_ON_REQUEST', true],
-        ['a path', t.app.inject({ method: 'GET', url: `/v1.1/${project}/jobs/%ff${'p'.repeat(5_000)}` }), 400, 'BAD_REQUEST', true],
+        [
+          'a filter name',
+          call(t.app, project, 'GET', `/jobs?${'f'.repeat(5_000)}=1`),
+          400,
+          'INVALID_PARAMS_ON_REQUEST',
+          true,
+        ],
+        [
+          'a boolean filter',
+          call(t.app, project, 'GET', `/jobs?is_public=${'b'.repeat(5_000)}`),
+          400,
+          'INVALID_PARAMS_ON_REQUEST',
+          true,
+        ],
+        [
+          'a path',
+          t.app.inject({ method: 'GET', url: `/v1.1/${project}/jobs/%ff${'p'.repeat(5_000)}` }),
+          400,
+          'BAD_REQUEST',
+          true,
+        ],
       ];
       for (const [what, request, status, name, quotes] of cases) {
         const message = assertError(await request, status, name);
-        assert.ok(message.length < MESSAGE_BOUND, `${what}: a message of ${message.length} characters: ${message.slice(0, 300)}`);
+        assert.ok(
+          message.length < MESSAGE_BOUND,
+          `${what}: a message of ${message.length} characters: ${message.slice(0, 300)}`,
+        );
         if (quotes) assert.match(message, /…'? \(\d+ (characters|items|entries)\)/, `${what}: ${message}`);
       }
     });
@@ -171,21 +280,45 @@ for (const dialect of testDialects()) {
       ids.sort();
       // About 1.3 MiB in all: read in several batches and sent as a stream.
       const whole = ok(await call(t.app, lister, 'GET', '/job-executions'), 200);
-      assert.deepEqual(whole.job_executions.map((execution: { id: string }) => execution.id), ids);
-      for (const execution of whole.job_executions) assert.equal(Object.keys(execution.job_configs.configs).length, LIMITS.configEntries);
+      assert.deepEqual(
+        whole.job_executions.map((execution: { id: string }) => execution.id),
+        ids,
+      );
+      for (const execution of whole.job_executions)
+        assert.equal(Object.keys(execution.job_configs.configs).length, LIMITS.configEntries);
 
       const descending = ok(await call(t.app, lister, 'GET', '/job-executions?sort_by=-id'), 200);
-      assert.deepEqual(descending.job_executions.map((execution: { id: string }) => execution.id), [...ids].reverse());
+      assert.deepEqual(
+        descending.job_executions.map((execution: { id: string }) => execution.id),
+        [...ids].reverse(),
+      );
       const page = ok(await call(t.app, lister, 'GET', `/job-executions?limit=2&marker=${ids[2]}`), 200);
-      assert.deepEqual(page.job_executions.map((execution: { id: string }) => execution.id), ids.slice(2, 4));
+      assert.deepEqual(
+        page.job_executions.map((execution: { id: string }) => execution.id),
+        ids.slice(2, 4),
+      );
       assert.deepEqual(page.markers, { prev: ids[0], next: ids[4] });
     });
 
     test('large and small rows listed together come back whole, in order', async () => {
       const lister = newProject();
-      const descriptions = ['small', 'l'.repeat(100 * 1024), 'also small', 'm'.repeat(20 * 1024), 'n'.repeat(300 * 1024)];
+      const descriptions = [
+        'small',
+        'l'.repeat(100 * 1024),
+        'also small',
+        'm'.repeat(20 * 1024),
+        'n'.repeat(300 * 1024),
+      ];
       for (const [index, description] of descriptions.entries()) {
-        ok(await call(t.app, lister, 'POST', '/data-sources', { name: `source-${index}`, type: 'hdfs', url: 'hdfs://namenode/in', description }), 202);
+        ok(
+          await call(t.app, lister, 'POST', '/data-sources', {
+            name: `source-${index}`,
+            type: 'hdfs',
+            url: 'hdfs://namenode/in',
+            description,
+          }),
+          202,
+        );
       }
       const listed = ok(await call(t.app, lister, 'GET', '/data-sources?sort_by=name'), 200).data_sources;
       assert.deepEqual(

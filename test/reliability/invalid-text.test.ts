@@ -30,9 +30,13 @@ for (const dialect of testDialects()) {
     before(async () => {
       t = await createTestApp({ dialect, localConcurrency: 0 });
       templateId = (await shellTemplate(t.app, project, 'text', 'exit 0\n')).id;
-      const executed = await call(t.app, project, 'POST', `/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID });
+      const executed = await call(t.app, project, 'POST', `/jobs/${templateId}/execute`, {
+        cluster_id: LOCAL_CLUSTER_ID,
+      });
       executionId = ok(executed, 202).job_execution.id;
-      sourceId = (await createDataSource(t.app, project, { name: 'text-source', type: 'hdfs', url: 'hdfs://namenode/in' })).id;
+      sourceId = (
+        await createDataSource(t.app, project, { name: 'text-source', type: 'hdfs', url: 'hdfs://namenode/in' })
+      ).id;
     });
     after(async () => {
       await t?.close();
@@ -75,8 +79,23 @@ for (const dialect of testDialects()) {
     });
 
     test('a NUL in a list filter, marker, sort key, limit or parameter name is a 400', async () => {
-      for (const query of ['cluster_id=a%00b', 'name=a%00', 'marker=a%00b', 'sort_by=id%00', 'limit=1%00', 'a%00b=1', 'status=%00']) {
-        for (const list of ['/job-executions', '/jobs', '/data-sources', '/job-binaries', '/job-binary-internals', '/clusters']) {
+      for (const query of [
+        'cluster_id=a%00b',
+        'name=a%00',
+        'marker=a%00b',
+        'sort_by=id%00',
+        'limit=1%00',
+        'a%00b=1',
+        'status=%00',
+      ]) {
+        for (const list of [
+          '/job-executions',
+          '/jobs',
+          '/data-sources',
+          '/job-binaries',
+          '/job-binary-internals',
+          '/clusters',
+        ]) {
           invalid(await call(t.app, project, 'GET', `${list}?${query}`), `${list}?${query}`);
         }
       }
@@ -87,19 +106,42 @@ for (const dialect of testDialects()) {
         const bodies: [string, string, Record<string, unknown>][] = [
           ['POST', '/data-sources', { name: 'ds', type: 'hdfs', url: 'hdfs://namenode/in', description: bad }],
           ['POST', '/data-sources', { name: 'ds', type: 'hdfs', url: `hdfs://namenode/${bad}` }],
-          ['POST', '/data-sources', { name: 'ds', type: 'swift', url: 'swift://c.sahara/o', credentials: { user: bad, password: 'p' } }],
+          [
+            'POST',
+            '/data-sources',
+            { name: 'ds', type: 'swift', url: 'swift://c.sahara/o', credentials: { user: bad, password: 'p' } },
+          ],
           ['PUT', `/data-sources/${sourceId}`, { description: bad }],
           ['POST', '/jobs', { name: 'job', type: 'Shell', description: bad, mains: [] }],
           ['PATCH', `/jobs/${templateId}`, { description: bad }],
           ['POST', '/job-binaries', { name: 'bin', url: 'swift://c/o', extra: { user: bad, password: 'p' } }],
-          ['POST', `/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID, job_configs: { configs: { key: bad } } }],
-          ['POST', `/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID, job_configs: { configs: { [bad]: 'v' } } }],
-          ['POST', `/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID, job_configs: { params: { P: bad } } }],
+          [
+            'POST',
+            `/jobs/${templateId}/execute`,
+            { cluster_id: LOCAL_CLUSTER_ID, job_configs: { configs: { key: bad } } },
+          ],
+          [
+            'POST',
+            `/jobs/${templateId}/execute`,
+            { cluster_id: LOCAL_CLUSTER_ID, job_configs: { configs: { [bad]: 'v' } } },
+          ],
+          [
+            'POST',
+            `/jobs/${templateId}/execute`,
+            { cluster_id: LOCAL_CLUSTER_ID, job_configs: { params: { P: bad } } },
+          ],
           ['POST', `/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID, job_configs: { args: ['ok', bad] } }],
-          ['POST', `/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID, job_configs: { job_execution_info: { [bad]: 1 } } }],
+          [
+            'POST',
+            `/jobs/${templateId}/execute`,
+            { cluster_id: LOCAL_CLUSTER_ID, job_configs: { job_execution_info: { [bad]: 1 } } },
+          ],
         ];
         for (const [method, path, body] of bodies) {
-          invalid(await call(t.app, project, method as 'POST', path, body), `${method} ${path} ${JSON.stringify(body)}`);
+          invalid(
+            await call(t.app, project, method as 'POST', path, body),
+            `${method} ${path} ${JSON.stringify(body)}`,
+          );
         }
       }
     });
@@ -110,7 +152,10 @@ for (const dialect of testDialects()) {
         cluster_id: LOCAL_CLUSTER_ID,
         job_configs: { configs: { 'mapred.key': NUL } },
       });
-      assert.match(assertError(response, 400, 'INVALID_DATA'), /^job_configs\[configs\]\[mapred\.key\]: 'a\u0000b' contains a NUL character/);
+      assert.match(
+        assertError(response, 400, 'INVALID_DATA'),
+        /^job_configs\[configs\]\[mapred\.key\]: 'a\u0000b' contains a NUL character/,
+      );
       assert.equal(ok(await call(t.app, project, 'GET', '/job-executions'), 200).job_executions.length, before);
       const source = ok(await call(t.app, project, 'GET', `/data-sources/${sourceId}`), 200).data_source;
       assert.equal(source.description, '');
@@ -119,7 +164,12 @@ for (const dialect of testDialects()) {
 
     test('valid text of every plane still goes through whole', async () => {
       const text = 'ünïcödé 😀 \u{10ffff} \t\n"quoted" \\ ';
-      const created = await createDataSource(t.app, project, { name: 'unicode', type: 'hdfs', url: 'hdfs://namenode/in', description: text });
+      const created = await createDataSource(t.app, project, {
+        name: 'unicode',
+        type: 'hdfs',
+        url: 'hdfs://namenode/in',
+        description: text,
+      });
       assert.equal(created.description, text);
       const executed = await call(t.app, project, 'POST', `/jobs/${templateId}/execute`, {
         cluster_id: LOCAL_CLUSTER_ID,
@@ -130,7 +180,7 @@ for (const dialect of testDialects()) {
       assert.deepEqual(execution.job_configs.args, [text]);
     });
 
-    test('behind the API, PostgreSQL\'s refusal of a NUL is the store\'s InvalidTextError (SQLite stores it)', async () => {
+    test("behind the API, PostgreSQL's refusal of a NUL is the store's InvalidTextError (SQLite stores it)", async () => {
       // The API never sends such text; this is the store's own guard behind it.
       const row = {
         id: randomUUID(),

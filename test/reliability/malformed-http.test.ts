@@ -64,7 +64,9 @@ function exchange(port: number, ...pieces: (string | Buffer)[]): Promise<RawResp
     setTimeout(() => {
       if (!settled) {
         socket.destroy();
-        reject(new Error(`no complete response in time, got ${JSON.stringify(received.toString('latin1').slice(0, 300))}`));
+        reject(
+          new Error(`no complete response in time, got ${JSON.stringify(received.toString('latin1').slice(0, 300))}`),
+        );
       }
     }, 10_000).unref();
   });
@@ -101,19 +103,35 @@ for (const dialect of testDialects()) {
       return response;
     };
 
-    test('what the HTTP parser refuses is a 400 with Sahara\'s body, and the connection is closed', async () => {
+    test("what the HTTP parser refuses is a 400 with Sahara's body, and the connection is closed", async () => {
       const cases: [string, string | Buffer][] = [
         ['a request line that is no request line', 'GARBAGE\r\n\r\n'],
         ['an unknown method', 'FROB /v1.1/p/jobs HTTP/1.1\r\nHost: oasis\r\n\r\n'],
         ['an unsupported HTTP version', 'GET /v1.1/p/jobs HTTP/9.9\r\nHost: oasis\r\n\r\n'],
         ['a space inside the path', get('/v1.1/p/jo bs')],
-        ['raw bytes that are not UTF-8 in the path', Buffer.concat([Buffer.from('GET /v1.1/p/jobs/'), Buffer.from([0xff, 0xfe]), Buffer.from(' HTTP/1.1\r\nHost: oasis\r\n\r\n')])],
+        [
+          'raw bytes that are not UTF-8 in the path',
+          Buffer.concat([
+            Buffer.from('GET /v1.1/p/jobs/'),
+            Buffer.from([0xff, 0xfe]),
+            Buffer.from(' HTTP/1.1\r\nHost: oasis\r\n\r\n'),
+          ]),
+        ],
         ['a NUL in a header value', Buffer.from(get('/v1.1/p/jobs', 'Host: oasis\r\nX-Trace: a\u0000b\r\n'), 'latin1')],
         ['a header name with a space', get('/v1.1/p/jobs', 'Host: oasis\r\nBad Header: x\r\n')],
         ['a bare LF inside a header line', 'GET /v1.1/p/jobs HTTP/1.1\r\nHost: oa\nsis\r\n\r\n'],
-        ['two different Content-Lengths', `POST /v1.1/${project}/jobs HTTP/1.1\r\nHost: oasis\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}`],
-        ['Content-Length with chunked Transfer-Encoding', `POST /v1.1/${project}/jobs HTTP/1.1\r\nHost: oasis\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}`],
-        ['a Content-Length that is no number', `POST /v1.1/${project}/jobs HTTP/1.1\r\nHost: oasis\r\nContent-Length: two\r\n\r\n{}`],
+        [
+          'two different Content-Lengths',
+          `POST /v1.1/${project}/jobs HTTP/1.1\r\nHost: oasis\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}`,
+        ],
+        [
+          'Content-Length with chunked Transfer-Encoding',
+          `POST /v1.1/${project}/jobs HTTP/1.1\r\nHost: oasis\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}`,
+        ],
+        [
+          'a Content-Length that is no number',
+          `POST /v1.1/${project}/jobs HTTP/1.1\r\nHost: oasis\r\nContent-Length: two\r\n\r\n{}`,
+        ],
       ];
       for (const [what, bytes] of cases) {
         const response = await expectError(what, 400, 'BAD_REQUEST', bytes);
@@ -129,14 +147,34 @@ for (const dialect of testDialects()) {
     });
 
     test('oversized headers are a 431, an oversized URL a 414', async () => {
-      await expectError('20 KiB of headers', 431, 'REQUEST_HEADER_FIELDS_TOO_LARGE', get('/v1.1/p/jobs', `Host: oasis\r\nX-Big: ${'a'.repeat(20_000)}\r\n`));
-      await expectError('a 20 KiB request line', 414, 'REQUEST_URI_TOO_LONG', get(`/v1.1/p/jobs?name=${'a'.repeat(20_000)}`));
+      await expectError(
+        '20 KiB of headers',
+        431,
+        'REQUEST_HEADER_FIELDS_TOO_LARGE',
+        get('/v1.1/p/jobs', `Host: oasis\r\nX-Big: ${'a'.repeat(20_000)}\r\n`),
+      );
+      await expectError(
+        'a 20 KiB request line',
+        414,
+        'REQUEST_URI_TOO_LONG',
+        get(`/v1.1/p/jobs?name=${'a'.repeat(20_000)}`),
+      );
       // Under Node's header limit, but over Oasis's URL limit.
-      await expectError('a 9 KiB request line', 414, 'REQUEST_URI_TOO_LONG', get(`/v1.1/${project}/jobs?name=${'a'.repeat(9_000)}`));
+      await expectError(
+        'a 9 KiB request line',
+        414,
+        'REQUEST_URI_TOO_LONG',
+        get(`/v1.1/${project}/jobs?name=${'a'.repeat(9_000)}`),
+      );
     });
 
-    test('a request Node would answer itself gets Sahara\'s body: no Host, an unknown Expect, CONNECT', async () => {
-      const noHost = await expectError('HTTP/1.1 without Host', 400, 'BAD_REQUEST', `GET /v1.1/${project}/jobs HTTP/1.1\r\n\r\n`);
+    test("a request Node would answer itself gets Sahara's body: no Host, an unknown Expect, CONNECT", async () => {
+      const noHost = await expectError(
+        'HTTP/1.1 without Host',
+        400,
+        'BAD_REQUEST',
+        `GET /v1.1/${project}/jobs HTTP/1.1\r\n\r\n`,
+      );
       assert.match((noHost.body as { error_message: string }).error_message, /Host header/);
       await expectError(
         'Expect: 200-ok',
@@ -144,21 +182,46 @@ for (const dialect of testDialects()) {
         'EXPECTATION_FAILED',
         `POST /v1.1/${project}/jobs HTTP/1.1\r\nHost: oasis\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
       );
-      await expectError('CONNECT', 405, 'METHOD_NOT_ALLOWED', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+      await expectError(
+        'CONNECT',
+        405,
+        'METHOD_NOT_ALLOWED',
+        'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n',
+      );
     });
 
-    test('framework-level errors carry Sahara\'s body: routing, encoding, content type, JSON, size', async () => {
+    test("framework-level errors carry Sahara's body: routing, encoding, content type, JSON, size", async () => {
       await expectError('an unknown route', 404, 'NOT_FOUND', get('/nothing/here'));
-      const wrongMethod = await expectError('a method the route lacks', 405, 'METHOD_NOT_ALLOWED', `PUT /v1.1/${project}/job-executions HTTP/1.1\r\nHost: oasis\r\nContent-Length: 0\r\n\r\n`);
+      const wrongMethod = await expectError(
+        'a method the route lacks',
+        405,
+        'METHOD_NOT_ALLOWED',
+        `PUT /v1.1/${project}/job-executions HTTP/1.1\r\nHost: oasis\r\nContent-Length: 0\r\n\r\n`,
+      );
       assert.match(wrongMethod.headers.allow ?? '', /GET/);
       await expectError('bad percent-encoding', 400, 'BAD_REQUEST', get(`/v1.1/${project}/jobs/%zz`));
-      await expectError('percent-encoded bytes that are not UTF-8', 400, 'BAD_REQUEST', get(`/v1.1/${project}/jobs/%ff%fe`));
+      await expectError(
+        'percent-encoded bytes that are not UTF-8',
+        400,
+        'BAD_REQUEST',
+        get(`/v1.1/${project}/jobs/%ff%fe`),
+      );
       await expectError('a percent-encoded NUL', 400, 'INVALID_DATA', get(`/v1.1/${project}/jobs/a%00b`));
       const post = (type: string, body: string) =>
         `POST /v1.1/${project}/jobs HTTP/1.1\r\nHost: oasis\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
       await expectError('a content type other than JSON', 400, 'INVALID_DATA', post('text/plain', '{}'));
-      await expectError('JSON that does not parse', 400, 'MALFORMED_REQUEST_BODY', post('application/json', '{"name": '));
-      await expectError('a body nested too deep', 400, 'MALFORMED_REQUEST_BODY', post('application/json', `${'['.repeat(5_000)}${']'.repeat(5_000)}`));
+      await expectError(
+        'JSON that does not parse',
+        400,
+        'MALFORMED_REQUEST_BODY',
+        post('application/json', '{"name": '),
+      );
+      await expectError(
+        'a body nested too deep',
+        400,
+        'MALFORMED_REQUEST_BODY',
+        post('application/json', `${'['.repeat(5_000)}${']'.repeat(5_000)}`),
+      );
       const tooLarge = await expectError(
         'a body over the limit',
         413,
@@ -168,7 +231,7 @@ for (const dialect of testDialects()) {
       assert.match((tooLarge.body as { error_message: string }).error_message, /larger than \d+ bytes/);
     });
 
-    test('a request that took too long to arrive is a 408 in Sahara\'s words', () => {
+    test("a request that took too long to arrive is a 408 in Sahara's words", () => {
       // Node's request timeout takes minutes to provoke; the mapping is checked directly.
       const error = clientErrorOf(Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }));
       assert.equal(error.status, 408);

@@ -57,19 +57,40 @@ describe('node loss (postgres)', { skip: databaseUrl ? false : 'needs OASIS_TEST
   }
 
   async function gatedTemplate(url: string, project: string): Promise<string> {
-    const upload = await http(url, 'PUT', `/v1.1/${project}/job-binary-internals/gated.sh`, markedScript('while [ ! -e "$GO" ]; do sleep 0.1; done'), {
-      'content-type': 'application/octet-stream',
-    });
+    const upload = await http(
+      url,
+      'PUT',
+      `/v1.1/${project}/job-binary-internals/gated.sh`,
+      markedScript('while [ ! -e "$GO" ]; do sleep 0.1; done'),
+      {
+        'content-type': 'application/octet-stream',
+      },
+    );
     assert.equal(upload.status, 202, upload.text);
-    const binary = await http(url, 'POST', `/v1.1/${project}/job-binaries`, { name: 'gated.sh', url: `internal-db://${upload.json.job_binary_internal.id}` });
+    const binary = await http(url, 'POST', `/v1.1/${project}/job-binaries`, {
+      name: 'gated.sh',
+      url: `internal-db://${upload.json.job_binary_internal.id}`,
+    });
     assert.equal(binary.status, 202, binary.text);
-    const template = await http(url, 'POST', `/v1.1/${project}/jobs`, { name: 'gated', type: 'Shell', mains: [binary.json.job_binary.id] });
+    const template = await http(url, 'POST', `/v1.1/${project}/jobs`, {
+      name: 'gated',
+      type: 'Shell',
+      mains: [binary.json.job_binary.id],
+    });
     assert.equal(template.status, 202, template.text);
     return template.json.job.id as string;
   }
 
-  async function execute(url: string, project: string, templateId: string, params: Record<string, string>): Promise<string> {
-    const response = await http(url, 'POST', `/v1.1/${project}/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID, job_configs: { params } });
+  async function execute(
+    url: string,
+    project: string,
+    templateId: string,
+    params: Record<string, string>,
+  ): Promise<string> {
+    const response = await http(url, 'POST', `/v1.1/${project}/jobs/${templateId}/execute`, {
+      cluster_id: LOCAL_CLUSTER_ID,
+      job_configs: { params },
+    });
     assert.equal(response.status, 202, response.text);
     return response.json.job_execution.id as string;
   }
@@ -77,7 +98,11 @@ describe('node loss (postgres)', { skip: databaseUrl ? false : 'needs OASIS_TEST
   const show = async (url: string, project: string, id: string) => {
     const response = await http(url, 'GET', `/v1.1/${project}/job-executions/${id}`);
     assert.equal(response.status, 200, response.text);
-    return response.json.job_execution as { info: Record<string, any>; engine_job_id: string | null; return_code: string | null };
+    return response.json.job_execution as {
+      info: Record<string, any>;
+      engine_job_id: string | null;
+      return_code: string | null;
+    };
   };
 
   test('a node killed for good: its running local job ends FAILED naming it, its queued one runs on the survivor', async () => {
@@ -89,7 +114,10 @@ describe('node loss (postgres)', { skip: databaseUrl ? false : 'needs OASIS_TEST
     const queuedMarker = path.join(gates, 'queued');
     await writeFile(path.join(gates, 'go-2'), '');
     const running = await execute(lost.url, project, template, { MARKER: runningMarker, GO: path.join(gates, 'go-1') });
-    await eventually(async () => ((await show(lost.url, project, running)).info.status === 'RUNNING' ? true : undefined), 'the first job to run');
+    await eventually(
+      async () => ((await show(lost.url, project, running)).info.status === 'RUNNING' ? true : undefined),
+      'the first job to run',
+    );
     // One local job at a time: the second waits its turn as PENDING.
     const queued = await execute(lost.url, project, template, { MARKER: queuedMarker, GO: path.join(gates, 'go-2') });
     assert.equal((await show(lost.url, project, queued)).info.status, 'PENDING');
@@ -107,7 +135,7 @@ describe('node loss (postgres)', { skip: databaseUrl ? false : 'needs OASIS_TEST
     const failed = await eventually(async () => {
       const execution = await show(survivor.url, project, running);
       return isTerminal(execution.info.status) ? execution : undefined;
-    }, 'the lost node\'s running job to end');
+    }, "the lost node's running job to end");
     assert.equal(failed.info.status, 'FAILED', JSON.stringify(failed.info));
     assert.equal(failed.info.lost_node, 'node-lost');
     assert.match(failed.info.reason, /'node-lost'/);
@@ -116,7 +144,10 @@ describe('node loss (postgres)', { skip: databaseUrl ? false : 'needs OASIS_TEST
     // The lost node's job outlived it, as a partitioned node's would: end it.
     await writeFile(path.join(gates, 'go-1'), '');
     const orphan = path.join(lost.dataDir, 'executions', running);
-    await eventually(async () => ((await readExitCode(orphan)) === undefined ? undefined : true), 'the orphaned job to end');
+    await eventually(
+      async () => ((await readExitCode(orphan)) === undefined ? undefined : true),
+      'the orphaned job to end',
+    );
   });
 
   test('a node that comes back within its lease re-adopts its running job', async () => {
@@ -126,7 +157,10 @@ describe('node loss (postgres)', { skip: databaseUrl ? false : 'needs OASIS_TEST
     const template = await gatedTemplate(first.url, project);
     const marker = path.join(gates, 'adopted');
     const id = await execute(first.url, project, template, { MARKER: marker, GO: path.join(gates, 'go-1') });
-    await eventually(async () => ((await show(first.url, project, id)).info.status === 'RUNNING' ? true : undefined), 'the job to run');
+    await eventually(
+      async () => ((await show(first.url, project, id)).info.status === 'RUNNING' ? true : undefined),
+      'the job to run',
+    );
     const other = await start('node-other');
     await first.kill();
     first = await start('node-back');

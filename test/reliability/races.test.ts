@@ -41,10 +41,17 @@ for (const dialect of testDialects()) {
       counter += 1;
       const marker = path.join(markers, `run-${counter}`);
       const nap = napOf(counter);
-      return { id: await executeLocal(t.app, project, template, { params: { MARKER: marker, NAP: nap } }), marker, nap };
+      return {
+        id: await executeLocal(t.app, project, template, { params: { MARKER: marker, NAP: nap } }),
+        marker,
+        nap,
+      };
     };
     const running = (id: string) =>
-      eventually(async () => ((await t.store.jobExecutions.get(id))?.status === 'RUNNING' ? true : undefined), `${id} to run`);
+      eventually(
+        async () => ((await t.store.jobExecutions.get(id))?.status === 'RUNNING' ? true : undefined),
+        `${id} to run`,
+      );
 
     test('concurrent cancel, refresh and patch end KILLED, once, with the job gone', async () => {
       const { id, marker, nap } = await start(sleeper);
@@ -53,19 +60,34 @@ for (const dialect of testDialects()) {
       for (let i = 0; i < 5; i += 1) {
         requests.push(call(t.app, project, 'GET', `/job-executions/${id}/cancel`));
         requests.push(call(t.app, project, 'GET', `/job-executions/${id}/refresh-status`));
-        requests.push(call(t.app, project, 'PATCH', `/job-executions/${id}`, i % 2 ? { is_public: true } : { info: { status: 'cancel' } }));
+        requests.push(
+          call(
+            t.app,
+            project,
+            'PATCH',
+            `/job-executions/${id}`,
+            i % 2 ? { is_public: true } : { info: { status: 'cancel' } },
+          ),
+        );
       }
       noServerError(await Promise.all(requests));
       const ended = await terminalExecution(t.app, project, id);
       assert.equal(ended.info.status, 'KILLED');
       // Nothing moves it afterwards: more refreshes and cancels keep KILLED.
-      noServerError(await Promise.all([1, 2, 3].flatMap(() => [
-        call(t.app, project, 'GET', `/job-executions/${id}/refresh-status`),
-        call(t.app, project, 'GET', `/job-executions/${id}/cancel`),
-      ])));
+      noServerError(
+        await Promise.all(
+          [1, 2, 3].flatMap(() => [
+            call(t.app, project, 'GET', `/job-executions/${id}/refresh-status`),
+            call(t.app, project, 'GET', `/job-executions/${id}/cancel`),
+          ]),
+        ),
+      );
       assert.equal((await t.store.jobExecutions.get(id))?.status, 'KILLED');
       assert.equal(await runsOf(marker), 1);
-      await eventually(() => (processesRunning(['sleep', nap]).length > 0 ? undefined : true), `the job's sleep to die`);
+      await eventually(
+        () => (processesRunning(['sleep', nap]).length > 0 ? undefined : true),
+        `the job's sleep to die`,
+      );
     });
 
     test('concurrent delete with cancel, refresh and patch: the row, the job and its directory are gone', async () => {
@@ -80,12 +102,25 @@ for (const dialect of testDialects()) {
       }
       const responses = await Promise.all(requests);
       noServerError(responses);
-      assert.ok(responses.some((r) => r.statusCode === 204), 'no delete was accepted');
-      await eventually(async () => ((await call(t.app, project, 'GET', `/job-executions/${id}`)).statusCode === 404 ? true : undefined), 'the row to go');
+      assert.ok(
+        responses.some((r) => r.statusCode === 204),
+        'no delete was accepted',
+      );
+      await eventually(
+        async () =>
+          (await call(t.app, project, 'GET', `/job-executions/${id}`)).statusCode === 404 ? true : undefined,
+        'the row to go',
+      );
       assert.equal(await t.store.jobExecutions.get(id), undefined);
-      await eventually(() => (existsSync(path.join(t.dataDir, 'executions', id)) ? undefined : true), 'the working directory to go');
+      await eventually(
+        () => (existsSync(path.join(t.dataDir, 'executions', id)) ? undefined : true),
+        'the working directory to go',
+      );
       assert.equal(await runsOf(marker), 1);
-      await eventually(() => (processesRunning(['sleep', nap]).length > 0 ? undefined : true), `the job's sleep to die`);
+      await eventually(
+        () => (processesRunning(['sleep', nap]).length > 0 ? undefined : true),
+        `the job's sleep to die`,
+      );
     });
 
     test('concurrent executes each start exactly one job', async () => {
@@ -103,7 +138,9 @@ for (const dialect of testDialects()) {
       // Right away, while the launcher is starting them.
       const responses = await Promise.all(
         started.map(({ id }, i) =>
-          i % 2 === 0 ? call(t.app, project, 'GET', `/job-executions/${id}/cancel`) : call(t.app, project, 'DELETE', `/job-executions/${id}`),
+          i % 2 === 0
+            ? call(t.app, project, 'GET', `/job-executions/${id}/cancel`)
+            : call(t.app, project, 'DELETE', `/job-executions/${id}`),
         ),
       );
       noServerError(responses);
@@ -112,11 +149,20 @@ for (const dialect of testDialects()) {
           const ended = await terminalExecution(t.app, project, id);
           assert.equal(ended.info.status, 'KILLED', JSON.stringify(ended.info));
         } else {
-          await eventually(async () => ((await t.store.jobExecutions.get(id)) ? undefined : true), `${id} to be deleted`);
-          await eventually(() => (existsSync(path.join(t.dataDir, 'executions', id)) ? undefined : true), `${id}'s directory to go`);
+          await eventually(
+            async () => ((await t.store.jobExecutions.get(id)) ? undefined : true),
+            `${id} to be deleted`,
+          );
+          await eventually(
+            () => (existsSync(path.join(t.dataDir, 'executions', id)) ? undefined : true),
+            `${id}'s directory to go`,
+          );
         }
         assert.ok((await runsOf(marker)) <= 1, `${id} started twice`);
-        await eventually(() => (processesRunning(['sleep', nap]).length > 0 ? undefined : true), `the job's sleep to die`);
+        await eventually(
+          () => (processesRunning(['sleep', nap]).length > 0 ? undefined : true),
+          `the job's sleep to die`,
+        );
       }
       // No TOBEKILLED left behind by any of the races.
       const rows = await Promise.all(started.map(({ id }) => t.store.jobExecutions.get(id)));

@@ -54,7 +54,9 @@ for (const { dialect, sandbox } of SANDBOXES) {
     let database: TestDatabase | undefined;
     const tokens = { 'token-a': { project_id: 'attacker' }, 'token-b': { project_id: 'victim' } };
     const api = (project: 'attacker' | 'victim', method: string, route: string, body?: unknown) =>
-      http(oasis.url, method, `/v1.1/${project}${route}`, body, { 'x-auth-token': project === 'attacker' ? 'token-a' : 'token-b' });
+      http(oasis.url, method, `/v1.1/${project}${route}`, body, {
+        'x-auth-token': project === 'attacker' ? 'token-a' : 'token-b',
+      });
 
     const run = async (project: 'attacker' | 'victim', script: string, params: Record<string, string> = {}) => {
       const upload = await http(oasis.url, 'PUT', `/v1.1/${project}/job-binary-internals/s${(naps += 1)}.sh`, script, {
@@ -62,8 +64,15 @@ for (const { dialect, sandbox } of SANDBOXES) {
         'x-auth-token': project === 'attacker' ? 'token-a' : 'token-b',
       });
       assert.equal(upload.status, 202, upload.text);
-      const binary = await api(project, 'POST', '/job-binaries', { name: `b${naps}.sh`, url: `internal-db://${upload.json.job_binary_internal.id}` });
-      const template = await api(project, 'POST', '/jobs', { name: `t${naps}`, type: 'Shell', mains: [binary.json.job_binary.id] });
+      const binary = await api(project, 'POST', '/job-binaries', {
+        name: `b${naps}.sh`,
+        url: `internal-db://${upload.json.job_binary_internal.id}`,
+      });
+      const template = await api(project, 'POST', '/jobs', {
+        name: `t${naps}`,
+        type: 'Shell',
+        mains: [binary.json.job_binary.id],
+      });
       const executed = await api(project, 'POST', `/jobs/${template.json.job.id}/execute`, {
         cluster_id: LOCAL_CLUSTER_ID,
         job_configs: { params },
@@ -71,7 +80,8 @@ for (const { dialect, sandbox } of SANDBOXES) {
       assert.equal(executed.status, 202, executed.text);
       return executed.json.job_execution.id as string;
     };
-    const execution = async (project: 'attacker' | 'victim', id: string) => (await api(project, 'GET', `/job-executions/${id}`)).json?.job_execution;
+    const execution = async (project: 'attacker' | 'victim', id: string) =>
+      (await api(project, 'GET', `/job-executions/${id}`)).json?.job_execution;
     const ended = (project: 'attacker' | 'victim', id: string) =>
       eventually(async () => {
         const found = await execution(project, id);
@@ -88,7 +98,11 @@ for (const { dialect, sandbox } of SANDBOXES) {
       oasis = await startOasis({
         dataDir: path.join(root, 'data'),
         tokens,
-        env: { OASIS_SANDBOX: sandbox, OASIS_SANDBOX_PATHS: root, ...(database?.url ? { OASIS_DATABASE_URL: database.url } : {}) },
+        env: {
+          OASIS_SANDBOX: sandbox,
+          OASIS_SANDBOX_PATHS: root,
+          ...(database?.url ? { OASIS_DATABASE_URL: database.url } : {}),
+        },
       });
     });
     after(async () => {
@@ -98,12 +112,18 @@ for (const { dialect, sandbox } of SANDBOXES) {
     });
 
     test('the start log says which isolation is in force', () => {
-      assert.ok(oasis.logs.some((line) => line.includes(`job sandbox: ${sandbox}`)), oasis.logs.join('\n'));
+      assert.ok(
+        oasis.logs.some((line) => line.includes(`job sandbox: ${sandbox}`)),
+        oasis.logs.join('\n'),
+      );
     });
 
     test("a job reads, writes and signals nothing of Oasis's or another project's", async () => {
       const victim = await run('victim', `echo "victim's secret"\nsleep ${nap()}\n`);
-      await eventually(async () => ((await execution('victim', victim))?.info.status === 'RUNNING' ? true : undefined), 'the victim to run');
+      await eventually(
+        async () => ((await execution('victim', victim))?.info.status === 'RUNNING' ? true : undefined),
+        'the victim to run',
+      );
       const dataDir = path.join(root, 'data');
       const attacker = await run('attacker', PROBE, {
         DB: path.join(dataDir, 'oasis.db'),
@@ -135,21 +155,39 @@ for (const { dialect, sandbox } of SANDBOXES) {
 
     test('daemons and setsid children die with the job: on exit, cancel and delete', async () => {
       const naps = { exit: nap(), cancel: nap(), delete: nap() };
-      const exits = await run('attacker', `setsid sleep ${naps.exit} &\nnohup sleep ${naps.exit} >/dev/null 2>&1 &\necho started\n`);
+      const exits = await run(
+        'attacker',
+        `setsid sleep ${naps.exit} &\nnohup sleep ${naps.exit} >/dev/null 2>&1 &\necho started\n`,
+      );
       assert.equal((await ended('attacker', exits)).info.status, 'SUCCEEDED');
-      await eventually(() => (processesRunning(['sleep', naps.exit]).length === 0 ? true : undefined), 'the daemons of an ended job to die');
+      await eventually(
+        () => (processesRunning(['sleep', naps.exit]).length === 0 ? true : undefined),
+        'the daemons of an ended job to die',
+      );
 
       const cancelled = await run('attacker', `setsid sleep ${naps.cancel} &\nsleep ${naps.cancel}\n`);
-      await eventually(() => (processesRunning(['sleep', naps.cancel]).length === 2 ? true : undefined), 'both sleeps to run');
+      await eventually(
+        () => (processesRunning(['sleep', naps.cancel]).length === 2 ? true : undefined),
+        'both sleeps to run',
+      );
       await api('attacker', 'GET', `/job-executions/${cancelled}/cancel`);
       assert.equal((await ended('attacker', cancelled)).info.status, 'KILLED');
-      await eventually(() => (processesRunning(['sleep', naps.cancel]).length === 0 ? true : undefined), 'a cancelled job to leave nothing');
+      await eventually(
+        () => (processesRunning(['sleep', naps.cancel]).length === 0 ? true : undefined),
+        'a cancelled job to leave nothing',
+      );
 
       const deleted = await run('attacker', `setsid sleep ${naps.delete} &\nsleep ${naps.delete}\n`);
-      await eventually(() => (processesRunning(['sleep', naps.delete]).length === 2 ? true : undefined), 'both sleeps to run');
+      await eventually(
+        () => (processesRunning(['sleep', naps.delete]).length === 2 ? true : undefined),
+        'both sleeps to run',
+      );
       const removed = await api('attacker', 'DELETE', `/job-executions/${deleted}`);
       assert.equal(removed.status, 204);
-      await eventually(() => (processesRunning(['sleep', naps.delete]).length === 0 ? true : undefined), 'a deleted job to leave nothing');
+      await eventually(
+        () => (processesRunning(['sleep', naps.delete]).length === 0 ? true : undefined),
+        'a deleted job to leave nothing',
+      );
     });
 
     test("the data dir, the database and every execution's files are Oasis's alone", async () => {
@@ -170,76 +208,93 @@ for (const { dialect, sandbox } of SANDBOXES) {
   });
 }
 
-for (const kind of ['bubblewrap', 'unshare'] as const) describe(`the job sandbox (${kind}): per-job limits end the job with the reason`, () => {
-  const limits = { OASIS_JOB_MAX_OUTPUT: '4MiB', OASIS_JOB_MAX_DISK: '2MiB', OASIS_JOB_MAX_MEMORY: '64MiB' };
-  let workDir: string;
-  let engine: Engine;
-  let offline: Engine;
-  let listener: Server;
-  let port: number;
+for (const kind of ['bubblewrap', 'unshare'] as const)
+  describe(`the job sandbox (${kind}): per-job limits end the job with the reason`, () => {
+    const limits = { OASIS_JOB_MAX_OUTPUT: '4MiB', OASIS_JOB_MAX_DISK: '2MiB', OASIS_JOB_MAX_MEMORY: '64MiB' };
+    let workDir: string;
+    let engine: Engine;
+    let offline: Engine;
+    let listener: Server;
+    let port: number;
 
-  before(async () => {
-    workDir = await mkdtemp(path.join(tmpdir(), 'oasis-limits-'));
-    const env = { OASIS_SANDBOX: kind, OASIS_JOB_MAX_PROCESSES: '32', OASIS_JOB_MAX_OPEN_FILES: '32', ...limits };
-    const sandbox = createSandbox({ ...loadConfig(env).sandbox, hiddenPaths: [] });
-    engine = await createLocalEngine({ workDir: path.join(workDir, 'on'), nodeId: 'limits', killGraceMs: 500, sandbox });
-    const closed = createSandbox({ ...loadConfig({ ...env, OASIS_JOB_NETWORK: 'off' }).sandbox, hiddenPaths: [] });
-    offline = await createLocalEngine({ workDir: path.join(workDir, 'off'), nodeId: 'limits', killGraceMs: 500, sandbox: closed });
-    listener = createServer((socket) => socket.end('hello from the host\n'));
-    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-    port = (listener.address() as { port: number }).port;
-  });
-  after(async () => {
-    await engine.close();
-    await offline.close();
-    listener.close();
-    await rm(workDir, { recursive: true, force: true });
-  });
+    before(async () => {
+      workDir = await mkdtemp(path.join(tmpdir(), 'oasis-limits-'));
+      const env = { OASIS_SANDBOX: kind, OASIS_JOB_MAX_PROCESSES: '32', OASIS_JOB_MAX_OPEN_FILES: '32', ...limits };
+      const sandbox = createSandbox({ ...loadConfig(env).sandbox, hiddenPaths: [] });
+      engine = await createLocalEngine({
+        workDir: path.join(workDir, 'on'),
+        nodeId: 'limits',
+        killGraceMs: 500,
+        sandbox,
+      });
+      const closed = createSandbox({ ...loadConfig({ ...env, OASIS_JOB_NETWORK: 'off' }).sandbox, hiddenPaths: [] });
+      offline = await createLocalEngine({
+        workDir: path.join(workDir, 'off'),
+        nodeId: 'limits',
+        killGraceMs: 500,
+        sandbox: closed,
+      });
+      listener = createServer((socket) => socket.end('hello from the host\n'));
+      await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+      port = (listener.address() as { port: number }).port;
+    });
+    after(async () => {
+      await engine.close();
+      await offline.close();
+      listener.close();
+      await rm(workDir, { recursive: true, force: true });
+    });
 
-  const ends = async (script: string, through = engine) => {
-    const job = shellJob(script);
-    const submission = await through.submit(job, cluster);
-    const status = await finalStatus(through, { executionId: job.executionId, engineJobId: submission.engineJobId, extra: submission.extra });
-    return { status, job };
-  };
+    const ends = async (script: string, through = engine) => {
+      const job = shellJob(script);
+      const submission = await through.submit(job, cluster);
+      const status = await finalStatus(through, {
+        executionId: job.executionId,
+        engineJobId: submission.engineJobId,
+        extra: submission.extra,
+      });
+      return { status, job };
+    };
 
-  test('output beyond OASIS_JOB_MAX_OUTPUT stops the job, and the file stops at the limit', async () => {
-    const { status, job } = await ends('head -c 6000000 /dev/zero\necho never\n');
-    assert.equal(status.status, 'DONEWITHERROR');
-    assert.match(String(status.info?.reason), /OASIS_JOB_MAX_OUTPUT, 4 MiB/);
-    assert.equal((await stat(path.join(workDir, 'on', job.executionId, 'stdout'))).size, 4 * 1024 * 1024);
-  });
+    test('output beyond OASIS_JOB_MAX_OUTPUT stops the job, and the file stops at the limit', async () => {
+      const { status, job } = await ends('head -c 6000000 /dev/zero\necho never\n');
+      assert.equal(status.status, 'DONEWITHERROR');
+      assert.match(String(status.info?.reason), /OASIS_JOB_MAX_OUTPUT, 4 MiB/);
+      assert.equal((await stat(path.join(workDir, 'on', job.executionId, 'stdout'))).size, 4 * 1024 * 1024);
+    });
 
-  test('a full working directory (OASIS_JOB_MAX_DISK) is the reason', async () => {
-    const { status } = await ends('head -c 3000000 /dev/zero > big\n');
-    assert.equal(status.status, 'DONEWITHERROR');
-    assert.match(String(status.info?.reason), /OASIS_JOB_MAX_DISK/);
-  });
+    test('a full working directory (OASIS_JOB_MAX_DISK) is the reason', async () => {
+      const { status } = await ends('head -c 3000000 /dev/zero > big\n');
+      assert.equal(status.status, 'DONEWITHERROR');
+      assert.match(String(status.info?.reason), /OASIS_JOB_MAX_DISK/);
+    });
 
-  test('memory beyond OASIS_JOB_MAX_MEMORY is the reason', async () => {
-    const { status } = await ends(`perl -e '$x = "a" x (256 * 1024 * 1024); print length $x'\n`);
-    assert.equal(status.status, 'DONEWITHERROR');
-    assert.match(String(status.info?.reason), /OASIS_JOB_MAX_MEMORY/);
-  });
+    test('memory beyond OASIS_JOB_MAX_MEMORY is the reason', async () => {
+      const { status } = await ends(`perl -e '$x = "a" x (256 * 1024 * 1024); print length $x'\n`);
+      assert.equal(status.status, 'DONEWITHERROR');
+      assert.match(String(status.info?.reason), /OASIS_JOB_MAX_MEMORY/);
+    });
 
-  test('a fork bomb stops at OASIS_JOB_MAX_PROCESSES', async () => {
-    const { status } = await ends('for i in $(seq 100); do sleep 3 & done\nwait\n');
-    assert.equal(status.status, 'DONEWITHERROR');
-    assert.match(String(status.info?.reason), /OASIS_JOB_MAX_PROCESSES, 32/);
-  });
+    test('a fork bomb stops at OASIS_JOB_MAX_PROCESSES', async () => {
+      const { status } = await ends('for i in $(seq 100); do sleep 3 & done\nwait\n');
+      assert.equal(status.status, 'DONEWITHERROR');
+      assert.match(String(status.info?.reason), /OASIS_JOB_MAX_PROCESSES, 32/);
+    });
 
-  test('open files beyond OASIS_JOB_MAX_OPEN_FILES are the reason', async () => {
-    const { status } = await ends(`perl -e 'for (1..100) { open(my $f, "<", "/etc/passwd") or die "open: $!\\n"; push @f, $f }'\n`);
-    assert.equal(status.status, 'DONEWITHERROR');
-    assert.match(String(status.info?.reason), /OASIS_JOB_MAX_OPEN_FILES, 32/);
-  });
+    test('open files beyond OASIS_JOB_MAX_OPEN_FILES are the reason', async () => {
+      const { status } = await ends(
+        `perl -e 'for (1..100) { open(my $f, "<", "/etc/passwd") or die "open: $!\\n"; push @f, $f }'\n`,
+      );
+      assert.equal(status.status, 'DONEWITHERROR');
+      assert.match(String(status.info?.reason), /OASIS_JOB_MAX_OPEN_FILES, 32/);
+    });
 
-  test('the network is on by default, and off when the operator turns it off', async () => {
-    const connect = `perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new("127.0.0.1:${port}") or die "connect: $!\\n"; print <$s>'\n`;
-    const online = await ends(connect);
-    assert.equal(online.status.status, 'SUCCEEDED');
-    assert.equal((await output(path.join(workDir, 'on'), online.job.executionId)).stdout, 'hello from the host\n');
-    const cut = await ends(connect, offline);
-    assert.equal(cut.status.status, 'DONEWITHERROR');
+    test('the network is on by default, and off when the operator turns it off', async () => {
+      const connect = `perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new("127.0.0.1:${port}") or die "connect: $!\\n"; print <$s>'\n`;
+      const online = await ends(connect);
+      assert.equal(online.status.status, 'SUCCEEDED');
+      assert.equal((await output(path.join(workDir, 'on'), online.job.executionId)).stdout, 'hello from the host\n');
+      const cut = await ends(connect, offline);
+      assert.equal(cut.status.status, 'DONEWITHERROR');
+    });
   });
-});

@@ -57,7 +57,10 @@ describe('start-up order', () => {
       startOasis({ dataDir, env: { OASIS_PORT: port, OASIS_NODE_ID: NODE, OASIS_POLL_INTERVAL: '50ms' } }),
       (error: Error) => {
         assert.match(error.message, /exited with 1 before it was ready/);
-        assert.match(error.message, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use \\(EADDRINUSE\\)`));
+        assert.match(
+          error.message,
+          new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use \\(EADDRINUSE\\)`),
+        );
         assert.doesNotMatch(error.message, /recover|adopt|launch/i);
         return true;
       },
@@ -75,8 +78,22 @@ describe('start-up order', () => {
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     const store = await openStore({ databaseUrl: null, dataDir });
     cleanups.push(() => store.close());
-    const executions = new Executions({ store, engines: new Map(), nodeId: NODE, localConcurrency: 1, pollIntervalMs: 1000, leaseMs: 10_000, logger: pino({ level: 'silent' }) });
-    const app = await buildApp({ config: { bodyLimitBytes: 1024 }, store, engines: new Map(), executions, auth: noAuth });
+    const executions = new Executions({
+      store,
+      engines: new Map(),
+      nodeId: NODE,
+      localConcurrency: 1,
+      pollIntervalMs: 1000,
+      leaseMs: 10_000,
+      logger: pino({ level: 'silent' }),
+    });
+    const app = await buildApp({
+      config: { bodyLimitBytes: 1024 },
+      store,
+      engines: new Map(),
+      executions,
+      auth: noAuth,
+    });
     cleanups.push(() => app.close());
     app.markStarting();
     const starting = await app.inject({ method: 'GET', url: `/v1.1/${newProject()}/job-executions` });
@@ -88,7 +105,10 @@ describe('start-up order', () => {
   });
 });
 
-async function withStore<T>(dataDir: string, work: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  dataDir: string,
+  work: (store: Awaited<ReturnType<typeof openStore>>) => Promise<T>,
+): Promise<T> {
   const store = await openStore({ databaseUrl: null, dataDir });
   try {
     return await work(store);

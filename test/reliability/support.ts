@@ -32,8 +32,10 @@ export const markedScript = (body: string): string => `echo "$$" >> "$MARKER"\n$
 /** A Shell template over a fresh internal binary holding `script`, through the in-process app. */
 export async function shellTemplate(app: FastifyInstance, project: string, name: string, script: string) {
   const jbi = await uploadJbi(app, project, `${name}.sh`, script);
-  const binary = ok(await call(app, project, 'POST', '/job-binaries', { name: `${name}.sh`, url: `internal-db://${jbi.id}` }), 202)
-    .job_binary as Record<string, any>;
+  const binary = ok(
+    await call(app, project, 'POST', '/job-binaries', { name: `${name}.sh`, url: `internal-db://${jbi.id}` }),
+    202,
+  ).job_binary as Record<string, any>;
   return createTemplate(app, project, { name, type: 'Shell', mains: [binary.id] });
 }
 
@@ -44,17 +46,24 @@ export async function executeLocal(
   templateId: string,
   jobConfigs: Record<string, unknown> = {},
 ): Promise<string> {
-  const response = await call(app, project, 'POST', `/jobs/${templateId}/execute`, { cluster_id: LOCAL_CLUSTER_ID, job_configs: jobConfigs });
+  const response = await call(app, project, 'POST', `/jobs/${templateId}/execute`, {
+    cluster_id: LOCAL_CLUSTER_ID,
+    job_configs: jobConfigs,
+  });
   return (ok(response, 202).job_execution as { id: string }).id;
 }
 
 /** Waits for a terminal status through the API and returns the rendered execution. */
 export async function terminalExecution(app: FastifyInstance, project: string, id: string, timeoutMs = 60_000) {
-  return eventually(async () => {
-    const response = await call(app, project, 'GET', `/job-executions/${id}`);
-    const execution = ok(response, 200).job_execution as Record<string, any>;
-    return isTerminal(execution.info.status) ? execution : undefined;
-  }, `execution ${id} to end`, timeoutMs);
+  return eventually(
+    async () => {
+      const response = await call(app, project, 'GET', `/job-executions/${id}`);
+      const execution = ok(response, 200).job_execution as Record<string, any>;
+      return isTerminal(execution.info.status) ? execution : undefined;
+    },
+    `execution ${id} to end`,
+    timeoutMs,
+  );
 }
 
 /** A JSON request against a real Oasis process. */
@@ -68,7 +77,14 @@ export async function http(
   const response = await fetch(`${baseUrl}${path}`, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body),
+    body:
+      body === undefined
+        ? undefined
+        : typeof body === 'string'
+          ? body
+          : Buffer.isBuffer(body)
+            ? new Uint8Array(body)
+            : JSON.stringify(body),
     signal: AbortSignal.timeout(60_000),
   });
   const text = await response.text();
@@ -86,7 +102,10 @@ export async function http(
  * microversion refusal (400 BAD_REQUEST, 406 NOT_ACCEPTABLE) also carries the supported bounds.
  */
 export function assertSaharaError(status: number, body: unknown, context: string): void {
-  assert.ok(body && typeof body === 'object' && !Array.isArray(body), `${context}: not a JSON object: ${JSON.stringify(body)}`);
+  assert.ok(
+    body && typeof body === 'object' && !Array.isArray(body),
+    `${context}: not a JSON object: ${JSON.stringify(body)}`,
+  );
   const record = body as Record<string, unknown>;
   const keys = ['error_code', 'error_message', 'error_name'];
   if ('max_version' in record && (record.error_name === 'BAD_REQUEST' || record.error_name === 'NOT_ACCEPTABLE')) {
@@ -106,10 +125,14 @@ export function assertSaharaError(status: number, body: unknown, context: string
  */
 export function privatePostgres(port: string) {
   const run = async (script: string): Promise<string> => {
-    const { stdout } = await promisify(execFile)('bash', ['-c', `set -euo pipefail; source scripts/postgres.sh; ${script}`], {
-      cwd: ROOT,
-      env: { ...process.env, OASIS_TEST_PG_PORT: port },
-    });
+    const { stdout } = await promisify(execFile)(
+      'bash',
+      ['-c', `set -euo pipefail; source scripts/postgres.sh; ${script}`],
+      {
+        cwd: ROOT,
+        env: { ...process.env, OASIS_TEST_PG_PORT: port },
+      },
+    );
     return stdout.trim();
   };
   const start = `_postgres_run "$(_postgres_bin_dir)/pg_ctl" -D "$(_postgres_base)/data" -l "$(_postgres_base)/server.log" -w -t 60 \

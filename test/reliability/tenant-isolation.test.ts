@@ -48,7 +48,8 @@ const TOKENS: Record<Role, Record<string, string>> = {
 };
 /** The roles an action is tried with: admin actions only as an admin (members get 403, see below). */
 const rolesFor = (action: Action): Role[] => (action.admin ? ['admin'] : ['member', 'admin']);
-const bodyOf = (action: Action, id: string): unknown => (typeof action.body === 'function' ? action.body(id) : action.body);
+const bodyOf = (action: Action, id: string): unknown =>
+  typeof action.body === 'function' ? action.body(id) : action.body;
 /** An A template that clusters' execute action runs; set before the tests. */
 let clusterJob = '';
 
@@ -90,7 +91,12 @@ const RESOURCES: Resource[] = [
     actions: [
       { kind: 'read', method: 'GET', path: row('/job-binary-internals') },
       { kind: 'data', method: 'GET', path: (id) => `/job-binary-internals/${id}/data` },
-      { kind: 'update', method: 'PATCH', path: row('/job-binary-internals'), body: { name: `renamed-${randomUUID().slice(0, 6)}` } },
+      {
+        kind: 'update',
+        method: 'PATCH',
+        path: row('/job-binary-internals'),
+        body: { name: `renamed-${randomUUID().slice(0, 6)}` },
+      },
       { kind: 'publicity', method: 'PATCH', path: row('/job-binary-internals'), body: { is_public: true } },
       { kind: 'delete', method: 'DELETE', path: row('/job-binary-internals') },
     ],
@@ -123,7 +129,12 @@ const RESOURCES: Resource[] = [
     listKey: 'clusters',
     actions: [
       { kind: 'read', method: 'GET', path: row('/clusters') },
-      { kind: 'execute', method: 'POST', path: () => `/jobs/${clusterJob}/execute`, body: (id: string) => ({ cluster_id: id }) },
+      {
+        kind: 'execute',
+        method: 'POST',
+        path: () => `/jobs/${clusterJob}/execute`,
+        body: (id: string) => ({ cluster_id: id }),
+      },
       { kind: 'update', method: 'PATCH', path: row('/clusters'), body: { description: 'changed' }, admin: true },
       { kind: 'publicity', method: 'PATCH', path: row('/clusters'), body: { is_public: true }, admin: true },
       { kind: 'delete', method: 'DELETE', path: row('/clusters'), admin: true },
@@ -147,7 +158,12 @@ const RESOURCES: Resource[] = [
     listKey: 'job_templates',
     actions: [
       { kind: 'read', method: 'GET', path: row('/v2/job-templates') },
-      { kind: 'execute', method: 'POST', path: () => '/v2/jobs', body: (id: string) => ({ cluster_id: LOCAL_CLUSTER_ID, job_template_id: id }) },
+      {
+        kind: 'execute',
+        method: 'POST',
+        path: () => '/v2/jobs',
+        body: (id: string) => ({ cluster_id: LOCAL_CLUSTER_ID, job_template_id: id }),
+      },
       { kind: 'update', method: 'PATCH', path: row('/v2/job-templates'), body: { description: 'changed' } },
       { kind: 'publicity', method: 'PATCH', path: row('/v2/job-templates'), body: { is_public: true } },
       { kind: 'delete', method: 'DELETE', path: row('/v2/job-templates') },
@@ -215,7 +231,13 @@ describe('tenant isolation under tokens auth', () => {
   const rows = new Map<string, Record<Variant, string>>();
 
   /** `token` null sends none; left out, the project's member token is sent. */
-  const send = (project: string | null, method: Method, path: string, body?: unknown, token: string | null = project === null ? null : TOKENS.member[project]!) =>
+  const send = (
+    project: string | null,
+    method: Method,
+    path: string,
+    body?: unknown,
+    token: string | null = project === null ? null : TOKENS.member[project]!,
+  ) =>
     t.app.inject({
       method,
       url: urlOf(project, path),
@@ -243,7 +265,12 @@ describe('tenant isolation under tokens auth', () => {
     // Clusters are registered at an address that never answers: they are Error, and executions
     // on them stay PENDING too.
     engines = await clusterEngines();
-    t = await createTestApp({ dialect: 'sqlite', auth: tokenAuth(tokens), localConcurrency: 0, engines: engines.engines });
+    t = await createTestApp({
+      dialect: 'sqlite',
+      auth: tokenAuth(tokens),
+      localConcurrency: 0,
+      engines: engines.engines,
+    });
 
     let counter = 0;
     /** The internal binary behind each job binary, so a public binary's bytes can be public too. */
@@ -273,20 +300,38 @@ describe('tenant isolation under tokens auth', () => {
           return (await ok(project, 'POST', '/jobs', { name, type: 'Shell', mains: [main] })).job.id;
         }
         case '/data-sources':
-          return (await ok(project, 'POST', '/data-sources', { name, type: 'hdfs', url: `hdfs://namenode/${name}` })).data_source.id;
+          return (await ok(project, 'POST', '/data-sources', { name, type: 'hdfs', url: `hdfs://namenode/${name}` }))
+            .data_source.id;
         case '/job-executions': {
           const job = await make(project, '/jobs');
-          return (await insertExecution(t.store, { tenant_id: project, status: 'PENDING', job_id: job, cluster_id: LOCAL_CLUSTER_ID })).id;
+          return (
+            await insertExecution(t.store, {
+              tenant_id: project,
+              status: 'PENDING',
+              job_id: job,
+              cluster_id: LOCAL_CLUSTER_ID,
+            })
+          ).id;
         }
         case '/clusters': {
-          const body = { name, plugin_name: 'spark', hadoop_version: '3.5.9', cluster_configs: { spark: NEVER_ANSWERS } };
+          const body = {
+            name,
+            plugin_name: 'spark',
+            hadoop_version: '3.5.9',
+            cluster_configs: { spark: NEVER_ANSWERS },
+          };
           return (await ok(project, 'POST', '/clusters', body, 'admin')).cluster.id;
         }
         default:
           throw new Error(`no maker for ${collection}`);
       }
     };
-    const flag = async (project: string, collection: string, id: string, flags: { is_public?: boolean; is_protected?: boolean }) => {
+    const flag = async (
+      project: string,
+      collection: string,
+      id: string,
+      flags: { is_public?: boolean; is_protected?: boolean },
+    ) => {
       if (collection === '/clusters') {
         await ok(project, 'PATCH', `/clusters/${id}`, flags, 'admin');
         return;
@@ -294,7 +339,8 @@ describe('tenant isolation under tokens auth', () => {
       const method = collection === '/job-binaries' || collection === '/data-sources' ? 'PUT' : 'PATCH';
       await ok(project, method, `${collection}/${id}`, flags);
       const internal = internalOf.get(id);
-      if (internal && flags.is_public) await ok(project, 'PATCH', `/job-binary-internals/${internal}`, { is_public: true });
+      if (internal && flags.is_public)
+        await ok(project, 'PATCH', `/job-binary-internals/${internal}`, { is_public: true });
     };
     for (const resource of RESOURCES) {
       const { collection } = resource;
@@ -329,7 +375,10 @@ describe('tenant isolation under tokens auth', () => {
   /** Status and error name, and the message with ids and Error IDs blanked: what a caller learns. */
   const observable = (response: LightMyRequestResponse, id: string) => {
     const body = response.statusCode === 204 ? null : (response.json() as Record<string, unknown>);
-    const message = typeof body?.error_message === 'string' ? body.error_message.replaceAll(id, '<id>').replace(/Error ID: .*/, '') : null;
+    const message =
+      typeof body?.error_message === 'string'
+        ? body.error_message.replaceAll(id, '<id>').replace(/Error ID: .*/, '')
+        : null;
     return { status: response.statusCode, name: body?.error_name ?? null, message };
   };
 
@@ -343,21 +392,34 @@ describe('tenant isolation under tokens auth', () => {
             const foreign = observable(await act(A, action, id, role), id);
             const missing = observable(await act(A, action, unknown, role), unknown);
             assert.deepEqual(foreign, missing, `${action.kind} ${resource.collection} as ${role}`);
-            assert.ok(foreign.status >= 400, `${action.kind} ${resource.collection} as ${role} succeeded on a foreign private row`);
+            assert.ok(
+              foreign.status >= 400,
+              `${action.kind} ${resource.collection} as ${role} succeeded on a foreign private row`,
+            );
           }
         }
         for (const role of ['member', 'admin'] as const) {
           const listed = await ok(A, 'GET', resource.collection, undefined, role);
-          assert.ok(!listed[resource.listKey].some((r: { id: string }) => r.id === id), `listed to another project's ${role}`);
+          assert.ok(
+            !listed[resource.listKey].some((r: { id: string }) => r.id === id),
+            `listed to another project's ${role}`,
+          );
           if (resource.source === undefined) {
             // v2 has no tenant filter (400 INVALID_PARAMS_ON_REQUEST).
             const byTenant = await ok(A, 'GET', `${resource.collection}?tenant_id=${B}`, undefined, role);
-            assert.ok(byTenant[resource.listKey].every((r: { is_public: boolean }) => r.is_public), 'a tenant filter reveals private rows');
+            assert.ok(
+              byTenant[resource.listKey].every((r: { is_public: boolean }) => r.is_public),
+              'a tenant filter reveals private rows',
+            );
           }
           const token = TOKENS[role][A]!;
           const marker = observable(await send(A, 'GET', `${resource.collection}?marker=${id}`, undefined, token), id);
           const unknown = randomUUID();
-          assert.deepEqual(marker, observable(await send(A, 'GET', `${resource.collection}?marker=${unknown}`, undefined, token), unknown), 'marker');
+          assert.deepEqual(
+            marker,
+            observable(await send(A, 'GET', `${resource.collection}?marker=${unknown}`, undefined, token), unknown),
+            'marker',
+          );
         }
         // The owner still has it, untouched.
         await ok(B, 'GET', `${resource.collection}/${id}`);
@@ -383,7 +445,10 @@ describe('tenant isolation under tokens auth', () => {
             }
           }
           const listed = await ok(A, 'GET', resource.collection);
-          assert.ok(listed[resource.listKey].some((r: { id: string }) => r.id === id), 'public row not listed');
+          assert.ok(
+            listed[resource.listKey].some((r: { id: string }) => r.id === id),
+            'public row not listed',
+          );
           const afterwards = (await ok(B, 'GET', `${resource.collection}/${id}`)) as Record<string, any>;
           const [key] = Object.keys(before);
           const { updated_at: _u1, info: _i1, ...was } = before[key!];
@@ -403,7 +468,10 @@ describe('tenant isolation under tokens auth', () => {
             assert.equal(response.json().error_name, refusal, `${action.kind}: ${response.body}`);
             assert.match(response.json().error_message, /protected/);
           } else {
-            assert.ok(response.statusCode < 300, `${action.kind} ${resource.collection}: ${response.statusCode} ${response.body}`);
+            assert.ok(
+              response.statusCode < 300,
+              `${action.kind} ${resource.collection}: ${response.statusCode} ${response.body}`,
+            );
           }
         }
         await ok(A, 'GET', `${resource.collection}/${id}`);
@@ -423,7 +491,10 @@ describe('tenant isolation under tokens auth', () => {
             assert.match(observable(response, id).message ?? '', /unfinished job execution/);
             continue;
           }
-          assert.ok(response.statusCode < 300, `${action.kind} ${resource.collection}: ${response.statusCode} ${response.body}`);
+          assert.ok(
+            response.statusCode < 300,
+            `${action.kind} ${resource.collection}: ${response.statusCode} ${response.body}`,
+          );
         }
       });
 
@@ -432,9 +503,15 @@ describe('tenant isolation under tokens auth', () => {
         test('a member is refused every admin action with 403 FORBIDDEN, whatever the row, and nothing changes', async () => {
           const ids = rows.get(resource.collection)!;
           const targets = [...Object.values(ids), randomUUID()];
-          const owners = new Map<string, string>(Object.entries(ids).map(([variant, id]) => [id, variant.startsWith('own') ? A : B]));
+          const owners = new Map<string, string>(
+            Object.entries(ids).map(([variant, id]) => [id, variant.startsWith('own') ? A : B]),
+          );
           const snapshot = async () =>
-            Promise.all(Object.values(ids).map(async (id) => (await ok(owners.get(id)!, 'GET', `${resource.collection}/${id}`)) as unknown));
+            Promise.all(
+              Object.values(ids).map(
+                async (id) => (await ok(owners.get(id)!, 'GET', `${resource.collection}/${id}`)) as unknown,
+              ),
+            );
           const before = await snapshot();
           for (const action of adminActions) {
             for (const id of targets) {
@@ -452,14 +529,18 @@ describe('tenant isolation under tokens auth', () => {
     });
   }
 
-  test("a public binary over a private internal binary does not hand out the private bytes", async () => {
+  test('a public binary over a private internal binary does not hand out the private bytes', async () => {
     const jbi = await t.app.inject({
       method: 'PUT',
       url: `/v1.1/${B}/job-binary-internals/secret-${randomUUID().slice(0, 8)}`,
       headers: { 'x-auth-token': TOKENS.member[B]!, 'content-type': 'application/octet-stream' },
       payload: 'the secret bytes',
     });
-    const binary = await ok(B, 'POST', '/job-binaries', { name: `wrapper-${randomUUID().slice(0, 8)}`, url: `internal-db://${jbi.json().job_binary_internal.id}`, is_public: true });
+    const binary = await ok(B, 'POST', '/job-binaries', {
+      name: `wrapper-${randomUUID().slice(0, 8)}`,
+      url: `internal-db://${jbi.json().job_binary_internal.id}`,
+      is_public: true,
+    });
     const response = await send(A, 'GET', `/job-binaries/${binary.job_binary.id}/data`);
     assert.ok(response.statusCode >= 400, response.body);
     assert.ok(!response.body.includes('the secret bytes'));
@@ -475,14 +556,37 @@ describe('tenant isolation under tokens auth', () => {
       assert.deepEqual(foreign, missing, `${path} ${JSON.stringify(body('<id>'))}`);
       assert.ok(foreign.status >= 400);
     };
-    await compare('POST', '/jobs', (id) => ({ name: `ref-${randomUUID()}`, type: 'Shell', mains: [id] }), rows.get('/job-binaries')!.otherPrivate);
-    await compare('POST', '/job-binaries', (id) => ({ name: `ref-${randomUUID()}`, url: `internal-db://${id}` }), rows.get('/job-binary-internals')!.otherPrivate);
-    await compare('POST', `/jobs/${jobs.own}/execute`, (id) => ({ cluster_id: id }), rows.get('/clusters')!.otherPrivate);
-    await compare('POST', `/jobs/${jobs.own}/execute`, (id) => ({ cluster_id: LOCAL_CLUSTER_ID, input_id: id }), rows.get('/data-sources')!.otherPrivate);
+    await compare(
+      'POST',
+      '/jobs',
+      (id) => ({ name: `ref-${randomUUID()}`, type: 'Shell', mains: [id] }),
+      rows.get('/job-binaries')!.otherPrivate,
+    );
+    await compare(
+      'POST',
+      '/job-binaries',
+      (id) => ({ name: `ref-${randomUUID()}`, url: `internal-db://${id}` }),
+      rows.get('/job-binary-internals')!.otherPrivate,
+    );
+    await compare(
+      'POST',
+      `/jobs/${jobs.own}/execute`,
+      (id) => ({ cluster_id: id }),
+      rows.get('/clusters')!.otherPrivate,
+    );
+    await compare(
+      'POST',
+      `/jobs/${jobs.own}/execute`,
+      (id) => ({ cluster_id: LOCAL_CLUSTER_ID, input_id: id }),
+      rows.get('/data-sources')!.otherPrivate,
+    );
   });
 
   test("another project's webhook answers exactly like an id that does not exist, to members and admins", async () => {
-    const hook = await ok(B, 'POST', '/webhooks', { url: 'https://hooks.example.com/b', secret: 'b-secret-of-16-chars' });
+    const hook = await ok(B, 'POST', '/webhooks', {
+      url: 'https://hooks.example.com/b',
+      secret: 'b-secret-of-16-chars',
+    });
     const id = hook.webhook.id as string;
     for (const role of ['member', 'admin'] as const) {
       const token = TOKENS[role][A]!;
@@ -494,10 +598,19 @@ describe('tenant isolation under tokens auth', () => {
         assert.equal(foreign.status, 404);
       }
       const listed = await ok(A, 'GET', '/webhooks', undefined, role);
-      assert.ok(!listed.webhooks.some((webhook: { id: string }) => webhook.id === id), `listed to another project's ${role}`);
+      assert.ok(
+        !listed.webhooks.some((webhook: { id: string }) => webhook.id === id),
+        `listed to another project's ${role}`,
+      );
     }
     // Any member manages its own project's webhooks, as Sahara's default policy allows.
-    const own = await ok(A, 'POST', '/webhooks', { url: 'https://hooks.example.com/a', secret: 'a-secret-of-16-chars' }, 'member');
+    const own = await ok(
+      A,
+      'POST',
+      '/webhooks',
+      { url: 'https://hooks.example.com/a', secret: 'a-secret-of-16-chars' },
+      'member',
+    );
     await ok(A, 'DELETE', `/webhooks/${own.webhook.id}`, undefined, 'member');
     // The owner still has it.
     const kept = await ok(B, 'GET', `/webhooks/${id}`);
@@ -510,10 +623,23 @@ describe('tenant isolation under tokens auth', () => {
     try {
       assert.equal(stream.status, 200);
       const job = rows.get('/jobs')!.own;
-      const theirs = await insertExecution(t.store, { tenant_id: B, status: 'PENDING', job_id: rows.get('/jobs')!.otherPrivate, cluster_id: LOCAL_CLUSTER_ID });
-      const mine = await insertExecution(t.store, { tenant_id: A, status: 'PENDING', job_id: job, cluster_id: LOCAL_CLUSTER_ID });
+      const theirs = await insertExecution(t.store, {
+        tenant_id: B,
+        status: 'PENDING',
+        job_id: rows.get('/jobs')!.otherPrivate,
+        cluster_id: LOCAL_CLUSTER_ID,
+      });
+      const mine = await insertExecution(t.store, {
+        tenant_id: A,
+        status: 'PENDING',
+        job_id: job,
+        cluster_id: LOCAL_CLUSTER_ID,
+      });
       // Events arrive in id order: B's, appended first, would come before A's.
-      await stream.waitFor((messages) => executionEvents(messages).some((event) => event.execution_id === mine.id), "A's event");
+      await stream.waitFor(
+        (messages) => executionEvents(messages).some((event) => event.execution_id === mine.id),
+        "A's event",
+      );
       assert.ok(executionEvents(stream.messages).every((event) => event.project_id === A));
       assert.ok(!executionEvents(stream.messages).some((event) => event.execution_id === theirs.id));
     } finally {
@@ -522,7 +648,9 @@ describe('tenant isolation under tokens auth', () => {
   });
 
   test('a missing or unknown token, or a token of another project, is refused with 401 on every endpoint', async () => {
-    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     let checked = 0;
     for (const [path, operations] of Object.entries(doc.paths)) {
       for (const method of Object.keys(operations)) {
@@ -531,8 +659,18 @@ describe('tenant isolation under tokens auth', () => {
         const projectless = !withId.includes('{project_id}');
         const concrete = withId.replace('/v1.1/{project_id}', '').replace('/v2/{project_id}', '/v2');
         const cases = projectless
-          ? ([[null, null], [null, 'not-a-token']] as const)
-          : ([[A, null], [A, 'not-a-token'], [B, TOKENS.member[A]!], [A, TOKENS.member[B]!], [B, TOKENS.admin[A]!], [A, TOKENS.admin[B]!]] as const);
+          ? ([
+              [null, null],
+              [null, 'not-a-token'],
+            ] as const)
+          : ([
+              [A, null],
+              [A, 'not-a-token'],
+              [B, TOKENS.member[A]!],
+              [A, TOKENS.member[B]!],
+              [B, TOKENS.admin[A]!],
+              [A, TOKENS.admin[B]!],
+            ] as const);
         for (const [project, token] of cases) {
           const response = await send(project, method.toUpperCase() as Method, concrete, undefined, token);
           assertSaharaError(response.statusCode, response.json(), `${method} ${path} with ${token ?? 'no token'}`);

@@ -20,7 +20,10 @@ async function outsider(database: TestDatabase): Promise<Outsider> {
   if (database.url) {
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
-    return { setStatus: async (id, status) => void (await client.query(statement, [status, id])), close: () => client.end() };
+    return {
+      setStatus: async (id, status) => void (await client.query(statement, [status, id])),
+      close: () => client.end(),
+    };
   }
   const connection = new Database(sqliteFile(database.dataDir));
   const update = connection.prepare(statement.replace(/\$\d/g, '?'));
@@ -68,7 +71,10 @@ for (const dialect of testDialects()) {
       await eventually(async () => (await cached(store, id)) || undefined, 'the cache to serve the row');
       await other.setStatus(id, 'RUNNING');
       // SQLite's data_version is asked every millisecond at most; PostgreSQL notifies at commit.
-      await eventually(async () => ((await store.jobExecutions.get(id))?.status === 'RUNNING' ? true : undefined), 'the change');
+      await eventually(
+        async () => ((await store.jobExecutions.get(id))?.status === 'RUNNING' ? true : undefined),
+        'the change',
+      );
     });
 
     if (dialect === 'postgres') {
@@ -91,7 +97,10 @@ for (const dialect of testDialects()) {
         assert.equal((await store.jobExecutions.get(id))?.status, 'RUNNING');
         await eventually(async () => (await cached(store, id)) || undefined, 'the feed to come back');
         await other.setStatus(id, 'SUCCEEDED');
-        await eventually(async () => ((await store.jobExecutions.get(id))?.status === 'SUCCEEDED' ? true : undefined), 'the change');
+        await eventually(
+          async () => ((await store.jobExecutions.get(id))?.status === 'SUCCEEDED' ? true : undefined),
+          'the change',
+        );
       });
     }
   });

@@ -25,12 +25,24 @@ for (const dialect of testDialects()) {
     it('records creation, every status change and deletion, and nothing for writes that keep the status', async () => {
       const tenant = newProject();
       const row = await store.jobExecutions.insert(executionRow({ tenant_id: tenant }));
-      await store.jobExecutions.updateIf(row.id, { statusIn: ['PENDING'] }, { status: 'RUNNING', info: { status: 'RUNNING' } });
-      await store.jobExecutions.updateIf(row.id, { statusIn: ['RUNNING'] }, { status: 'RUNNING', info: { status: 'RUNNING', progress: 1 } });
+      await store.jobExecutions.updateIf(
+        row.id,
+        { statusIn: ['PENDING'] },
+        { status: 'RUNNING', info: { status: 'RUNNING' } },
+      );
+      await store.jobExecutions.updateIf(
+        row.id,
+        { statusIn: ['RUNNING'] },
+        { status: 'RUNNING', info: { status: 'RUNNING', progress: 1 } },
+      );
       await store.jobExecutions.update(row.id, { is_public: true });
       // A guard that fails changes nothing, so records nothing.
       await store.jobExecutions.updateIf(row.id, { statusIn: ['PENDING'] }, { status: 'KILLED' });
-      await store.jobExecutions.updateIf(row.id, { statusIn: ['RUNNING'] }, { status: 'SUCCEEDED', info: { status: 'SUCCEEDED' } });
+      await store.jobExecutions.updateIf(
+        row.id,
+        { statusIn: ['RUNNING'] },
+        { status: 'SUCCEEDED', info: { status: 'SUCCEEDED' } },
+      );
       await store.jobExecutions.delete(row.id);
       const events = await eventsOf(tenant);
       assert.deepEqual(
@@ -43,30 +55,50 @@ for (const dialect of testDialects()) {
         ],
       );
       const ids = events.map((event) => event.id);
-      assert.deepEqual([...ids].sort((a, b) => a - b), ids);
+      assert.deepEqual(
+        [...ids].sort((a, b) => a - b),
+        ids,
+      );
       for (const event of events) assert.match(event.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       assert.ok((await store.executionEvents.latestId()) >= ids.at(-1)!);
     });
 
-    it('lists one tenant\'s events or everyone\'s, after an id, in id order', async () => {
+    it("lists one tenant's events or everyone's, after an id, in id order", async () => {
       const [a, b] = [newProject(), newProject()];
       const start = await store.executionEvents.latestId();
       await store.jobExecutions.insert(executionRow({ tenant_id: a }));
       await store.jobExecutions.insert(executionRow({ tenant_id: b }));
       await store.jobExecutions.insert(executionRow({ tenant_id: a }));
       const all = await store.executionEvents.listAfter(start, { limit: 10 });
-      assert.deepEqual(all.map((event) => event.tenant_id), [a, b, a]);
-      assert.deepEqual((await store.executionEvents.listAfter(start, { tenantId: a, limit: 10 })).map((event) => event.id), [all[0]!.id, all[2]!.id]);
-      assert.deepEqual((await store.executionEvents.listAfter(all[0]!.id, { limit: 1 })).map((event) => event.id), [all[1]!.id]);
+      assert.deepEqual(
+        all.map((event) => event.tenant_id),
+        [a, b, a],
+      );
+      assert.deepEqual(
+        (await store.executionEvents.listAfter(start, { tenantId: a, limit: 10 })).map((event) => event.id),
+        [all[0]!.id, all[2]!.id],
+      );
+      assert.deepEqual(
+        (await store.executionEvents.listAfter(all[0]!.id, { limit: 1 })).map((event) => event.id),
+        [all[1]!.id],
+      );
     });
 
     it('a terminal status queues one delivery per webhook of its project in the same write; other statuses and projects none', async () => {
       const tenant = newProject();
       const hooks = [];
       for (const n of [1, 2]) {
-        hooks.push((await store.webhooks.insertBounded({ id: randomUUID(), tenant_id: tenant, url: `https://example.com/${n}`, secret: 'x'.repeat(16) }, 10))!);
+        hooks.push(
+          (await store.webhooks.insertBounded(
+            { id: randomUUID(), tenant_id: tenant, url: `https://example.com/${n}`, secret: 'x'.repeat(16) },
+            10,
+          ))!,
+        );
       }
-      const stranger = (await store.webhooks.insertBounded({ id: randomUUID(), tenant_id: newProject(), url: 'https://example.com/s', secret: 'x'.repeat(16) }, 10))!;
+      const stranger = (await store.webhooks.insertBounded(
+        { id: randomUUID(), tenant_id: newProject(), url: 'https://example.com/s', secret: 'x'.repeat(16) },
+        10,
+      ))!;
       const row = await store.jobExecutions.insert(executionRow({ tenant_id: tenant }));
       await store.jobExecutions.updateIf(row.id, { statusIn: ['PENDING'] }, { status: 'RUNNING' });
       for (const hook of hooks) assert.deepEqual(await store.webhooks.listDeliveries(hook.id, 10), []);
@@ -85,7 +117,10 @@ for (const dialect of testDialects()) {
 
     it('two claimers never lease the same delivery; a recorded attempt frees it; deleting a webhook drops its pending deliveries', async () => {
       const tenant = newProject();
-      const hook = (await store.webhooks.insertBounded({ id: randomUUID(), tenant_id: tenant, url: 'https://example.com/c', secret: 'x'.repeat(16) }, 10))!;
+      const hook = (await store.webhooks.insertBounded(
+        { id: randomUUID(), tenant_id: tenant, url: 'https://example.com/c', secret: 'x'.repeat(16) },
+        10,
+      ))!;
       for (let i = 0; i < 6; i += 1) {
         const row = await store.jobExecutions.insert(executionRow({ tenant_id: tenant }));
         await store.jobExecutions.updateIf(row.id, { statusIn: ['PENDING'] }, { status: 'KILLED' });
@@ -100,13 +135,31 @@ for (const dialect of testDialects()) {
       assert.equal(mine[0]!.secret, 'x'.repeat(16));
       const first = mine[0]!;
       const owner = claims.findIndex((claim) => claim.some((delivery) => delivery.id === first.id));
-      assert.equal(await store.webhooks.recordAttempt(first.id, 'someone-else', { state: 'delivered', attempts: 1, next_attempt_at: now, last_error: null, finished_at: now }), false);
       assert.equal(
-        await store.webhooks.recordAttempt(first.id, ['n1', 'n2', 'n3'][owner]!, { state: 'delivered', attempts: 1, next_attempt_at: now, last_error: null, finished_at: now }),
+        await store.webhooks.recordAttempt(first.id, 'someone-else', {
+          state: 'delivered',
+          attempts: 1,
+          next_attempt_at: now,
+          last_error: null,
+          finished_at: now,
+        }),
+        false,
+      );
+      assert.equal(
+        await store.webhooks.recordAttempt(first.id, ['n1', 'n2', 'n3'][owner]!, {
+          state: 'delivered',
+          attempts: 1,
+          next_attempt_at: now,
+          last_error: null,
+          finished_at: now,
+        }),
         true,
       );
       assert.equal(await store.webhooks.delete(hook.id), true);
-      assert.deepEqual((await store.webhooks.listDeliveries(hook.id, 10)).map((delivery) => delivery.state), ['delivered']);
+      assert.deepEqual(
+        (await store.webhooks.listDeliveries(hook.id, 10)).map((delivery) => delivery.state),
+        ['delivered'],
+      );
       assert.equal(await store.webhooks.delete(hook.id), false);
     });
 
@@ -114,7 +167,10 @@ for (const dialect of testDialects()) {
       const tenant = newProject();
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          store.webhooks.insertBounded({ id: randomUUID(), tenant_id: tenant, url: `https://example.com/${i}`, secret: 'x'.repeat(16) }, 3),
+          store.webhooks.insertBounded(
+            { id: randomUUID(), tenant_id: tenant, url: `https://example.com/${i}`, secret: 'x'.repeat(16) },
+            3,
+          ),
         ),
       );
       assert.equal(results.filter(Boolean).length, 3);
@@ -137,7 +193,9 @@ for (const dialect of testDialects()) {
 
     if (dialect === 'postgres') {
       it('events commit in id order: a reader following the log from its last id never skips one, under concurrent writers', async () => {
-        const others = await Promise.all([1, 2, 3].map(() => openStore({ databaseUrl: database.url, dataDir: database.dataDir })));
+        const others = await Promise.all(
+          [1, 2, 3].map(() => openStore({ databaseUrl: database.url, dataDir: database.dataDir })),
+        );
         try {
           const tenant = newProject();
           const start = await store.executionEvents.latestId();
@@ -162,10 +220,13 @@ for (const dialect of testDialects()) {
           );
           writing = false;
           await reader;
-          const all = (await store.executionEvents.listAfter(start, { tenantId: tenant, limit: 1000 })).map((event) => event.id);
+          const all = (await store.executionEvents.listAfter(start, { tenantId: tenant, limit: 1000 })).map(
+            (event) => event.id,
+          );
           assert.equal(all.length, 240);
           // What the reader had not read yet when writing stopped it reads now; nothing before its position may be missing.
-          for (const event of await store.executionEvents.listAfter(position, { tenantId: tenant, limit: 1000 })) seen.push(event.id);
+          for (const event of await store.executionEvents.listAfter(position, { tenantId: tenant, limit: 1000 }))
+            seen.push(event.id);
           assert.deepEqual(seen, all);
         } finally {
           await Promise.all(others.map((other) => other.close()));

@@ -32,7 +32,11 @@ async function claimInChildProcess(
     }
     await store.close();
     process.stdout.write(JSON.stringify(ids));`;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script],
+    { cwd: REPO },
+  );
   return JSON.parse(stdout) as string[];
 }
 
@@ -53,19 +57,28 @@ for (const dialect of testDialects()) {
     });
 
     it('updateIf applies a patch only when the status and lease guards hold', async () => {
-      const row = await store.jobExecutions.insert(executionRow({ tenant_id: 't', status: 'RUNNING', lease_owner: 'node-a' }));
+      const row = await store.jobExecutions.insert(
+        executionRow({ tenant_id: 't', status: 'RUNNING', lease_owner: 'node-a' }),
+      );
       const repo = store.jobExecutions;
       assert.equal(await repo.updateIf(row.id, { statusIn: ['PENDING'] }, { status: 'KILLED' }), undefined);
-      assert.equal(await repo.updateIf(row.id, { statusIn: ['RUNNING'], owner: 'node-b' }, { status: 'KILLED' }), undefined);
+      assert.equal(
+        await repo.updateIf(row.id, { statusIn: ['RUNNING'], owner: 'node-b' }, { status: 'KILLED' }),
+        undefined,
+      );
       assert.equal(await repo.updateIf(row.id, { statusIn: [] }, { status: 'KILLED' }), undefined);
       assert.equal((await repo.get(row.id))?.status, 'RUNNING');
       assert.equal((await repo.get(row.id))?.updated_at, null);
 
-      const updated = await repo.updateIf(row.id, { statusIn: ['PREP', 'RUNNING'], owner: 'node-a' }, {
-        status: 'SUCCEEDED',
-        info: { status: 'SUCCEEDED' },
-        end_time: new Date().toISOString(),
-      });
+      const updated = await repo.updateIf(
+        row.id,
+        { statusIn: ['PREP', 'RUNNING'], owner: 'node-a' },
+        {
+          status: 'SUCCEEDED',
+          info: { status: 'SUCCEEDED' },
+          end_time: new Date().toISOString(),
+        },
+      );
       assert.equal(updated?.status, 'SUCCEEDED');
       assert.deepEqual(updated?.info, { status: 'SUCCEEDED' });
       assert.ok(updated?.updated_at);
@@ -82,24 +95,44 @@ for (const dialect of testDialects()) {
       const spark = await store.clusters.insert(newCluster('t', { engine: 'spark' }));
       const tenant = `claim-order-${dialect}`;
       const local: JobExecutionRecord[] = [];
-      for (let i = 0; i < 4; i++) local.push(await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'PENDING' })));
-      const onSpark = await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'PENDING', cluster_id: spark.id }));
+      for (let i = 0; i < 4; i++)
+        local.push(await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'PENDING' })));
+      const onSpark = await store.jobExecutions.insert(
+        executionRow({ tenant_id: tenant, status: 'PENDING', cluster_id: spark.id }),
+      );
       await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'RUNNING' }));
-      const options: ClaimOptions = { nodeId: 'node-a', statuses: ['PENDING'], engines: ['local'], limit: 2, leaseMs: 60_000 };
+      const options: ClaimOptions = {
+        nodeId: 'node-a',
+        statuses: ['PENDING'],
+        engines: ['local'],
+        limit: 2,
+        leaseMs: 60_000,
+      };
 
-      const oldest = [...local].sort((a, b) => (a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1));
+      const oldest = [...local].sort((a, b) =>
+        a.created_at === b.created_at ? (a.id < b.id ? -1 : 1) : a.created_at < b.created_at ? -1 : 1,
+      );
       const first = await store.jobExecutions.claim(options);
-      assert.deepEqual(first.map((row) => row.id), oldest.slice(0, 2).map((row) => row.id));
+      assert.deepEqual(
+        first.map((row) => row.id),
+        oldest.slice(0, 2).map((row) => row.id),
+      );
       for (const row of first) {
         assert.equal(row.lease_owner, 'node-a');
         assert.ok(row.lease_expires_at! > new Date().toISOString());
       }
       const rest = await store.jobExecutions.claim({ ...options, limit: 10 });
-      assert.deepEqual(rest.map((row) => row.id), oldest.slice(2).map((row) => row.id));
+      assert.deepEqual(
+        rest.map((row) => row.id),
+        oldest.slice(2).map((row) => row.id),
+      );
       assert.deepEqual(await store.jobExecutions.claim(options), []);
 
       const sparkClaim = await store.jobExecutions.claim({ ...options, engines: ['spark', 'yarn'] });
-      assert.deepEqual(sparkClaim.map((row) => row.id), [onSpark.id]);
+      assert.deepEqual(
+        sparkClaim.map((row) => row.id),
+        [onSpark.id],
+      );
       assert.deepEqual(await store.jobExecutions.claim({ ...options, engines: [] }), []);
       assert.deepEqual(await store.jobExecutions.claim({ ...options, statuses: [] }), []);
     });
@@ -107,11 +140,18 @@ for (const dialect of testDialects()) {
     it('never gives one execution to two nodes claiming at once', async () => {
       const tenant = `claim-race-${dialect}`;
       const created = new Set<string>();
-      for (let i = 0; i < 60; i++) created.add((await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'READYTORUN' }))).id);
+      for (let i = 0; i < 60; i++)
+        created.add((await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'READYTORUN' }))).id);
       const claimAll = async (node: Store, nodeId: string) => {
         const mine: string[] = [];
         for (;;) {
-          const batch = await node.jobExecutions.claim({ nodeId, statuses: ['READYTORUN'], engines: ['local'], limit: 3, leaseMs: 60_000 });
+          const batch = await node.jobExecutions.claim({
+            nodeId,
+            statuses: ['READYTORUN'],
+            engines: ['local'],
+            limit: 3,
+            leaseMs: 60_000,
+          });
           if (batch.length === 0) return mine;
           for (const row of batch) {
             assert.equal(row.lease_owner, nodeId);
@@ -119,22 +159,36 @@ for (const dialect of testDialects()) {
           }
         }
       };
-      const [a, b, c] = await Promise.all([claimAll(store, 'node-a'), claimAll(other, 'node-b'), claimAll(other, 'node-c')]);
+      const [a, b, c] = await Promise.all([
+        claimAll(store, 'node-a'),
+        claimAll(other, 'node-b'),
+        claimAll(other, 'node-c'),
+      ]);
       const all = [...a, ...b, ...c];
       assert.equal(new Set(all).size, all.length, 'an execution was claimed twice');
       assert.deepEqual(new Set(all), created);
-      for (const [nodeId, ids] of [['node-a', a], ['node-b', b], ['node-c', c]] as const) {
+      for (const [nodeId, ids] of [
+        ['node-a', a],
+        ['node-b', b],
+        ['node-c', c],
+      ] as const) {
         for (const id of ids) assert.equal((await store.jobExecutions.get(id))?.lease_owner, nodeId);
       }
     });
 
     it('never gives one execution to two node processes claiming at once', async () => {
       const created = new Set<string>();
-      for (let i = 0; i < 600; i++) created.add((await store.jobExecutions.insert(executionRow({ tenant_id: 'procs', status: 'SUSPENDED' }))).id);
+      for (let i = 0; i < 600; i++)
+        created.add((await store.jobExecutions.insert(executionRow({ tenant_id: 'procs', status: 'SUSPENDED' }))).id);
       const startAt = Date.now() + 3000;
       const claims = await Promise.all(
         ['p1', 'p2', 'p3'].map((nodeId) =>
-          claimInChildProcess(database.url, database.dataDir, { nodeId, statuses: ['SUSPENDED'], engines: ['local'], limit: 2, leaseMs: 60_000 }, startAt),
+          claimInChildProcess(
+            database.url,
+            database.dataDir,
+            { nodeId, statuses: ['SUSPENDED'], engines: ['local'], limit: 2, leaseMs: 60_000 },
+            startAt,
+          ),
         ),
       );
       const all = claims.flat();
@@ -144,9 +198,20 @@ for (const dialect of testDialects()) {
 
     it('lets another node claim an execution once its lease has expired', async () => {
       const tenant = `claim-expiry-${dialect}`;
-      const row = await store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'TOBEKILLED', cluster_id: LOCAL_CLUSTER_ID }));
-      const options: ClaimOptions = { nodeId: 'node-a', statuses: ['TOBEKILLED'], engines: ['local'], limit: 5, leaseMs: 200 };
-      assert.deepEqual((await store.jobExecutions.claim(options)).map((claimed) => claimed.id), [row.id]);
+      const row = await store.jobExecutions.insert(
+        executionRow({ tenant_id: tenant, status: 'TOBEKILLED', cluster_id: LOCAL_CLUSTER_ID }),
+      );
+      const options: ClaimOptions = {
+        nodeId: 'node-a',
+        statuses: ['TOBEKILLED'],
+        engines: ['local'],
+        limit: 5,
+        leaseMs: 200,
+      };
+      assert.deepEqual(
+        (await store.jobExecutions.claim(options)).map((claimed) => claimed.id),
+        [row.id],
+      );
       // Held by node-a: node-b waits until the lease runs out.
       const deadline = Date.now() + 20_000;
       let taken: JobExecutionRecord[] = [];
@@ -154,25 +219,40 @@ for (const dialect of testDialects()) {
         taken = await other.jobExecutions.claim({ ...options, nodeId: 'node-b', leaseMs: 60_000 });
         if (taken.length === 0) await sleep(50);
       }
-      assert.deepEqual(taken.map((claimed) => claimed.id), [row.id]);
+      assert.deepEqual(
+        taken.map((claimed) => claimed.id),
+        [row.id],
+      );
       assert.equal((await store.jobExecutions.get(row.id))?.lease_owner, 'node-b');
       assert.deepEqual(await store.jobExecutions.claim({ ...options, leaseMs: 60_000 }), []);
     });
 
-    it('claims a lost node\'s executions only once its lease has been expired for the grace time', async () => {
+    it("claims a lost node's executions only once its lease has been expired for the grace time", async () => {
       const tenant = `claim-lost-${dialect}`;
       const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
       const insert = (fields: Partial<JobExecutionRecord>) =>
-        store.jobExecutions.insert(executionRow({ tenant_id: tenant, status: 'RUNNING', cluster_id: LOCAL_CLUSTER_ID, ...fields }));
+        store.jobExecutions.insert(
+          executionRow({ tenant_id: tenant, status: 'RUNNING', cluster_id: LOCAL_CLUSTER_ID, ...fields }),
+        );
       const lostLongAgo = await insert({ lease_owner: 'node-lost', lease_expires_at: ago(60_000) });
       await insert({ lease_owner: 'node-lost', lease_expires_at: ago(1_000) });
       await insert({ lease_owner: 'node-alive', lease_expires_at: new Date(Date.now() + 60_000).toISOString() });
       // Unowned, or this node's own: never a lost node's.
       await insert({ lease_owner: null, lease_expires_at: null });
       await insert({ lease_owner: 'node-sweeper', lease_expires_at: ago(60_000) });
-      const options: ClaimOptions = { nodeId: 'node-sweeper', statuses: ['RUNNING'], engines: ['local'], limit: 10, leaseMs: 60_000, lostForMs: 30_000 };
+      const options: ClaimOptions = {
+        nodeId: 'node-sweeper',
+        statuses: ['RUNNING'],
+        engines: ['local'],
+        limit: 10,
+        leaseMs: 60_000,
+        lostForMs: 30_000,
+      };
       const taken = (await store.jobExecutions.claim(options)).filter((row) => row.tenant_id === tenant);
-      assert.deepEqual(taken.map((row) => row.id), [lostLongAgo.id]);
+      assert.deepEqual(
+        taken.map((row) => row.id),
+        [lostLongAgo.id],
+      );
       assert.equal(taken[0]?.lease_owner, 'node-sweeper');
     });
 
@@ -180,17 +260,39 @@ for (const dialect of testDialects()) {
       const node = `node-renew-${dialect}`;
       const past = new Date(Date.now() - 1000).toISOString();
       const spark = await store.clusters.insert(newCluster('t', { engine: 'spark' }));
-      const pending = await store.jobExecutions.insert(executionRow({ tenant_id: 't', status: 'PENDING', lease_owner: node, lease_expires_at: past }));
+      const pending = await store.jobExecutions.insert(
+        executionRow({ tenant_id: 't', status: 'PENDING', lease_owner: node, lease_expires_at: past }),
+      );
       const running = await store.jobExecutions.insert(
-        executionRow({ tenant_id: 't', status: 'RUNNING', lease_owner: node, lease_expires_at: past, start_time: past }),
+        executionRow({
+          tenant_id: 't',
+          status: 'RUNNING',
+          lease_owner: node,
+          lease_expires_at: past,
+          start_time: past,
+        }),
       );
       const runningSpark = await store.jobExecutions.insert(
-        executionRow({ tenant_id: 't', status: 'PREP', lease_owner: node, lease_expires_at: past, cluster_id: spark.id }),
+        executionRow({
+          tenant_id: 't',
+          status: 'PREP',
+          lease_owner: node,
+          lease_expires_at: past,
+          cluster_id: spark.id,
+        }),
       );
       const ended = await store.jobExecutions.insert(
-        executionRow({ tenant_id: 't', status: 'SUCCEEDED', lease_owner: node, lease_expires_at: past, end_time: past }),
+        executionRow({
+          tenant_id: 't',
+          status: 'SUCCEEDED',
+          lease_owner: node,
+          lease_expires_at: past,
+          end_time: past,
+        }),
       );
-      await store.jobExecutions.insert(executionRow({ tenant_id: 't', status: 'RUNNING', lease_owner: 'someone-else' }));
+      await store.jobExecutions.insert(
+        executionRow({ tenant_id: 't', status: 'RUNNING', lease_owner: 'someone-else' }),
+      );
 
       assert.deepEqual(
         new Set((await store.jobExecutions.listOwned(node)).map((row) => row.id)),

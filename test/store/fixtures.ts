@@ -20,7 +20,10 @@ export const newBinary = (tenant: string, over: Partial<NewRow<JobBinaryRecord>>
   ...over,
 });
 
-export const newDataSource = (tenant: string, over: Partial<NewRow<DataSourceRecord>> = {}): NewRow<DataSourceRecord> => ({
+export const newDataSource = (
+  tenant: string,
+  over: Partial<NewRow<DataSourceRecord>> = {},
+): NewRow<DataSourceRecord> => ({
   ...owned(tenant),
   name: `source-${randomUUID()}`,
   description: '',
@@ -30,7 +33,10 @@ export const newDataSource = (tenant: string, over: Partial<NewRow<DataSourceRec
   ...over,
 });
 
-export const newTemplate = (tenant: string, over: Partial<NewRow<JobTemplateRecord>> = {}): NewRow<JobTemplateRecord> => ({
+export const newTemplate = (
+  tenant: string,
+  over: Partial<NewRow<JobTemplateRecord>> = {},
+): NewRow<JobTemplateRecord> => ({
   ...owned(tenant),
   name: `template-${randomUUID()}`,
   description: '',

@@ -47,7 +47,9 @@ for (const dialect of testDialects()) {
 
     it('prunes expired keys only', async () => {
       const project = newProject();
-      await store.idempotencyKeys.insert(keyRecord(project, 'gone', { created_at: at(-120_000), expires_at: at(-60_000) }));
+      await store.idempotencyKeys.insert(
+        keyRecord(project, 'gone', { created_at: at(-120_000), expires_at: at(-60_000) }),
+      );
       await store.idempotencyKeys.insert(keyRecord(project, 'kept'));
       assert.ok((await store.idempotencyKeys.prune(at(0))) >= 1);
       assert.equal(await store.idempotencyKeys.get(project, 'gone', at(-90_000)), undefined);

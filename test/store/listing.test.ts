@@ -32,7 +32,8 @@ function expectedPage(L: string[], mode: Mode, marker: string | undefined, limit
 type Key = string | boolean | null;
 /** The store's order: sort key ascending with nulls first, then id; descending is the exact reverse. */
 function sortedIds<T extends Owned>(rows: T[], key: (row: T) => Key, descending: boolean): string[] {
-  const rank = (value: Key) => (value === null ? [0, ''] : [1, typeof value === 'boolean' ? Number(value) : value]) as [number, string | number];
+  const rank = (value: Key) =>
+    (value === null ? [0, ''] : [1, typeof value === 'boolean' ? Number(value) : value]) as [number, string | number];
   const ordered = [...rows].sort((a, b) => {
     const [ra, va] = rank(key(a));
     const [rb, vb] = rank(key(b));
@@ -73,10 +74,20 @@ for (const dialect of testDialects()) {
       await store.dataSources.insert(newDataSource('vis-b', { type: 'swift', is_public: true, description: 'vis' }));
       await store.dataSources.insert(newDataSource('vis-b', { type: 'hdfs', is_public: false }));
       await store.dataSources.insert(newDataSource('vis-b', { type: 'hdfs', is_public: null }));
-      const visible = (await store.dataSources.list(query({ tenantId: 'vis-a', filters: [{ field: 'description', op: 'eq', value: '' }] }))).items;
+      const visible = (
+        await store.dataSources.list(
+          query({ tenantId: 'vis-a', filters: [{ field: 'description', op: 'eq', value: '' }] }),
+        )
+      ).items;
       assert.deepEqual(new Set(visible.map((row) => row.id)), new Set([own.id, ownSwift.id, foreignPublic.id]));
       const hdfs = await store.dataSources.list(
-        query({ tenantId: 'vis-a', filters: [{ field: 'type', op: 'eq', value: 'hdfs' }, { field: 'description', op: 'eq', value: '' }] }),
+        query({
+          tenantId: 'vis-a',
+          filters: [
+            { field: 'type', op: 'eq', value: 'hdfs' },
+            { field: 'description', op: 'eq', value: '' },
+          ],
+        }),
       );
       assert.deepEqual(new Set(hdfs.items.map((row) => row.id)), new Set([own.id, foreignPublic.id]));
       await isolated.drop();
@@ -86,10 +97,13 @@ for (const dialect of testDialects()) {
       const tenantId = 'filters';
       const names = ['a%b', 'axb', 'A_b', 'a_b', 'plain'];
       const rows = new Map<string, DataSourceRecord>();
-      for (const name of names) rows.set(name, await store.dataSources.insert(newDataSource(tenantId, { name, url: `hdfs://h/${name}` })));
+      for (const name of names)
+        rows.set(name, await store.dataSources.insert(newDataSource(tenantId, { name, url: `hdfs://h/${name}` })));
       await store.dataSources.update(rows.get('plain')!.id, { description: 'touched' });
       const names_of = async (filters: ListQuery['filters']) =>
-        (await store.dataSources.list(query({ tenantId, filters, sort: { field: 'name', descending: false } }))).items.map((row) => row.name);
+        (
+          await store.dataSources.list(query({ tenantId, filters, sort: { field: 'name', descending: false } }))
+        ).items.map((row) => row.name);
 
       assert.deepEqual(await names_of([{ field: 'name', op: 'eq', value: 'a_b' }]), ['a_b']);
       assert.deepEqual(await names_of([{ field: 'updated_at', op: 'eq', value: null }]), ['A_b', 'a%b', 'a_b', 'axb']);
@@ -98,8 +112,20 @@ for (const dialect of testDialects()) {
       assert.deepEqual(await names_of([{ field: 'name', op: 'contains', value: '_' }]), ['A_b', 'a_b']);
       assert.deepEqual(await names_of([{ field: 'name', op: 'contains', value: 'a_' }]), ['a_b']);
       assert.deepEqual(await names_of([{ field: 'url', op: 'contains', value: 'h/A' }]), ['A_b']);
-      assert.deepEqual(await names_of([{ field: 'name', op: 'contains', value: '' }]), ['A_b', 'a%b', 'a_b', 'axb', 'plain']);
-      assert.deepEqual(await names_of([{ field: 'is_public', op: 'eq', value: false }, { field: 'name', op: 'contains', value: 'x' }]), ['axb']);
+      assert.deepEqual(await names_of([{ field: 'name', op: 'contains', value: '' }]), [
+        'A_b',
+        'a%b',
+        'a_b',
+        'axb',
+        'plain',
+      ]);
+      assert.deepEqual(
+        await names_of([
+          { field: 'is_public', op: 'eq', value: false },
+          { field: 'name', op: 'contains', value: 'x' },
+        ]),
+        ['axb'],
+      );
       assert.deepEqual(await names_of([{ field: 'is_public', op: 'eq', value: true }]), []);
     });
 
@@ -117,17 +143,33 @@ for (const dialect of testDialects()) {
       for (const [index, spec] of specs.entries()) {
         rows.push(await store.dataSources.insert(newDataSource(tenantId, { ...spec, is_protected: index % 2 === 0 })));
       }
-      for (const row of rows.slice(0, 2)) rows[rows.indexOf(row)] = (await store.dataSources.update(row.id, { description: row.description }))!;
-      const fields = ['id', 'name', 'description', 'type', 'url', 'is_public', 'is_protected', 'created_at', 'updated_at', 'tenant_id'] as const;
+      for (const row of rows.slice(0, 2))
+        rows[rows.indexOf(row)] = (await store.dataSources.update(row.id, { description: row.description }))!;
+      const fields = [
+        'id',
+        'name',
+        'description',
+        'type',
+        'url',
+        'is_public',
+        'is_protected',
+        'created_at',
+        'updated_at',
+        'tenant_id',
+      ] as const;
       for (const field of fields) {
         for (const descending of [false, true]) {
           const L = sortedIds(rows, (row) => row[field], descending);
-          await checkEveryPage(store.dataSources.list, { tenantId, sort: { field, descending }, markerMode: 'after' }, L);
+          await checkEveryPage(
+            store.dataSources.list,
+            { tenantId, sort: { field, descending }, markerMode: 'after' },
+            L,
+          );
         }
       }
     });
 
-    it("pages executions starting at the marker, sorted by template, cluster and status names", async () => {
+    it('pages executions starting at the marker, sorted by template, cluster and status names', async () => {
       const tenantId = 'exec-paging';
       const cluster = await store.clusters.insert(newCluster(tenantId, { name: 'alpha' }));
       const goneCluster = randomUUID();
@@ -146,7 +188,13 @@ for (const dialect of testDialects()) {
       for (const spec of specs) {
         rows.push(
           await store.jobExecutions.insert(
-            executionRow({ tenant_id: tenantId, job_id: spec.job, cluster_id: spec.cluster, status: spec.status, start_time: spec.start ?? null }),
+            executionRow({
+              tenant_id: tenantId,
+              job_id: spec.job,
+              cluster_id: spec.cluster,
+              status: spec.status,
+              start_time: spec.start ?? null,
+            }),
           ),
         );
       }
@@ -166,24 +214,52 @@ for (const dialect of testDialects()) {
       for (const [field, key] of Object.entries(keys)) {
         for (const descending of [false, true]) {
           const L = sortedIds(rows, key, descending);
-          await checkEveryPage(store.jobExecutions.list, { tenantId, sort: { field, descending }, markerMode: 'at' }, L);
+          await checkEveryPage(
+            store.jobExecutions.list,
+            { tenantId, sort: { field, descending }, markerMode: 'at' },
+            L,
+          );
         }
       }
 
       const filtered = async (filters: ListQuery['filters']) =>
-        new Set((await store.jobExecutions.list(query({ tenantId, filters, markerMode: 'at' }))).items.map((row) => row.id));
-      const matching = (predicate: (row: JobExecutionRecord) => boolean) => new Set(rows.filter(predicate).map((row) => row.id));
-      assert.deepEqual(await filtered([{ field: 'cluster.name', op: 'contains', value: 'lph' }]), matching((row) => clusterName(row) === 'alpha'));
-      assert.deepEqual(await filtered([{ field: 'job.name', op: 'contains', value: 'count' }]), matching((row) => templateName(row) === 'wordcount'));
+        new Set(
+          (await store.jobExecutions.list(query({ tenantId, filters, markerMode: 'at' }))).items.map((row) => row.id),
+        );
+      const matching = (predicate: (row: JobExecutionRecord) => boolean) =>
+        new Set(rows.filter(predicate).map((row) => row.id));
+      assert.deepEqual(
+        await filtered([{ field: 'cluster.name', op: 'contains', value: 'lph' }]),
+        matching((row) => clusterName(row) === 'alpha'),
+      );
+      assert.deepEqual(
+        await filtered([{ field: 'job.name', op: 'contains', value: 'count' }]),
+        matching((row) => templateName(row) === 'wordcount'),
+      );
       assert.deepEqual(await filtered([{ field: 'job.name', op: 'contains', value: 'pi' }]), new Set());
-      assert.deepEqual(await filtered([{ field: 'status', op: 'ieq', value: 'running' }]), matching((row) => row.status === 'RUNNING'));
-      assert.deepEqual(await filtered([{ field: 'start_time', op: 'eq', value: null }]), matching((row) => row.start_time === null));
+      assert.deepEqual(
+        await filtered([{ field: 'status', op: 'ieq', value: 'running' }]),
+        matching((row) => row.status === 'RUNNING'),
+      );
+      assert.deepEqual(
+        await filtered([{ field: 'start_time', op: 'eq', value: null }]),
+        matching((row) => row.start_time === null),
+      );
 
       // A marker outside the filtered list: the page starts at the beginning, without markers.
-      const running = rows.filter((row) => row.status === 'RUNNING').map((row) => row.id).sort();
+      const running = rows
+        .filter((row) => row.status === 'RUNNING')
+        .map((row) => row.id)
+        .sort();
       const outside = rows.find((row) => row.status === 'PENDING')!.id;
       const page = await store.jobExecutions.list(
-        query({ tenantId, markerMode: 'at', marker: outside, limit: 1, filters: [{ field: 'status', op: 'ieq', value: 'RUNNING' }] }),
+        query({
+          tenantId,
+          markerMode: 'at',
+          marker: outside,
+          limit: 1,
+          filters: [{ field: 'status', op: 'ieq', value: 'RUNNING' }],
+        }),
       );
       assert.deepEqual(ids(page), { items: [running[0]], prev: null, next: null });
     });
@@ -193,21 +269,40 @@ for (const dialect of testDialects()) {
       // Public rows of the other tests are visible too; the examples need exactly five rows.
       const own: ListQuery['filters'] = [{ field: 'tenant_id', op: 'eq', value: tenantId }];
       const rows = [];
-      for (const name of ['a', 'b', 'c', 'd', 'e']) rows.push(await store.dataSources.insert(newDataSource(tenantId, { name })));
+      for (const name of ['a', 'b', 'c', 'd', 'e'])
+        rows.push(await store.dataSources.insert(newDataSource(tenantId, { name })));
       const [a, b, c, d, e] = rows.map((row) => row.id);
       const dsPage = async (marker?: string) =>
-        ids(await store.dataSources.list(query({ tenantId, filters: own, sort: { field: 'name', descending: false }, limit: 2, ...(marker ? { marker } : {}) })));
+        ids(
+          await store.dataSources.list(
+            query({
+              tenantId,
+              filters: own,
+              sort: { field: 'name', descending: false },
+              limit: 2,
+              ...(marker ? { marker } : {}),
+            }),
+          ),
+        );
       assert.deepEqual(await dsPage(), { items: [a, b], prev: null, next: b });
       assert.deepEqual(await dsPage(b), { items: [c, d], prev: null, next: d });
       assert.deepEqual(await dsPage(c), { items: [d, e], prev: a, next: null });
 
       const executions = [];
-      for (const status of ['a', 'b', 'c', 'd', 'e']) executions.push(await store.jobExecutions.insert(executionRow({ tenant_id: tenantId, status })));
+      for (const status of ['a', 'b', 'c', 'd', 'e'])
+        executions.push(await store.jobExecutions.insert(executionRow({ tenant_id: tenantId, status })));
       const [ea, eb, , ed, ee] = executions.map((row) => row.id);
       const exPage = async (marker?: string) =>
         ids(
           await store.jobExecutions.list(
-            query({ tenantId, filters: own, markerMode: 'at', sort: { field: 'status', descending: false }, limit: 2, ...(marker ? { marker } : {}) }),
+            query({
+              tenantId,
+              filters: own,
+              markerMode: 'at',
+              sort: { field: 'status', descending: false },
+              limit: 2,
+              ...(marker ? { marker } : {}),
+            }),
           ),
         );
       assert.deepEqual(await exPage(), { items: [ea, eb], prev: null, next: eb });

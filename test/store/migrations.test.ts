@@ -77,7 +77,11 @@ for (const dialect of testDialects()) {
     it('reopens a migrated database without applying anything', async () => {
       const database = await openTestStore(dialect);
       const versions = MIGRATIONS.map((migration) => migration.version);
-      assert.deepEqual(versions, [...versions].sort((a, b) => a - b), 'migrations are in order');
+      assert.deepEqual(
+        versions,
+        [...versions].sort((a, b) => a - b),
+        'migrations are in order',
+      );
       assert.equal(new Set(versions).size, versions.length, 'versions are unique');
       assert.deepEqual(await migrate({ databaseUrl: database.url, dataDir: database.dataDir }), []);
       const again = await openStore({ databaseUrl: database.url, dataDir: database.dataDir });
@@ -102,11 +106,23 @@ describe('store availability', () => {
     it('recovers by itself after the server drops every connection', async () => {
       const database = await openTestStore('postgres');
       const { store } = database;
-      await Promise.all([store.ping(), store.ping(), store.jobBinaries.list({ tenantId: 't', filters: [], sort: { field: 'id', descending: false }, markerMode: 'after' })]);
+      await Promise.all([
+        store.ping(),
+        store.ping(),
+        store.jobBinaries.list({
+          tenantId: 't',
+          filters: [],
+          sort: { field: 'id', descending: false },
+          markerMode: 'after',
+        }),
+      ]);
       const admin = new pg.Client({ connectionString: process.env.OASIS_TEST_DATABASE_URL });
       await admin.connect();
       const database_name = new URL(database.url!).pathname.slice(1);
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database_name]);
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [database_name],
+      );
       await admin.end();
 
       const deadline = Date.now() + 20_000;

@@ -24,22 +24,25 @@ for (const dialect of testDialects()) {
       const local = await store.clusters.get(LOCAL_CLUSTER_ID);
       assert.ok(local);
       assert.match(local.created_at, ISO);
-      assert.deepEqual({ ...local, created_at: 'x' }, {
-        id: LOCAL_CLUSTER_ID,
-        tenant_id: 'oasis',
-        is_public: true,
-        is_protected: true,
-        created_at: 'x',
-        updated_at: null,
-        name: 'local',
-        description: 'Runs jobs as supervised processes on the Oasis host',
-        plugin_name: 'local',
-        hadoop_version: '1.0',
-        engine: 'local',
-        status: 'Active',
-        status_description: '',
-        cluster_configs: {},
-      });
+      assert.deepEqual(
+        { ...local, created_at: 'x' },
+        {
+          id: LOCAL_CLUSTER_ID,
+          tenant_id: 'oasis',
+          is_public: true,
+          is_protected: true,
+          created_at: 'x',
+          updated_at: null,
+          name: 'local',
+          description: 'Runs jobs as supervised processes on the Oasis host',
+          plugin_name: 'local',
+          hadoop_version: '1.0',
+          engine: 'local',
+          status: 'Active',
+          status_description: '',
+          cluster_configs: {},
+        },
+      );
       assert.equal(store.dialect, dialect);
     });
 
@@ -49,7 +52,10 @@ for (const dialect of testDialects()) {
       assert.match(inserted.created_at, ISO);
       assert.equal(inserted.updated_at, null);
       assert.deepEqual(await store.jobBinaries.get(row.id), inserted);
-      assert.deepEqual({ ...inserted, created_at: undefined, updated_at: undefined }, { ...row, created_at: undefined, updated_at: undefined });
+      assert.deepEqual(
+        { ...inserted, created_at: undefined, updated_at: undefined },
+        { ...row, created_at: undefined, updated_at: undefined },
+      );
 
       const updated = await store.jobBinaries.update(row.id, { description: 'changed', is_public: null });
       assert.ok(updated);
@@ -70,7 +76,10 @@ for (const dialect of testDialects()) {
       assert.deepEqual((await store.dataSources.insert(source)).credentials, source.credentials);
       assert.deepEqual((await store.dataSources.get(source.id))?.credentials, source.credentials);
       const cluster = newCluster('t1');
-      assert.deepEqual((await store.clusters.get((await store.clusters.insert(cluster)).id))?.cluster_configs, cluster.cluster_configs);
+      assert.deepEqual(
+        (await store.clusters.get((await store.clusters.insert(cluster)).id))?.cluster_configs,
+        cluster.cluster_configs,
+      );
       const patched = await store.clusters.update(cluster.id, { status: 'Error', cluster_configs: {} });
       assert.equal(patched?.status, 'Error');
       assert.deepEqual(patched?.cluster_configs, {});
@@ -82,11 +91,27 @@ for (const dialect of testDialects()) {
         mains: [b, a],
         libs: [c, a],
         interface: [
-          { id: 'i1', name: 'x', description: null, mapping_type: 'args', location: '1', value_type: 'string', required: true, default: null, order: 0 },
+          {
+            id: 'i1',
+            name: 'x',
+            description: null,
+            mapping_type: 'args',
+            location: '1',
+            value_type: 'string',
+            required: true,
+            default: null,
+            order: 0,
+          },
         ],
       });
       const inserted = await store.jobTemplates.insert(template);
-      assert.deepEqual([inserted.mains, inserted.libs], [[b, a], [c, a]]);
+      assert.deepEqual(
+        [inserted.mains, inserted.libs],
+        [
+          [b, a],
+          [c, a],
+        ],
+      );
       const fetched = await store.jobTemplates.get(template.id);
       assert.deepEqual([fetched?.mains, fetched?.libs, fetched?.interface], [[b, a], [c, a], template.interface]);
       assert.deepEqual(await store.jobBinaries.templatesUsing(a), [template.id]);
@@ -102,8 +127,14 @@ for (const dialect of testDialects()) {
         sort: { field: 'id', descending: false },
         markerMode: 'after',
       });
-      assert.deepEqual(listed.items.map((item) => item.mains), [[b, a]]);
-      assert.deepEqual((await store.jobTemplates.findByName('t1', template.name)).map((item) => item.mains), [[b, a]]);
+      assert.deepEqual(
+        listed.items.map((item) => item.mains),
+        [[b, a]],
+      );
+      assert.deepEqual(
+        (await store.jobTemplates.findByName('t1', template.name)).map((item) => item.mains),
+        [[b, a]],
+      );
 
       assert.equal(await store.jobTemplates.delete(template.id), true);
       assert.deepEqual(await store.jobBinaries.templatesUsing(a), []);
@@ -171,26 +202,44 @@ for (const dialect of testDialects()) {
     it('finds executions by data source (input, output, data_source_urls) and by template', async () => {
       const source = randomUUID();
       const template = randomUUID();
-      const asInput = await store.jobExecutions.insert(executionRow({ tenant_id: 't1', input_id: source, job_id: template }));
-      const asOutput = await store.jobExecutions.insert(executionRow({ tenant_id: 't2', output_id: source, status: 'RUNNING' }));
+      const asInput = await store.jobExecutions.insert(
+        executionRow({ tenant_id: 't1', input_id: source, job_id: template }),
+      );
+      const asOutput = await store.jobExecutions.insert(
+        executionRow({ tenant_id: 't2', output_id: source, status: 'RUNNING' }),
+      );
       const asUrl = await store.jobExecutions.insert(
         executionRow({ tenant_id: 't3', data_source_urls: { [source]: 'hdfs://x', other: 'y' }, status: 'SUCCEEDED' }),
       );
       // Mentioned only inside a url value: not a use.
-      await store.jobExecutions.insert(executionRow({ tenant_id: 't3', data_source_urls: { other: `swift://${source}:` } }));
-      assert.deepEqual(new Set(await store.dataSources.executionsUsing(source)), new Set([asInput.id, asOutput.id, asUrl.id]));
-      assert.deepEqual(new Set(await store.dataSources.executionsUsing(source, ['RUNNING', 'PENDING'])), new Set([asInput.id, asOutput.id]));
+      await store.jobExecutions.insert(
+        executionRow({ tenant_id: 't3', data_source_urls: { other: `swift://${source}:` } }),
+      );
+      assert.deepEqual(
+        new Set(await store.dataSources.executionsUsing(source)),
+        new Set([asInput.id, asOutput.id, asUrl.id]),
+      );
+      assert.deepEqual(
+        new Set(await store.dataSources.executionsUsing(source, ['RUNNING', 'PENDING'])),
+        new Set([asInput.id, asOutput.id]),
+      );
       assert.deepEqual(await store.dataSources.executionsUsing(source, []), []);
       assert.deepEqual(await store.jobTemplates.executionsOf(template), [asInput.id]);
     });
 
     it('round-trips every execution field', async () => {
-      const row = executionRow({ tenant_id: 't1',
+      const row = executionRow({
+        tenant_id: 't1',
         status: 'RUNNING',
         info: { status: 'RUNNING', nested: { a: [1, 2] } },
         engine_job_id: 'pid-1',
         return_code: '0',
-        job_configs: { configs: { 'mapred.x': 1, flag: true }, params: { P: 'v' }, args: ['a', 'b'], job_execution_info: { x: 'y' } },
+        job_configs: {
+          configs: { 'mapred.x': 1, flag: true },
+          params: { P: 'v' },
+          args: ['a', 'b'],
+          job_execution_info: { x: 'y' },
+        },
         extra: { neutron: {} },
         data_source_urls: { a: 'b' },
         start_time: new Date().toISOString(),
@@ -221,7 +270,9 @@ for (const dialect of testDialects()) {
       // Interleaved transactions of two stores must neither deadlock nor fail.
       const work = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          (i % 2 === 0 ? store : second).jobTemplates.insert(newTemplate('pair', { mains: [randomUUID()], libs: [randomUUID()] })),
+          (i % 2 === 0 ? store : second).jobTemplates.insert(
+            newTemplate('pair', { mains: [randomUUID()], libs: [randomUUID()] }),
+          ),
         ),
       );
       for (const template of work) assert.equal((await store.jobTemplates.get(template.id))?.mains.length, 1);

@@ -59,7 +59,8 @@ export async function createTestApp(options: TestAppOptions): Promise<TestApp> {
   const local = await createLocalEngine({
     workDir: path.join(dataDir, 'executions'),
     nodeId,
-    killGraceMs: options.killGraceMs ?? 2_000, sandbox: jobSandbox(),
+    killGraceMs: options.killGraceMs ?? 2_000,
+    sandbox: jobSandbox(),
     logger,
   });
   const engines = new Map<EngineKind, Engine>([['local', local]]);

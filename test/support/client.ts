@@ -80,10 +80,14 @@ export class Client {
   async waitFor(id: string, done: (execution: Record<string, any>) => boolean, timeoutMs = 30_000) {
     let last: Record<string, any> | undefined;
     try {
-      return await eventually(async () => {
-        last = await this.execution(id);
-        return done(last) ? last : undefined;
-      }, `execution ${id} to reach the expected state`, timeoutMs);
+      return await eventually(
+        async () => {
+          last = await this.execution(id);
+          return done(last) ? last : undefined;
+        },
+        `execution ${id} to reach the expected state`,
+        timeoutMs,
+      );
     } catch {
       return assert.fail(`execution ${id} did not reach the expected state: ${JSON.stringify(last)}`);
     }

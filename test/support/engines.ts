@@ -28,7 +28,15 @@ export async function clusterEngines(): Promise<ClusterEngines> {
   const workDir = await mkdtemp(path.join(tmpdir(), 'oasis-engines-'));
   const engines = new Map<EngineKind, Engine>([
     ['yarn', createYarnEngine({ workDir: path.join(workDir, 'yarn'), nodeId: 'test-node' })],
-    ['spark', createSparkEngine({ workDir: path.join(workDir, 'spark'), nodeId: 'test-node', killGraceMs: 2_000 , sandbox: jobSandbox()})],
+    [
+      'spark',
+      createSparkEngine({
+        workDir: path.join(workDir, 'spark'),
+        nodeId: 'test-node',
+        killGraceMs: 2_000,
+        sandbox: jobSandbox(),
+      }),
+    ],
   ]);
   return { engines, remove: () => rm(workDir, { recursive: true, force: true }) };
 }

@@ -18,18 +18,26 @@ export function testKeystone(): TestKeystone | undefined {
 }
 
 /** A project-scoped token of `user` (every test user's password is the same). */
-export async function issueToken(keystone: TestKeystone, user: string, project: string): Promise<{ token: string; projectId: string }> {
+export async function issueToken(
+  keystone: TestKeystone,
+  user: string,
+  project: string,
+): Promise<{ token: string; projectId: string }> {
   const response = await fetch(`${keystone.url}/auth/tokens?nocatalog`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({
       auth: {
-        identity: { methods: ['password'], password: { user: { name: user, domain: { id: 'default' }, password: keystone.password } } },
+        identity: {
+          methods: ['password'],
+          password: { user: { name: user, domain: { id: 'default' }, password: keystone.password } },
+        },
         scope: { project: { name: project, domain: { id: 'default' } } },
       },
     }),
   });
-  if (response.status !== 201) throw new Error(`Keystone refused ${user}@${project}: ${response.status} ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`Keystone refused ${user}@${project}: ${response.status} ${await response.text()}`);
   const body = (await response.json()) as { token: { project: { id: string } } };
   return { token: response.headers.get('x-subject-token')!, projectId: body.token.project.id };
 }
@@ -50,10 +58,17 @@ async function adminCall(keystone: TestKeystone, method: string, path: string, b
  * its v1.1 URL with the project id. Returns a function that removes it again.
  */
 export async function registerOasis(keystone: TestKeystone, oasisUrl: string): Promise<() => Promise<void>> {
-  const { service } = await adminCall(keystone, 'POST', '/services', { service: { type: 'data-processing', name: 'sahara', enabled: true } });
+  const { service } = await adminCall(keystone, 'POST', '/services', {
+    service: { type: 'data-processing', name: 'sahara', enabled: true },
+  });
   for (const iface of ['public', 'internal', 'admin']) {
     await adminCall(keystone, 'POST', '/endpoints', {
-      endpoint: { service_id: service.id, interface: iface, region_id: 'RegionOne', url: `${oasisUrl}/v1.1/%(project_id)s` },
+      endpoint: {
+        service_id: service.id,
+        interface: iface,
+        region_id: 'RegionOne',
+        url: `${oasisUrl}/v1.1/%(project_id)s`,
+      },
     });
   }
   return () => adminCall(keystone, 'DELETE', `/services/${service.id}`);

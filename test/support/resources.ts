@@ -12,7 +12,11 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** A JSON request to `/v1.1/<project><path>`. */
 export function call(app: FastifyInstance, project: string, method: Method, path: string, payload?: unknown) {
-  return app.inject({ method, url: `/v1.1/${project}${path}`, ...(payload === undefined ? {} : { payload: payload as object }) });
+  return app.inject({
+    method,
+    url: `/v1.1/${project}${path}`,
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
 }
 
 /**
@@ -48,7 +52,12 @@ export function ok<T = Record<string, any>>(response: LightMyRequestResponse, st
   return response.json() as T;
 }
 
-export async function uploadJbi(app: FastifyInstance, project: string, name: string, data: string | Buffer = 'echo hi') {
+export async function uploadJbi(
+  app: FastifyInstance,
+  project: string,
+  name: string,
+  data: string | Buffer = 'echo hi',
+) {
   const response = await app.inject({
     method: 'PUT',
     url: `/v1.1/${project}/job-binary-internals/${name}`,
@@ -59,9 +68,18 @@ export async function uploadJbi(app: FastifyInstance, project: string, name: str
 }
 
 /** An internal-db job binary over a fresh JBI. */
-export async function createBinary(app: FastifyInstance, project: string, name: string, extra: Record<string, unknown> = {}) {
+export async function createBinary(
+  app: FastifyInstance,
+  project: string,
+  name: string,
+  extra: Record<string, unknown> = {},
+) {
   const jbi = await uploadJbi(app, project, `${name}.data`);
-  const response = await call(app, project, 'POST', '/job-binaries', { name, url: `internal-db://${jbi.id}`, ...extra });
+  const response = await call(app, project, 'POST', '/job-binaries', {
+    name,
+    url: `internal-db://${jbi.id}`,
+    ...extra,
+  });
   return ok(response, 202).job_binary as Record<string, any>;
 }
 

@@ -7,7 +7,9 @@ import { UNREACHABLE_SPARK, UNREACHABLE_YARN } from './engines.js';
  * A job-execution row as the store takes it, PENDING on the local cluster unless `over` says
  * otherwise; for tests that need executions in given states without running them.
  */
-export function executionRow(over: Partial<NewRow<JobExecutionRecord>> & { tenant_id: string }): NewRow<JobExecutionRecord> {
+export function executionRow(
+  over: Partial<NewRow<JobExecutionRecord>> & { tenant_id: string },
+): NewRow<JobExecutionRecord> {
   const status = over.status ?? 'PENDING';
   return {
     id: randomUUID(),

@@ -75,7 +75,9 @@ export async function startOasis(options: StartOptions = {}): Promise<OasisProce
       void answering(`http://127.0.0.1:${env.OASIS_PORT}`, exited).then(resolve, () => undefined);
     }
     createInterface({ input: child.stderr! }).on('line', (line) => logs.push(line));
-    void exited.then(([code]) => reject(new Error(`Oasis exited with ${String(code)} before it was ready:\n${logs.join('\n')}`)));
+    void exited.then(([code]) =>
+      reject(new Error(`Oasis exited with ${String(code)} before it was ready:\n${logs.join('\n')}`)),
+    );
   });
   const url = await ready;
 

@@ -25,7 +25,10 @@ export interface EventStreamClient {
  * A real SSE client over fetch, parsing the stream as EventSource does (event, id, data, comment
  * lines; a blank line ends a message). A non-200 answer is returned with its body in `error`.
  */
-export async function openEventStream(url: string, headers: Record<string, string> = {}): Promise<EventStreamClient & { error?: string }> {
+export async function openEventStream(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<EventStreamClient & { error?: string }> {
   const abort = new AbortController();
   const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
   const messages: SseMessage[] = [];

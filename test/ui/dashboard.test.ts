@@ -65,7 +65,13 @@ function apiOf(server: OasisProcess, project: string, token?: string) {
   const json = async (method: string, url: string, body?: unknown, raw?: string) => {
     const response = await fetch(base + url, {
       method,
-      headers: headers(raw !== undefined ? { 'content-type': 'application/octet-stream' } : body ? { 'content-type': 'application/json' } : {}),
+      headers: headers(
+        raw !== undefined
+          ? { 'content-type': 'application/octet-stream' }
+          : body
+            ? { 'content-type': 'application/json' }
+            : {},
+      ),
       body: raw ?? (body ? JSON.stringify(body) : undefined),
     });
     assert.ok(response.ok, `${method} ${url}: ${response.status} ${await response.clone().text()}`);
@@ -81,13 +87,17 @@ function apiOf(server: OasisProcess, project: string, token?: string) {
     async runTimes(times: number, name: string, script: string, args: string[] = []): Promise<string[]> {
       const unique = `${name}-${newProject().slice(0, 6)}`;
       const jbi = (await json('PUT', `/job-binary-internals/${unique}.sh`, undefined, script)).job_binary_internal;
-      const binary = (await json('POST', '/job-binaries', { name: `${unique}.sh`, url: `internal-db://${jbi.id}` })).job_binary;
+      const binary = (await json('POST', '/job-binaries', { name: `${unique}.sh`, url: `internal-db://${jbi.id}` }))
+        .job_binary;
       const job = (await json('POST', '/jobs', { name: unique, type: 'Shell', mains: [binary.id] })).job;
       const { clusters } = await json('GET', '/clusters');
       const local = clusters.find((c) => c.name === 'local')!;
       const ids: string[] = [];
       for (let i = 0; i < times; i++) {
-        ids.push((await json('POST', `/jobs/${job.id}/execute`, { cluster_id: local.id, job_configs: { args } })).job_execution.id);
+        ids.push(
+          (await json('POST', `/jobs/${job.id}/execute`, { cluster_id: local.id, job_configs: { args } })).job_execution
+            .id,
+        );
       }
       return ids;
     },
@@ -104,7 +114,8 @@ function apiOf(server: OasisProcess, project: string, token?: string) {
 }
 
 const row = (page: Page, id: string) => page.locator(`tr[data-id="${id}"]`);
-const statusIn = (page: Page, id: string, status: string) => row(page, id).locator('.status', { hasText: new RegExp(`^${status}$`) });
+const statusIn = (page: Page, id: string, status: string) =>
+  row(page, id).locator('.status', { hasText: new RegExp(`^${status}$`) });
 
 describe('the dashboard at /ui/', () => {
   it('lists the project’s executions, filters them by status and sorts them', async () => {
@@ -130,10 +141,16 @@ describe('the dashboard at /ui/', () => {
 
     await page.getByRole('button', { name: /^Job/ }).click();
     await page.locator('th[aria-sort="ascending"]', { hasText: 'Job' }).waitFor();
-    assert.deepEqual(await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id'))), [ko, ok]);
+    assert.deepEqual(await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id'))), [
+      ko,
+      ok,
+    ]);
     await page.getByRole('button', { name: /^Job/ }).click();
     await page.locator('th[aria-sort="descending"]', { hasText: 'Job' }).waitFor();
-    assert.deepEqual(await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id'))), [ok, ko]);
+    assert.deepEqual(await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id'))), [
+      ok,
+      ko,
+    ]);
     assert.deepEqual(problems, []);
     await page.close();
   });
@@ -243,7 +260,10 @@ describe('the dashboard at /ui/', () => {
     await page.locator('.live-live').waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.getItem('oasis.token')), 'alpha-secret');
     assert.equal(await page.evaluate(() => localStorage.length), 0);
-    assert.ok(sent.every((url) => !url.includes('alpha-secret')), 'the token never goes into a URL');
+    assert.ok(
+      sent.every((url) => !url.includes('alpha-secret')),
+      'the token never goes into a URL',
+    );
 
     // A reload in the same tab keeps the session; a new tab (another session) asks again.
     await page.reload();
@@ -252,7 +272,10 @@ describe('the dashboard at /ui/', () => {
     await other.goto(`${secured.url}/ui/?project=alpha`);
     await other.getByText('This Oasis needs a token.').waitFor();
     await other.close();
-    assert.deepEqual(problems.filter((p) => !/401/.test(p)), []);
+    assert.deepEqual(
+      problems.filter((p) => !/401/.test(p)),
+      [],
+    );
     await page.close();
   });
 
@@ -273,7 +296,10 @@ describe('the dashboard at /ui/', () => {
       const response = await fetch(oasis.url + asset);
       assert.equal(response.status, 200, asset);
       assert.equal(response.headers.get('cache-control'), 'public, max-age=31536000, immutable');
-      assert.match(response.headers.get('content-type') ?? '', asset.endsWith('.css') ? /^text\/css/ : /^text\/javascript/);
+      assert.match(
+        response.headers.get('content-type') ?? '',
+        asset.endsWith('.css') ? /^text\/css/ : /^text\/javascript/,
+      );
     }
     const stale = await fetch(`${oasis.url}/ui/assets/0000000000000000/main.js`);
     assert.equal(stale.status, 404);

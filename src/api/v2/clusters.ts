@@ -2,7 +2,15 @@ import { Type } from '@sinclair/typebox';
 import { tenantOf, type Api, type AppDeps } from '../context.js';
 import type { ClusterRecord } from '../../store/types.js';
 import { requirePolicy } from '../auth.js';
-import { ClusterCreate, clusterInUse, ClusterSchema, ClusterUpdate, prepareCluster, renderCluster, updateCluster } from '../clusters.js';
+import {
+  ClusterCreate,
+  clusterInUse,
+  ClusterSchema,
+  ClusterUpdate,
+  prepareCluster,
+  renderCluster,
+  updateCluster,
+} from '../clusters.js';
 import { type ListSpec, listResource, sendList } from '../listing.js';
 import { registerDeleteRoute } from '../resource-routes.js';
 import { ListEnvelope, ListQueryString } from '../schemas.js';
@@ -20,10 +28,9 @@ function render(row: ClusterRecord) {
   return { project_id: tenant_id, plugin_version: hadoop_version, ...rest };
 }
 
-const CreateBody = Type.Object(
-  renamedSchema(ClusterCreate, { hadoop_version: 'plugin_version' }).properties,
-  { additionalProperties: false },
-);
+const CreateBody = Type.Object(renamedSchema(ClusterCreate, { hadoop_version: 'plugin_version' }).properties, {
+  additionalProperties: false,
+});
 
 /** Sahara v2's cluster list takes these filters, `plugin_version` standing for the stored `hadoop_version`. */
 const LIST: ListSpec = {
@@ -49,7 +56,14 @@ export function registerClusterRoutesV2(api: Api, deps: AppDeps, scope: V2Scope)
 
   api.get(
     '/clusters',
-    { config: { list: true }, schema: { params: ProjectOnly, querystring: ListQueryString, response: { 200: ListEnvelope(LIST.key, ClusterSchemaV2) } } },
+    {
+      config: { list: true },
+      schema: {
+        params: ProjectOnly,
+        querystring: ListQueryString,
+        response: { 200: ListEnvelope(LIST.key, ClusterSchemaV2) },
+      },
+    },
     async (request, reply) => {
       checkQuery(request, ['name', 'plugin_name', 'plugin_version']);
       const body = await listResource(repo, storedQuery(request.query), LIST, tenantOf(request), render);
@@ -73,22 +87,38 @@ export function registerClusterRoutesV2(api: Api, deps: AppDeps, scope: V2Scope)
     async (request, reply) => {
       checkQuery(request);
       const { plugin_version: version, ...body } = request.body as typeof request.body & { plugin_version: string };
-      const row = await prepareCluster(deps, tenantOf(request), { ...body, hadoop_version: version } as Parameters<typeof prepareCluster>[2]);
-      return createOnce(request, reply, deps.store, 202, async (tx) => ({ cluster: render(await tx.clusters.insert(row)) }));
+      const row = await prepareCluster(deps, tenantOf(request), { ...body, hadoop_version: version } as Parameters<
+        typeof prepareCluster
+      >[2]);
+      return createOnce(request, reply, deps.store, 202, async (tx) => ({
+        cluster: render(await tx.clusters.insert(row)),
+      }));
     },
   );
 
   api.patch(
     '/clusters/:id',
-    { preValidation: requirePolicy('data-processing:clusters:modify'), schema: { params: Id, body: ClusterUpdate, response: { 202: Envelope } } },
+    {
+      preValidation: requirePolicy('data-processing:clusters:modify'),
+      schema: { params: Id, body: ClusterUpdate, response: { 202: Envelope } },
+    },
     async (request, reply) => {
       checkQuery(request);
-      return reply.status(202).send({ cluster: render(await updateCluster(deps, tenantOf(request), request.params.id, request.body)) });
+      return reply
+        .status(202)
+        .send({ cluster: render(await updateCluster(deps, tenantOf(request), request.params.id, request.body)) });
     },
   );
 
   void api.register(async (guarded) => {
     guarded.addHook('preValidation', requirePolicy('data-processing:clusters:delete'));
-    registerDeleteRoute(guarded as unknown as Api, { path: '/clusters', repo, kind: 'Cluster', inUse: clusterInUse(deps), params: Id, checkRequest: (request) => checkQuery(request) });
+    registerDeleteRoute(guarded as unknown as Api, {
+      path: '/clusters',
+      repo,
+      kind: 'Cluster',
+      inUse: clusterInUse(deps),
+      params: Id,
+      checkRequest: (request) => checkQuery(request),
+    });
   });
 }

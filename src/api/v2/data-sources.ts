@@ -36,13 +36,29 @@ export function registerDataSourceRoutesV2(api: Api, deps: AppDeps, scope: V2Sco
   const ProjectOnly = paramsOf(scope, {});
   const Id = paramsOf(scope, { id: Type.String() });
 
-  registerListRoute(api, { path: '/data-sources', repo, spec: LIST, item: DataSourceSchemaV2, render, params: ProjectOnly });
-
-  api.post('/data-sources', { config: { idempotent: true }, schema: { params: ProjectOnly, body: DataSourceCreate, response: { 202: Envelope } } }, async (request, reply) => {
-    checkQuery(request);
-    const row = await prepareDataSource(store, tenantOf(request), request.body);
-    return createOnce(request, reply, store, 202, async (tx) => ({ data_source: render(await tx.dataSources.insert(row)) }));
+  registerListRoute(api, {
+    path: '/data-sources',
+    repo,
+    spec: LIST,
+    item: DataSourceSchemaV2,
+    render,
+    params: ProjectOnly,
   });
+
+  api.post(
+    '/data-sources',
+    {
+      config: { idempotent: true },
+      schema: { params: ProjectOnly, body: DataSourceCreate, response: { 202: Envelope } },
+    },
+    async (request, reply) => {
+      checkQuery(request);
+      const row = await prepareDataSource(store, tenantOf(request), request.body);
+      return createOnce(request, reply, store, 202, async (tx) => ({
+        data_source: render(await tx.dataSources.insert(row)),
+      }));
+    },
+  );
 
   api.get('/data-sources/:id', { schema: { params: Id, response: { 200: Envelope } } }, async (request) => {
     const row = await getVisible(repo, request.params.id, tenantOf(request));
@@ -53,16 +69,27 @@ export function registerDataSourceRoutesV2(api: Api, deps: AppDeps, scope: V2Sco
   // Sahara's v2 update checks the schema and the write rules only: none of v1.1's checks of the
   // name, the URL's shape or the executions waiting to use it. The placeholders stay bounded:
   // each execution resolves them, and %RANDSTR(n)% would make n random letters.
-  api.patch('/data-sources/:id', { schema: { params: Id, body: DataSourceUpdate, response: { 202: Envelope } } }, async (request, reply) => {
-    const tenant = tenantOf(request);
-    const row = await getVisible(repo, request.params.id, tenant);
-    checkQuery(request);
-    if (request.body.url !== undefined) checkPlaceholders(request.body.url);
-    checkModifiable(row, tenant, 'update', DATA_SOURCE_KIND, request.body);
-    const updated = await repo.update(row.id, request.body);
-    if (!updated) throw new ApiError('NOT_FOUND', `DataSource id '${row.id}' not found`);
-    return reply.status(202).send({ data_source: render(updated) });
-  });
+  api.patch(
+    '/data-sources/:id',
+    { schema: { params: Id, body: DataSourceUpdate, response: { 202: Envelope } } },
+    async (request, reply) => {
+      const tenant = tenantOf(request);
+      const row = await getVisible(repo, request.params.id, tenant);
+      checkQuery(request);
+      if (request.body.url !== undefined) checkPlaceholders(request.body.url);
+      checkModifiable(row, tenant, 'update', DATA_SOURCE_KIND, request.body);
+      const updated = await repo.update(row.id, request.body);
+      if (!updated) throw new ApiError('NOT_FOUND', `DataSource id '${row.id}' not found`);
+      return reply.status(202).send({ data_source: render(updated) });
+    },
+  );
 
-  registerDeleteRoute(api, { path: '/data-sources', repo, kind: DATA_SOURCE_KIND, inUse: dataSourceInUse(store), params: Id, checkRequest: (request) => checkQuery(request) });
+  registerDeleteRoute(api, {
+    path: '/data-sources',
+    repo,
+    kind: DATA_SOURCE_KIND,
+    inUse: dataSourceInUse(store),
+    params: Id,
+    checkRequest: (request) => checkQuery(request),
+  });
 }

@@ -26,7 +26,11 @@ export function withProjectId<V extends OwnedView>(view: V): Omit<V, 'tenant_id'
 }
 
 /** A v1.1 object schema with its properties renamed (and some left out), in the same order. */
-export function renamedSchema(schema: TObject, renames: Readonly<Record<string, string>>, omit: readonly string[] = []): TObject {
+export function renamedSchema(
+  schema: TObject,
+  renames: Readonly<Record<string, string>>,
+  omit: readonly string[] = [],
+): TObject {
   const properties: Record<string, TSchema> = {};
   for (const [key, value] of Object.entries(schema.properties)) {
     if (!omit.includes(key)) properties[renames[key] ?? key] = value;

@@ -24,8 +24,15 @@ const V2_MODULES: readonly ((api: Api, deps: AppDeps, scope: V2Scope) => void)[]
  * Sahara allowed, at `/v2/...` where the caller's credentials name the project. `authenticate`
  * is the hook that authenticates every versioned route; the microversion is checked after it.
  */
-export async function registerV2Api(app: FastifyInstance, deps: AppDeps, authenticate: onRequestHookHandler): Promise<void> {
-  for (const [prefix, withProject] of [['/v2/:project_id', true], ['/v2', false]] as const) {
+export async function registerV2Api(
+  app: FastifyInstance,
+  deps: AppDeps,
+  authenticate: onRequestHookHandler,
+): Promise<void> {
+  for (const [prefix, withProject] of [
+    ['/v2/:project_id', true],
+    ['/v2', false],
+  ] as const) {
     await app.register(
       async (api) => {
         api.decorateRequest('auth', null as unknown as AuthContext);

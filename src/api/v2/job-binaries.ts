@@ -38,7 +38,10 @@ const LIST: ListSpec = {
  */
 function refuseInternal(url: string | undefined): void {
   if (url?.startsWith(INTERNAL_DB_PREFIX)) {
-    throw new ApiError('BAD_JOB_BINARY', `${KIND} urls in the internal database are not supported by v2: upload and register them through v1.1`);
+    throw new ApiError(
+      'BAD_JOB_BINARY',
+      `${KIND} urls in the internal database are not supported by v2: upload and register them through v1.1`,
+    );
   }
 }
 
@@ -49,14 +52,30 @@ export function registerJobBinaryRoutesV2(api: Api, deps: AppDeps, scope: V2Scop
   const ProjectOnly = paramsOf(scope, {});
   const Id = paramsOf(scope, { id: Type.String() });
 
-  registerListRoute(api, { path: '/job-binaries', repo, spec: LIST, item: JobBinarySchemaV2, render, params: ProjectOnly });
-
-  api.post('/job-binaries', { config: { idempotent: true }, schema: { params: ProjectOnly, body: JobBinaryCreate, response: { 202: Envelope } } }, async (request, reply) => {
-    refuseInternal(request.body.url);
-    checkQuery(request);
-    const row = await prepareJobBinary(store, tenantOf(request), request.body);
-    return createOnce(request, reply, store, 202, async (tx) => ({ job_binary: render(await tx.jobBinaries.insert(row)) }));
+  registerListRoute(api, {
+    path: '/job-binaries',
+    repo,
+    spec: LIST,
+    item: JobBinarySchemaV2,
+    render,
+    params: ProjectOnly,
   });
+
+  api.post(
+    '/job-binaries',
+    {
+      config: { idempotent: true },
+      schema: { params: ProjectOnly, body: JobBinaryCreate, response: { 202: Envelope } },
+    },
+    async (request, reply) => {
+      refuseInternal(request.body.url);
+      checkQuery(request);
+      const row = await prepareJobBinary(store, tenantOf(request), request.body);
+      return createOnce(request, reply, store, 202, async (tx) => ({
+        job_binary: render(await tx.jobBinaries.insert(row)),
+      }));
+    },
+  );
 
   api.get('/job-binaries/:id', { schema: { params: Id, response: { 200: Envelope } } }, async (request) => {
     const row = await getVisible(repo, request.params.id, tenantOf(request));
@@ -65,17 +84,34 @@ export function registerJobBinaryRoutesV2(api: Api, deps: AppDeps, scope: V2Scop
   });
 
   // As in v1.1's PUT, no existence check comes first: an unknown id is a 400 NOT_FOUND.
-  api.patch('/job-binaries/:id', { schema: { params: Id, body: JobBinaryUpdate, response: { 202: Envelope } } }, async (request, reply) => {
-    refuseInternal(request.body.url);
-    checkQuery(request);
-    return reply.status(202).send({ job_binary: render(await updateJobBinary(store, tenantOf(request), request.params.id, request.body)) });
+  api.patch(
+    '/job-binaries/:id',
+    { schema: { params: Id, body: JobBinaryUpdate, response: { 202: Envelope } } },
+    async (request, reply) => {
+      refuseInternal(request.body.url);
+      checkQuery(request);
+      return reply
+        .status(202)
+        .send({ job_binary: render(await updateJobBinary(store, tenantOf(request), request.params.id, request.body)) });
+    },
+  );
+
+  registerDeleteRoute(api, {
+    path: '/job-binaries',
+    repo,
+    kind: KIND,
+    inUse: jobBinaryInUse(store),
+    params: Id,
+    checkRequest: (request) => checkQuery(request),
   });
 
-  registerDeleteRoute(api, { path: '/job-binaries', repo, kind: KIND, inUse: jobBinaryInUse(store), params: Id, checkRequest: (request) => checkQuery(request) });
-
-  api.get('/job-binaries/:id/data', { schema: { params: Id, response: { 200: BinaryData } } }, async (request, reply) => {
-    const data = await jobBinaryData(store, tenantOf(request), request.params.id);
-    checkQuery(request);
-    return reply.type('application/octet-stream').send(data);
-  });
+  api.get(
+    '/job-binaries/:id/data',
+    { schema: { params: Id, response: { 200: BinaryData } } },
+    async (request, reply) => {
+      const data = await jobBinaryData(store, tenantOf(request), request.params.id);
+      checkQuery(request);
+      return reply.type('application/octet-stream').send(data);
+    },
+  );
 }

@@ -48,31 +48,50 @@ export function registerJobTemplateRoutesV2(api: Api, deps: AppDeps, scope: V2Sc
   const repo = store.jobTemplates;
   const ProjectOnly = paramsOf(scope, {});
   const Id = paramsOf(scope, { id: Type.String() });
-  const respond = async (row: JobTemplateRecord) => ({ job_template: await renderTemplateV2(row, binaryLoader(store)) });
+  const respond = async (row: JobTemplateRecord) => ({
+    job_template: await renderTemplateV2(row, binaryLoader(store)),
+  });
 
   api.get(
     '/job-templates',
     {
       config: { list: true },
-      schema: { params: ProjectOnly, querystring: ListQueryString, response: { 200: ListEnvelope(LIST.key, JobTemplateSchemaV2) } },
+      schema: {
+        params: ProjectOnly,
+        querystring: ListQueryString,
+        response: { 200: ListEnvelope(LIST.key, JobTemplateSchemaV2) },
+      },
     },
     async (request, reply) => {
       const body = await listResource(repo, request.query, LIST, tenantOf(request), (row) => row);
       const load = binaryLoader(store);
-      body[LIST.key] = await Promise.all((body[LIST.key] as JobTemplateRecord[]).map((row) => renderTemplateV2(row, load)));
+      body[LIST.key] = await Promise.all(
+        (body[LIST.key] as JobTemplateRecord[]).map((row) => renderTemplateV2(row, load)),
+      );
       return sendList(reply, body, LIST.key, JobTemplateSchemaV2);
     },
   );
 
-  api.post('/job-templates', { config: { idempotent: true }, schema: { params: ProjectOnly, body: JobCreate, response: { 202: Envelope } } }, async (request, reply) => {
-    checkQuery(request);
-    const row = await prepareJobTemplate(store, tenantOf(request), request.body);
-    return createOnce(request, reply, store, 202, async (tx) => ({ job_template: await renderTemplateV2(await tx.jobTemplates.insert(row), binaryLoader(tx)) }));
-  });
+  api.post(
+    '/job-templates',
+    { config: { idempotent: true }, schema: { params: ProjectOnly, body: JobCreate, response: { 202: Envelope } } },
+    async (request, reply) => {
+      checkQuery(request);
+      const row = await prepareJobTemplate(store, tenantOf(request), request.body);
+      return createOnce(request, reply, store, 202, async (tx) => ({
+        job_template: await renderTemplateV2(await tx.jobTemplates.insert(row), binaryLoader(tx)),
+      }));
+    },
+  );
 
   api.get(
     '/job-templates/config-hints/:job_type',
-    { schema: { params: paramsOf(scope, { job_type: Type.String() }), response: { 200: Type.Object({ job_config: AnyObject }) } } },
+    {
+      schema: {
+        params: paramsOf(scope, { job_type: Type.String() }),
+        response: { 200: Type.Object({ job_config: AnyObject }) },
+      },
+    },
     async (request) => {
       const hints = configHints(request.params.job_type);
       checkQuery(request);
@@ -86,12 +105,23 @@ export function registerJobTemplateRoutesV2(api: Api, deps: AppDeps, scope: V2Sc
     return respond(row);
   });
 
-  api.patch('/job-templates/:id', { schema: { params: Id, body: JobUpdate, response: { 202: Envelope } } }, async (request, reply) => {
-    await getVisible(repo, request.params.id, tenantOf(request));
-    checkQuery(request);
-    const row = await updateJobTemplate(store, tenantOf(request), request.params.id, request.body);
-    return reply.status(202).send(await respond(row));
-  });
+  api.patch(
+    '/job-templates/:id',
+    { schema: { params: Id, body: JobUpdate, response: { 202: Envelope } } },
+    async (request, reply) => {
+      await getVisible(repo, request.params.id, tenantOf(request));
+      checkQuery(request);
+      const row = await updateJobTemplate(store, tenantOf(request), request.params.id, request.body);
+      return reply.status(202).send(await respond(row));
+    },
+  );
 
-  registerDeleteRoute(api, { path: '/job-templates', repo, kind: JOB_TEMPLATE_KIND, inUse: templateInUse(store), params: Id, checkRequest: (request) => checkQuery(request) });
+  registerDeleteRoute(api, {
+    path: '/job-templates',
+    repo,
+    kind: JOB_TEMPLATE_KIND,
+    inUse: templateInUse(store),
+    params: Id,
+    checkRequest: (request) => checkQuery(request),
+  });
 }

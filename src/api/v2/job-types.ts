@@ -5,7 +5,10 @@ import { checkQuery, paramsOf, type V2Scope } from './fields.js';
 
 const MultiValued = Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())]));
 /** Sahara v2 takes these three; only `type` filters (it read the plugin's under other names). */
-const JobTypesQuery = Type.Object({ type: MultiValued, plugin_name: MultiValued, plugin_version: MultiValued }, { additionalProperties: true });
+const JobTypesQuery = Type.Object(
+  { type: MultiValued, plugin_name: MultiValued, plugin_version: MultiValued },
+  { additionalProperties: true },
+);
 
 /** v2 job types: v1.1's list, filtered by type only; `hints` is refused. */
 export function registerJobTypeRoutesV2(api: Api, deps: AppDeps, scope: V2Scope): void {

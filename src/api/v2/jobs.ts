@@ -57,8 +57,21 @@ export function registerJobRoutesV2(api: Api, deps: AppDeps, scope: V2Scope): vo
 
   api.get(
     '/jobs',
-    { config: { list: true }, schema: { params: ProjectOnly, querystring: ListQueryString, response: { 200: ListEnvelope('jobs', JobListItem) } } },
-    async (request, reply) => sendList(reply, await listResource(repo, request.query, LIST, tenantOf(request), renderJobListItem), LIST.key, JobListItem),
+    {
+      config: { list: true },
+      schema: {
+        params: ProjectOnly,
+        querystring: ListQueryString,
+        response: { 200: ListEnvelope('jobs', JobListItem) },
+      },
+    },
+    async (request, reply) =>
+      sendList(
+        reply,
+        await listResource(repo, request.query, LIST, tenantOf(request), renderJobListItem),
+        LIST.key,
+        JobListItem,
+      ),
   );
 
   api.post(
@@ -73,9 +86,11 @@ export function registerJobRoutesV2(api: Api, deps: AppDeps, scope: V2Scope): vo
       const { job_template_id: templateId, ...body } = request.body;
       // Sahara looks the cluster up before the template.
       const cluster = await store.clusters.get(body.cluster_id);
-      if (!cluster || !isVisible(cluster, tenant)) throw new ApiError('INVALID_REFERENCE', `Cluster with id '${body.cluster_id}' doesn't exist`);
+      if (!cluster || !isVisible(cluster, tenant))
+        throw new ApiError('INVALID_REFERENCE', `Cluster with id '${body.cluster_id}' doesn't exist`);
       const template = await store.jobTemplates.get(templateId);
-      if (!template || !isVisible(template, tenant)) throw new ApiError('INVALID_REFERENCE', `Job with id '${templateId}' doesn't exist`);
+      if (!template || !isVisible(template, tenant))
+        throw new ApiError('INVALID_REFERENCE', `Job with id '${templateId}' doesn't exist`);
       checkQuery(request);
       const row = await prepareTemplateExecution(deps, tenant, template, body);
       await createOnce(request, reply, store, 202, async (tx) => respond(await tx.jobExecutions.insert(row)));

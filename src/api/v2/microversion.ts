@@ -20,19 +20,30 @@ export function requestedVersion(header: string | string[] | undefined): string 
     const [service, version, ...rest] = entry.trim().split(/\s+/);
     if (service?.toLowerCase() !== SERVICE) continue;
     if (version === undefined || rest.length > 0) {
-      throw new ApiError('BAD_REQUEST', `Invalid OpenStack-API-Version header: give '${SERVICE} <major>.<minor>'`, BOUNDS);
+      throw new ApiError(
+        'BAD_REQUEST',
+        `Invalid OpenStack-API-Version header: give '${SERVICE} <major>.<minor>'`,
+        BOUNDS,
+      );
     }
     if (version.toLowerCase() === 'latest') return V2_VERSION;
     if (!/^[1-9]\d{0,3}\.(?:0|[1-9]\d{0,3})$/.test(version)) {
-      throw new ApiError('BAD_REQUEST', `Invalid API version ${echo(version, 20)}: a version is <major>.<minor>`, BOUNDS);
+      throw new ApiError(
+        'BAD_REQUEST',
+        `Invalid API version ${echo(version, 20)}: a version is <major>.<minor>`,
+        BOUNDS,
+      );
     }
     if (version !== V2_VERSION) {
-      throw new ApiError('NOT_ACCEPTABLE', `Version ${version} is not supported by the API. Minimum is ${V2_VERSION} and maximum is ${V2_VERSION}.`, BOUNDS);
+      throw new ApiError(
+        'NOT_ACCEPTABLE',
+        `Version ${version} is not supported by the API. Minimum is ${V2_VERSION} and maximum is ${V2_VERSION}.`,
+        BOUNDS,
+      );
     }
   }
   return V2_VERSION;
 }
-
 
 /** Every v2 answer names its microversion, errors included; caches must key on the request header. */
 export const nameMicroversion: onRequestHookHandler = (_request, reply, done) => {

@@ -26,7 +26,12 @@ Prints the job's standard output (its standard error with --stderr) as written s
 };
 
 /** Everything written so far: Oasis answers a bounded part per request, so read until nothing is left. */
-async function printWritten(client: OasisClient, id: string, stream: LogStream, write: (bytes: Uint8Array) => void): Promise<void> {
+async function printWritten(
+  client: OasisClient,
+  id: string,
+  stream: LogStream,
+  write: (bytes: Uint8Array) => void,
+): Promise<void> {
   let offset = 0;
   for (;;) {
     const chunk = await client.readLogs(id, stream, offset);

@@ -46,7 +46,9 @@ leaves without waiting).`,
     if (!script) throw new UsageError('a script to run is needed');
     const type = TYPES[path.extname(script).toLowerCase()];
     if (!type) {
-      throw new UsageError(`oasis run runs shell scripts (.sh); ${JSON.stringify(script)} is not one. Other job types: see docs/cli.md`);
+      throw new UsageError(
+        `oasis run runs shell scripts (.sh); ${JSON.stringify(script)} is not one. Other job types: see docs/cli.md`,
+      );
     }
     const params = pairs(context.options.param as string[] | undefined, 'param');
     const data = await readFile(script).catch((error: NodeJS.ErrnoException) => {
@@ -98,14 +100,22 @@ export function exitCodeOf(execution: Execution): number {
 async function findCluster(client: OasisClient, wanted: string) {
   const clusters = await client.listClusters();
   const cluster = clusters.find((c) => c.id === wanted) ?? clusters.find((c) => c.name === wanted);
-  if (!cluster) throw new ClientError(`no cluster ${JSON.stringify(wanted)}; this project sees: ${clusters.map((c) => c.name).join(', ') || 'none'}`);
+  if (!cluster)
+    throw new ClientError(
+      `no cluster ${JSON.stringify(wanted)}; this project sees: ${clusters.map((c) => c.name).join(', ') || 'none'}`,
+    );
   return cluster;
 }
 
 /** Names are unique per project: the script's name plus a random suffix, within Sahara's name rules. */
 function uniqueName(script: string): string {
   const extension = path.extname(script).toLowerCase();
-  const base = path.basename(script, path.extname(script)).replace(/[^a-zA-Z0-9\-_.]/g, '_').replace(/^[^a-zA-Z0-9]+/, '').slice(0, 40) || 'job';
+  const base =
+    path
+      .basename(script, path.extname(script))
+      .replace(/[^a-zA-Z0-9\-_.]/g, '_')
+      .replace(/^[^a-zA-Z0-9]+/, '')
+      .slice(0, 40) || 'job';
   return `${base}-${randomBytes(4).toString('hex')}${extension}`;
 }
 
@@ -120,7 +130,9 @@ async function follow(client: OasisClient, started: Execution, progress: Progres
     interrupts++;
     if (interrupts === 1) {
       progress.show(`cancelling ${started.id}`);
-      client.cancelExecution(started.id).catch((error: unknown) => process.stderr.write(`cancel failed: ${(error as Error).message}\n`));
+      client
+        .cancelExecution(started.id)
+        .catch((error: unknown) => process.stderr.write(`cancel failed: ${(error as Error).message}\n`));
     } else leave.abort();
   };
   process.on('SIGINT', onInterrupt);
@@ -149,7 +161,8 @@ async function follow(client: OasisClient, started: Execution, progress: Progres
       // The stream ended early (Oasis restarting): follow again from where it stopped.
     }
   } catch (error) {
-    if (leave.signal.aborted) throw new CommandExit(`left without waiting; execution ${started.id} may still be running`, RUN_EXIT.killed);
+    if (leave.signal.aborted)
+      throw new CommandExit(`left without waiting; execution ${started.id} may still be running`, RUN_EXIT.killed);
     throw error;
   } finally {
     process.off('SIGINT', onInterrupt);

@@ -32,8 +32,18 @@ Shows an execution: status, exit code, times, cluster, template and job configur
       ['started', execution.start_time ?? '-'],
       ['ended', execution.end_time ?? '-'],
       ['args', execution.job_configs.args?.length ? JSON.stringify(execution.job_configs.args) : undefined],
-      ['params', Object.keys(execution.job_configs.params ?? {}).length ? JSON.stringify(execution.job_configs.params) : undefined],
-      ['configs', Object.keys(execution.job_configs.configs ?? {}).length ? JSON.stringify(execution.job_configs.configs) : undefined],
+      [
+        'params',
+        Object.keys(execution.job_configs.params ?? {}).length
+          ? JSON.stringify(execution.job_configs.params)
+          : undefined,
+      ],
+      [
+        'configs',
+        Object.keys(execution.job_configs.configs ?? {}).length
+          ? JSON.stringify(execution.job_configs.configs)
+          : undefined,
+      ],
     ];
     for (const [label, value] of lines) {
       if (value === undefined) continue;

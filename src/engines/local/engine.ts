@@ -151,10 +151,7 @@ export class LocalEngine implements Engine {
         void this.check(local.executionId);
       });
       this.watch(local);
-      this.settings.logger?.info(
-        { executionId: job.executionId, pid: identity.pid, command },
-        'local job started',
-      );
+      this.settings.logger?.info({ executionId: job.executionId, pid: identity.pid, command }, 'local job started');
       return this.submissionOf(identity, dir, { status: 'RUNNING', info: { pid: identity.pid, workdir: dir } });
     } catch (error) {
       if (child?.pid !== undefined) {
@@ -181,7 +178,9 @@ export class LocalEngine implements Engine {
       const launched = await readLaunchedPid(dir);
       if (!launched) return undefined;
       if (launched.pid === undefined) {
-        throw new JobStartError(`execution ${job.executionId} was started on this node, but its launcher cannot be identified`);
+        throw new JobStartError(
+          `execution ${job.executionId} was started on this node, but its launcher cannot be identified`,
+        );
       }
       record = {
         ...launcherIdentity(launched.pid, dir),

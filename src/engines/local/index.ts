@@ -31,9 +31,7 @@ export interface LocalEngineOptions {
  */
 export async function createLocalEngine(options: LocalEngineOptions): Promise<Engine> {
   await mkdir(options.workDir, { recursive: true, mode: 0o700 });
-  const javaExecutable = options.javaHome
-    ? path.join(options.javaHome, 'bin', 'java')
-    : findOnPath('java');
+  const javaExecutable = options.javaHome ? path.join(options.javaHome, 'bin', 'java') : findOnPath('java');
   if (!javaExecutable) {
     options.logger?.warn({}, 'no java on PATH: Java jobs will fail to start');
   }
@@ -57,4 +55,3 @@ function javaPathsOf(javaExecutable: string): string[] {
     return [];
   }
 }
-

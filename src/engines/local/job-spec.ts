@@ -58,21 +58,31 @@ const MAX_TOTAL_BYTES = 1024 * 1024;
 function checkExecLimits(job: JobSpec, invalid: (message: string) => InvalidJob): void {
   const strings: [string, string][] = [
     ...job.args.map((arg, index): [string, string] => [`args[${index}]`, arg]),
-    ...Object.entries(job.params).map(([name, value]): [string, string] => [`param '${name}'`, `${name}=${String(value)}`]),
+    ...Object.entries(job.params).map(([name, value]): [string, string] => [
+      `param '${name}'`,
+      `${name}=${String(value)}`,
+    ]),
   ];
   if (job.jobType === 'Java') {
-    strings.push(['edp.java.java_opts', String(job.configs[JAVA_OPTS] ?? '')], [MAIN_CLASS, String(job.configs[MAIN_CLASS] ?? '')]);
+    strings.push(
+      ['edp.java.java_opts', String(job.configs[JAVA_OPTS] ?? '')],
+      [MAIN_CLASS, String(job.configs[MAIN_CLASS] ?? '')],
+    );
   }
   let total = 0;
   for (const [what, value] of strings) {
-    if (value.includes('\0')) throw invalid(`${what} contains a NUL character, which a process argument or environment cannot hold`);
+    if (value.includes('\0'))
+      throw invalid(`${what} contains a NUL character, which a process argument or environment cannot hold`);
     const bytes = Buffer.byteLength(value) + 1;
     if (bytes > MAX_ARG_BYTES) {
-      throw invalid(`${what} is ${bytes - 1} bytes long; a local job's arguments and params are limited to ${MAX_ARG_BYTES - 1} bytes each`);
+      throw invalid(
+        `${what} is ${bytes - 1} bytes long; a local job's arguments and params are limited to ${MAX_ARG_BYTES - 1} bytes each`,
+      );
     }
     total += bytes;
   }
-  if (total > MAX_TOTAL_BYTES) throw invalid(`the job's arguments and params add up to ${total} bytes; the limit is ${MAX_TOTAL_BYTES}`);
+  if (total > MAX_TOTAL_BYTES)
+    throw invalid(`the job's arguments and params add up to ${total} bytes; the limit is ${MAX_TOTAL_BYTES}`);
 }
 
 /** The job's own command, as an argv; `dir` is the staged working directory. */
@@ -88,7 +98,9 @@ export function commandOf(job: JobSpec, dir: string, javaExecutable: string | un
     case 'Java': {
       if (!javaExecutable) throw new Error('no java executable found (set JAVA_HOME or PATH)');
       const classPath = [...job.mains, ...job.libs].map((file) => staged(file.name)).join(':');
-      const opts = String(job.configs[JAVA_OPTS] ?? '').split(/\s+/).filter(Boolean);
+      const opts = String(job.configs[JAVA_OPTS] ?? '')
+        .split(/\s+/)
+        .filter(Boolean);
       const mainClass = String(job.configs[MAIN_CLASS]).trim();
       return [javaExecutable, ...opts, '-cp', classPath, mainClass, ...job.args];
     }
@@ -101,10 +113,7 @@ export function commandOf(job: JobSpec, dir: string, javaExecutable: string | un
  * The child's environment: a minimal sane base (no Oasis secrets such as database URLs leak into
  * jobs) plus the job's params, which Sahara passes to Shell jobs as environment variables.
  */
-export function environmentOf(
-  params: Record<string, ConfigValue>,
-  dir: string,
-): Record<string, string> {
+export function environmentOf(params: Record<string, ConfigValue>, dir: string): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin',
     HOME: dir,

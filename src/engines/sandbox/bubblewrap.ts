@@ -2,7 +2,14 @@ import { lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 
 import { describeConfinement, rlimitPrefix } from './limits.js';
-import { isWithin, outermost, type ConfinementSettings, type JobLimits, type Sandbox, type SandboxedJob } from './sandbox.js';
+import {
+  isWithin,
+  outermost,
+  type ConfinementSettings,
+  type JobLimits,
+  type Sandbox,
+  type SandboxedJob,
+} from './sandbox.js';
 
 /** Where a job finds its working directory (and HOME) inside the sandbox. */
 export const SANDBOX_JOB_DIR = '/job';
@@ -13,7 +20,6 @@ const SYSTEM_PATHS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64
 export interface BubblewrapSettings extends ConfinementSettings {
   executable: string;
 }
-
 
 /** Symlinks such as /bin → usr/bin are recreated as links; directories are bound read-only. */
 function systemMounts(): string[] {

@@ -80,7 +80,6 @@ function probe(sandbox: Sandbox): string | undefined {
   }
 }
 
-
 /** `nobody`, `1234` or `1234:1234`; a name is looked up in /etc/passwd. Never root. */
 export function resolveUser(spec: string): { uid: number; gid: number } {
   const numeric = /^(\d+)(?::(\d+))?$/.exec(spec);

@@ -15,7 +15,11 @@ export function rlimitPrefix(limits: JobLimits): string[] {
 }
 
 export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
   }
   return `${bytes} bytes`;
@@ -23,7 +27,10 @@ export function formatBytes(bytes: number): string {
 
 /** What the kernel's refusals look like in the job's own error output, and which limit each is. */
 const LIMIT_SIGNS: readonly [RegExp, (limits: JobLimits) => string][] = [
-  [/No space left on device|ENOSPC/, (l) => `its working directory or /tmp is full (OASIS_JOB_MAX_DISK, ${formatBytes(l.diskBytes)} each)`],
+  [
+    /No space left on device|ENOSPC/,
+    (l) => `its working directory or /tmp is full (OASIS_JOB_MAX_DISK, ${formatBytes(l.diskBytes)} each)`,
+  ],
   [
     /Cannot allocate memory|MemoryError|OutOfMemoryError|insufficient memory|ENOMEM|std::bad_alloc|out of memory/i,
     (l) => `a process ran out of memory (OASIS_JOB_MAX_MEMORY, ${formatBytes(l.memoryBytes)} per process)`,

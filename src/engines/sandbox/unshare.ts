@@ -50,7 +50,6 @@ const SETUP_SCRIPT = [
   'exit $?',
 ].join('\n');
 
-
 /**
  * The fallback where bubblewrap is missing, from util-linux alone (`unshare`, `setpriv`,
  * `prlimit`, on every Debian and Ubuntu). A job gets new mount, PID, IPC and UTS namespaces (and a

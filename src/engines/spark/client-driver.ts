@@ -76,7 +76,6 @@ function signalGroupQuietly(pid: number): void {
   }
 }
 
-
 /** The application id the driver logged, when it has registered with the master. */
 export async function clientApplicationId(job: ClientJob): Promise<string | undefined> {
   return applicationIdIn(await readSlice(path.join(job.dir, FILES.stderr), 'start', HEAD_BYTES));

@@ -1,11 +1,5 @@
 import type { EngineStatus } from '../engine.js';
-import {
-  driverStatus,
-  driverStderr,
-  masterState,
-  type DriverStatus,
-  type MasterState,
-} from './master-client.js';
+import { driverStatus, driverStderr, masterState, type DriverStatus, type MasterState } from './master-client.js';
 import type { SparkClusterSettings } from './settings.js';
 import { applicationIdIn, failureReasonIn, statusOfDriverState } from './states.js';
 
@@ -60,11 +54,7 @@ export async function clusterDriverStatus(
   return { status, info };
 }
 
-async function reasonOf(
-  driver: DriverStatus,
-  driverId: string,
-  workerUi: string | undefined,
-): Promise<string> {
+async function reasonOf(driver: DriverStatus, driverId: string, workerUi: string | undefined): Promise<string> {
   if (!driver.success) {
     return `the Spark master does not know driver ${driverId} (restarted without recovery?)`;
   }

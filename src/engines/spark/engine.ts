@@ -34,13 +34,7 @@ import {
 } from './client-driver.js';
 import { clusterDriverStatus } from './cluster-driver.js';
 import { readSparkLogs } from './logs.js';
-import {
-  SPARK_JOB_TYPES,
-  clientCommand,
-  clientEnvironment,
-  runModeOf,
-  validateSparkJob,
-} from './job-spec.js';
+import { SPARK_JOB_TYPES, clientCommand, clientEnvironment, runModeOf, validateSparkJob } from './job-spec.js';
 import { killDriver, masterState, restServerAnswers } from './master-client.js';
 import { sparkSettingsOf, validateSparkCluster, type SparkClusterSettings } from './settings.js';
 import { stage } from './staging.js';
@@ -257,7 +251,9 @@ export class SparkEngine implements Engine {
       const launched = await readLaunchedPid(dir);
       if (!launched) return undefined;
       if (launched.pid === undefined) {
-        throw new JobStartError(`execution ${job.executionId} was started on this node, but its launcher cannot be identified`);
+        throw new JobStartError(
+          `execution ${job.executionId} was started on this node, but its launcher cannot be identified`,
+        );
       }
       identity = launcherIdentity(launched.pid, dir);
     }

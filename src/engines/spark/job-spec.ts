@@ -78,7 +78,7 @@ export function validateSparkJob(job: JobSpec, settings: SparkClusterSettings): 
   const invalid = (message: string): InvalidJob => new InvalidJob(message);
   if (job.jobType === 'Java') {
     throw invalid(
-      'Java jobs do not run on spark clusters (as with Sahara\'s Spark plugin): use a Spark job with edp.java.main_class',
+      "Java jobs do not run on spark clusters (as with Sahara's Spark plugin): use a Spark job with edp.java.main_class",
     );
   }
   if (!SPARK_JOB_TYPES.includes(job.jobType)) {
@@ -89,7 +89,7 @@ export function validateSparkJob(job: JobSpec, settings: SparkClusterSettings): 
   if (job.jobType === 'Spark') {
     if (isPythonMain(main)) {
       if (!settings.sparkHome) {
-        throw invalid('Python Spark jobs need spark_home in the cluster\'s cluster_configs.spark');
+        throw invalid("Python Spark jobs need spark_home in the cluster's cluster_configs.spark");
       }
     } else {
       const mainClass = job.configs[MAIN_CLASS];
@@ -204,11 +204,7 @@ export function clientCommand(job: JobSpec, settings: SparkClusterSettings, dir:
  * The environment of a client-mode job: a minimal base (no Oasis secrets leak into jobs), what
  * spark-submit needs to find Java and Python, and, for Shell jobs, the params.
  */
-export function clientEnvironment(
-  job: JobSpec,
-  settings: SparkClusterSettings,
-  dir: string,
-): Record<string, string> {
+export function clientEnvironment(job: JobSpec, settings: SparkClusterSettings, dir: string): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin',
     HOME: dir,

@@ -17,9 +17,18 @@ const REMEMBERED_WORKERS = 1_000;
  * directory on this host, as local jobs do. A cluster-mode driver runs on a worker, which keeps
  * its stdout and stderr in its work directory and serves them from its web UI's `/log/` page.
  */
-export function readSparkLogs(workDir: string, settings: SparkClusterSettings, target: LogTarget, read: LogRead): Promise<LogChunk> {
+export function readSparkLogs(
+  workDir: string,
+  settings: SparkClusterSettings,
+  target: LogTarget,
+  read: LogRead,
+): Promise<LogChunk> {
   if (target.extra.mode === 'client') {
-    return readLogFile(path.join(executionDir(workDir, target.executionId), FILES[read.stream]), read.offset, read.maxBytes);
+    return readLogFile(
+      path.join(executionDir(workDir, target.executionId), FILES[read.stream]),
+      read.offset,
+      read.maxBytes,
+    );
   }
   if (!target.engineJobId) return Promise.resolve(empty(read.offset));
   return readDriverLog(settings, target.engineJobId, target.info, read);
@@ -27,11 +36,25 @@ export function readSparkLogs(workDir: string, settings: SparkClusterSettings, t
 
 const empty = (offset: number): LogChunk => ({ data: Buffer.alloc(0), nextOffset: offset });
 
-async function readDriverLog(settings: SparkClusterSettings, driverId: string, info: Record<string, unknown>, read: LogRead): Promise<LogChunk> {
-  const workerUi = await workerUiOf(settings, driverId, typeof info.worker_id === 'string' ? info.worker_id : undefined);
+async function readDriverLog(
+  settings: SparkClusterSettings,
+  driverId: string,
+  info: Record<string, unknown>,
+  read: LogRead,
+): Promise<LogChunk> {
+  const workerUi = await workerUiOf(
+    settings,
+    driverId,
+    typeof info.worker_id === 'string' ? info.worker_id : undefined,
+  );
   // Not launched on a worker yet: nothing written.
   if (!workerUi) return empty(read.offset);
-  const query = new URLSearchParams({ driverId, logType: read.stream, offset: String(read.offset), byteLength: String(read.maxBytes) });
+  const query = new URLSearchParams({
+    driverId,
+    logType: read.stream,
+    offset: String(read.offset),
+    byteLength: String(read.maxBytes),
+  });
   const url = `${workerUi.replace(/\/+$/, '')}/log/?${query}`;
   let text: string;
   try {
@@ -39,7 +62,10 @@ async function readDriverLog(settings: SparkClusterSettings, driverId: string, i
     if (!response.ok) throw new Error(`answered ${response.status}`);
     text = await response.text();
   } catch (error) {
-    throw new TransientEngineError(`the Spark worker at ${workerUi} does not serve driver ${driverId}'s log: ${errorMessage(error)}`, { cause: error });
+    throw new TransientEngineError(
+      `the Spark worker at ${workerUi} does not serve driver ${driverId}'s log: ${errorMessage(error)}`,
+      { cause: error },
+    );
   }
   return chunkOf(text, read.offset);
 }
@@ -59,7 +85,11 @@ export function chunkOf(text: string, offset: number): LogChunk {
 }
 
 /** The web UI of the worker that runs (or ran) the driver, from the master; cached per driver. */
-async function workerUiOf(settings: SparkClusterSettings, driverId: string, knownWorker: string | undefined): Promise<string | undefined> {
+async function workerUiOf(
+  settings: SparkClusterSettings,
+  driverId: string,
+  knownWorker: string | undefined,
+): Promise<string | undefined> {
   const cached = workerUis.get(driverId);
   if (cached) return cached;
   let workerId = knownWorker;

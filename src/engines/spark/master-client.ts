@@ -69,11 +69,7 @@ function connectionRefused(error: unknown): boolean {
   return cause?.code === 'ECONNREFUSED';
 }
 
-async function request(
-  url: string,
-  init: RequestInit = {},
-  timeoutMs = REQUEST_TIMEOUT_MS,
-): Promise<Response> {
+async function request(url: string, init: RequestInit = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
@@ -141,10 +137,9 @@ export function driverStatus(restUrl: string, driverId: string): Promise<DriverS
 
 /** Asks the master to kill a driver; false when it had already ended or is unknown. */
 export async function killDriver(restUrl: string, driverId: string): Promise<boolean> {
-  const answer = await json<{ success?: boolean }>(
-    `${restUrl}/v1/submissions/kill/${encodeURIComponent(driverId)}`,
-    { method: 'POST' },
-  );
+  const answer = await json<{ success?: boolean }>(`${restUrl}/v1/submissions/kill/${encodeURIComponent(driverId)}`, {
+    method: 'POST',
+  });
   return answer.success === true;
 }
 

@@ -89,9 +89,7 @@ function absolutePath(value: unknown, key: string, problems: Problems): string |
 }
 
 /** Every problem of a registration's settings at once, or the parsed settings. */
-function parse(
-  cluster: ClusterSettings,
-): { settings?: SparkClusterSettings; problems: Problems } {
+function parse(cluster: ClusterSettings): { settings?: SparkClusterSettings; problems: Problems } {
   const problems: Problems = [];
   if (!VERSION.test(cluster.hadoop_version ?? '')) {
     problems.push(`hadoop_version must be the cluster's Spark version (e.g. 3.5.9)`);

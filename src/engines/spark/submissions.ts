@@ -73,9 +73,7 @@ export function writeSubmissionRecord(stagedDir: string, record: SubmissionRecor
 }
 
 export type DriverSearch =
-  | { kind: 'found'; driverId: string }
-  | { kind: 'undecided'; reason: string }
-  | { kind: 'none' };
+  { kind: 'found'; driverId: string } | { kind: 'undecided'; reason: string } | { kind: 'none' };
 
 /**
  * Looks among the drivers the master accepted since `since` (by its clock, give or take the
@@ -151,7 +149,10 @@ export async function submitDriver(
     if (driverId) {
       const status = await clusterDriverStatus(settings, driverId, options.applicationIds);
       await writeSubmissionRecord(stagedDir, { attemptedAt: earlier.attemptedAt, driverId });
-      options.logger?.info({ executionId: job.executionId, driver: driverId }, 'spark driver already submitted: adopted');
+      options.logger?.info(
+        { executionId: job.executionId, driver: driverId },
+        'spark driver already submitted: adopted',
+      );
       return submissionOf(driverId, status, stagedDir);
     }
   }
@@ -201,7 +202,9 @@ async function findEarlierDriver(
   const search = await findTaggedDriver(settings, job.executionId, mainClass, earlier.attemptedAt, options.driverTags);
   if (search.kind === 'found') return search.driverId;
   if (search.kind === 'undecided') {
-    throw new TransientEngineError(`an earlier submission of execution ${job.executionId} may have started a driver: ${search.reason}`);
+    throw new TransientEngineError(
+      `an earlier submission of execution ${job.executionId} may have started a driver: ${search.reason}`,
+    );
   }
   // The master acts on a create request within its RPC ask timeout, or never.
   if (Date.now() < earlier.attemptedAt + options.submitSettleMs) {

@@ -83,7 +83,10 @@ export class YarnEngine implements Engine {
     // An earlier attempt (by an Oasis that stopped before recording it) may have submitted it.
     const [earlier] = await resourceManager.applicationsTagged(tagOf(job.executionId));
     if (earlier) {
-      this.settings.logger?.info({ executionId: job.executionId, applicationId: earlier.id }, 'yarn application re-adopted by tag');
+      this.settings.logger?.info(
+        { executionId: job.executionId, applicationId: earlier.id },
+        'yarn application re-adopted by tag',
+      );
       return this.submissionOf(earlier);
     }
 
@@ -105,7 +108,11 @@ export class YarnEngine implements Engine {
     });
     return app
       ? this.submissionOf(app)
-      : { engineJobId: applicationId, status: { status: 'RUNNING', info: { yarn_application_id: applicationId } }, extra: {} };
+      : {
+          engineJobId: applicationId,
+          status: { status: 'RUNNING', info: { yarn_application_id: applicationId } },
+          extra: {},
+        };
   }
 
   async status(ref: EngineJobRef, cluster: EngineCluster): Promise<EngineStatus> {
@@ -118,7 +125,10 @@ export class YarnEngine implements Engine {
       if (!(error instanceof UnknownApplicationError)) throw error;
       return {
         status: 'FAILED',
-        info: { yarn_application_id: ref.engineJobId, reason: `${error.message} (it was forgotten or the RM lost its state)` },
+        info: {
+          yarn_application_id: ref.engineJobId,
+          reason: `${error.message} (it was forgotten or the RM lost its state)`,
+        },
       };
     }
     return this.statusOf(app, settings);
@@ -130,7 +140,10 @@ export class YarnEngine implements Engine {
     const current = await this.status(ref, cluster);
     if (isTerminal(current.status)) return current;
     await resourceManager.kill(ref.engineJobId);
-    this.settings.logger?.info({ executionId: ref.executionId, applicationId: ref.engineJobId }, 'yarn application kill requested');
+    this.settings.logger?.info(
+      { executionId: ref.executionId, applicationId: ref.engineJobId },
+      'yarn application kill requested',
+    );
     const deadline = Date.now() + KILL_SETTLE_MS;
     while (Date.now() < deadline) {
       const after = await this.status(ref, cluster);
@@ -158,7 +171,10 @@ export class YarnEngine implements Engine {
       }
       await probeTcp(settings.nameNodeHost, settings.nameNodePort);
       const version = info.hadoopVersion ? ` (Hadoop ${info.hadoopVersion})` : '';
-      return { status: 'Active', description: `ResourceManager ${settings.resourceManagerUrl} started${version}; NameNode ${settings.nameNode} answers` };
+      return {
+        status: 'Active',
+        description: `ResourceManager ${settings.resourceManagerUrl} started${version}; NameNode ${settings.nameNode} answers`,
+      };
     } catch (error) {
       return { status: 'Error', description: errorMessage(error) };
     }
@@ -176,7 +192,8 @@ export class YarnEngine implements Engine {
     try {
       return yarnSettingsOf(cluster);
     } catch (error) {
-      if (error instanceof ClusterSettingsInvalid) throw new JobStartError(`Cluster ${cluster.name}: ${error.message}`, { cause: error });
+      if (error instanceof ClusterSettingsInvalid)
+        throw new JobStartError(`Cluster ${cluster.name}: ${error.message}`, { cause: error });
       throw error;
     }
   }
@@ -208,7 +225,12 @@ export class YarnEngine implements Engine {
     return staged;
   }
 
-  private async launch(jobXml: string, dir: string, settings: YarnClusterSettings, executionId: string): Promise<string> {
+  private async launch(
+    jobXml: string,
+    dir: string,
+    settings: YarnClusterSettings,
+    executionId: string,
+  ): Promise<string> {
     let classpath: string;
     let jar: string;
     try {
@@ -230,7 +252,11 @@ export class YarnEngine implements Engine {
       jobXml,
       ...(settings.hadoopConfDir ? [settings.hadoopConfDir] : []),
     ];
-    const result = await run(this.settings.javaBin('java'), args, { env, cwd: dir, timeoutMs: SUBMIT_TIMEOUT_MS }).catch((error: unknown) => {
+    const result = await run(this.settings.javaBin('java'), args, {
+      env,
+      cwd: dir,
+      timeoutMs: SUBMIT_TIMEOUT_MS,
+    }).catch((error: unknown) => {
       throw new JobStartError(`Cannot run the Hadoop client: ${errorMessage(error)}`, { cause: error });
     });
     await writeFile(path.join(dir, 'submit.log'), `${result.stdout}\n${result.stderr}`).catch(() => undefined);

@@ -53,6 +53,7 @@ async function askHadoopClasspath(): Promise<string> {
   const result = await run('hadoop', ['classpath'], { timeoutMs: 60_000 }).catch((error: unknown) => {
     throw new Error(`no Hadoop client classpath is configured and \`hadoop classpath\` cannot run (${String(error)})`);
   });
-  if (result.code !== 0 || !result.stdout.trim()) throw new Error(`\`hadoop classpath\` failed: ${result.stderr.slice(0, 500)}`);
+  if (result.code !== 0 || !result.stdout.trim())
+    throw new Error(`\`hadoop classpath\` failed: ${result.stderr.slice(0, 500)}`);
   return result.stdout.trim();
 }

@@ -23,7 +23,10 @@ function listOf<T>(value: T | T[] | undefined): T[] {
 }
 
 async function getJson(url: string): Promise<unknown> {
-  const response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const response = await fetch(url, {
+    headers: { accept: 'application/json' },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   return response.json();
 }
@@ -38,7 +41,9 @@ export async function failedTaskDiagnostics(jobHistoryUrl: string, applicationId
   const base = `${jobHistoryUrl}/ws/v1/history/mapreduce/jobs/${jobId}`;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt += 1) {
     try {
-      const tasks = listOf(((await getJson(`${base}/tasks`)) as { tasks?: { task?: HistoryTask | HistoryTask[] } | null }).tasks?.task);
+      const tasks = listOf(
+        ((await getJson(`${base}/tasks`)) as { tasks?: { task?: HistoryTask | HistoryTask[] } | null }).tasks?.task,
+      );
       const messages: string[] = [];
       for (const task of tasks.filter((candidate) => candidate.state === 'FAILED')) {
         const body = (await getJson(`${base}/tasks/${task.id}/attempts`)) as {

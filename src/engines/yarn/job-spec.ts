@@ -49,10 +49,15 @@ export function validateYarnJob(job: JobSpec): void {
   const kind = launchKindOf(job.jobType);
   for (const file of [...job.mains, ...job.libs]) {
     if (!file.url.startsWith('internal-db://') && !file.url.startsWith('hdfs://')) {
-      throw new InvalidJob(`Job binary ${file.name}: only internal-db:// and hdfs:// binaries run on YARN clusters, not ${file.url}`);
+      throw new InvalidJob(
+        `Job binary ${file.name}: only internal-db:// and hdfs:// binaries run on YARN clusters, not ${file.url}`,
+      );
     }
   }
-  for (const [role, url] of [['input', job.inputUrl], ['output', job.outputUrl]] as const) {
+  for (const [role, url] of [
+    ['input', job.inputUrl],
+    ['output', job.outputUrl],
+  ] as const) {
     if (url !== null && !isHdfsUrl(url)) {
       throw new InvalidJob(`The ${role} data source ${url} is not on HDFS: YARN jobs read and write hdfs data sources`);
     }
@@ -89,7 +94,10 @@ export function hadoopPropertiesOf(job: JobSpec, settings: YarnClusterSettings):
   for (const [name, value] of Object.entries(job.configs)) {
     if (!name.startsWith('edp.')) properties[name] = text(value);
   }
-  const userTags = (properties['mapreduce.job.tags'] ?? '').split(',').map((tag) => tag.trim()).filter(Boolean);
+  const userTags = (properties['mapreduce.job.tags'] ?? '')
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter(Boolean);
   properties['mapreduce.job.tags'] = [...userTags, tagOf(job.executionId)].join(',');
 
   const kind = launchKindOf(job.jobType);

@@ -35,13 +35,20 @@ interface Progress {
 
 const passes = new Map<string, Promise<void>>();
 
-export async function readYarnLogs(workDir: string, settings: YarnClusterSettings, target: LogTarget, read: LogRead): Promise<LogChunk> {
+export async function readYarnLogs(
+  workDir: string,
+  settings: YarnClusterSettings,
+  target: LogTarget,
+  read: LogRead,
+): Promise<LogChunk> {
   if (!target.engineJobId) return { data: Buffer.alloc(0), nextOffset: read.offset };
   const dir = path.join(workDir, 'executions', target.executionId, 'logs');
   const copy = path.join(dir, read.stream);
   // The copy is refreshed only once the reader has caught up with it.
   if (read.offset >= (await sizeOf(copy))) {
-    await oneAtATime(`${target.executionId}:${read.stream}`, () => copyNewOutput(dir, settings, target.engineJobId!, read.stream));
+    await oneAtATime(`${target.executionId}:${read.stream}`, () =>
+      copyNewOutput(dir, settings, target.engineJobId!, read.stream),
+    );
   }
   return readLogFile(copy, read.offset, read.maxBytes);
 }
@@ -59,11 +66,18 @@ async function oneAtATime(key: string, work: () => Promise<void>): Promise<void>
   }
 }
 
-async function copyNewOutput(dir: string, settings: YarnClusterSettings, applicationId: string, stream: LogStream): Promise<void> {
+async function copyNewOutput(
+  dir: string,
+  settings: YarnClusterSettings,
+  applicationId: string,
+  stream: LogStream,
+): Promise<void> {
   const progressFile = path.join(dir, `${stream}.progress.json`);
   const progress = await readProgress(progressFile);
   if (progress.complete) return;
-  const app = await getJson<{ app?: { state?: string } }>(`${settings.resourceManagerUrl}/ws/v1/cluster/apps/${applicationId}`);
+  const app = await getJson<{ app?: { state?: string } }>(
+    `${settings.resourceManagerUrl}/ws/v1/cluster/apps/${applicationId}`,
+  );
   const ended = FINAL_STATES.has(app?.app?.state ?? '');
   const found = await containersOf(settings, applicationId, ended);
   for (const [id, node] of found.containers) progress.containers[id] ??= { node, copied: 0 };
@@ -74,7 +88,8 @@ async function copyNewOutput(dir: string, settings: YarnClusterSettings, applica
     const container = progress.containers[id]!;
     const fresh = await containerLog(container.node, id, stream, container.copied);
     if (fresh === undefined || fresh.length === 0) continue;
-    const header = progress.last === id ? '' : `${progress.endsLine || progress.last === null ? '' : '\n'}==> ${id} <==\n`;
+    const header =
+      progress.last === id ? '' : `${progress.endsLine || progress.last === null ? '' : '\n'}==> ${id} <==\n`;
     await appendFile(path.join(dir, stream), Buffer.concat([Buffer.from(header), fresh]), { mode: 0o600 });
     container.copied += fresh.length;
     progress.last = id;
@@ -98,25 +113,36 @@ async function containersOf(
 ): Promise<{ containers: Map<string, string>; complete: boolean }> {
   const containers = new Map<string, string>();
   const base = `${settings.resourceManagerUrl}/ws/v1/cluster/apps/${applicationId}/appattempts`;
-  const attempts = listOf((await getJson<{ appAttempts?: { appAttempt?: Attempt | Attempt[] } }>(base))?.appAttempts?.appAttempt);
+  const attempts = listOf(
+    (await getJson<{ appAttempts?: { appAttempt?: Attempt | Attempt[] } }>(base))?.appAttempts?.appAttempt,
+  );
   for (const attempt of attempts) {
     if (attempt.containerId && attempt.nodeHttpAddress) containers.set(attempt.containerId, attempt.nodeHttpAddress);
     if (ended || !attempt.appAttemptId) continue;
-    const running = await getJson<{ container?: RunningContainer | RunningContainer[] }>(`${base}/${attempt.appAttemptId}/containers`);
+    const running = await getJson<{ container?: RunningContainer | RunningContainer[] }>(
+      `${base}/${attempt.appAttemptId}/containers`,
+    );
     for (const container of listOf(running?.container)) {
-      if (container.containerId && container.nodeHttpAddress) containers.set(container.containerId, container.nodeHttpAddress);
+      if (container.containerId && container.nodeHttpAddress)
+        containers.set(container.containerId, container.nodeHttpAddress);
     }
   }
   if (!ended) return { containers, complete: false };
   if (!settings.jobHistoryUrl) return { containers, complete: true };
   // The history server has the job a moment after YARN reports its end: until then, not whole.
   const jobs = `${settings.jobHistoryUrl}/ws/v1/history/mapreduce/jobs/${applicationId.replace(/^application_/, 'job_')}`;
-  const tasks = await getJson<{ tasks?: { task?: { id: string } | { id: string }[] } | null }>(jobs + '/tasks', { optional: true });
+  const tasks = await getJson<{ tasks?: { task?: { id: string } | { id: string }[] } | null }>(jobs + '/tasks', {
+    optional: true,
+  });
   if (tasks === undefined) return { containers, complete: false };
   for (const task of listOf(tasks.tasks?.task).slice(0, MAX_TASKS)) {
-    const body = await getJson<{ taskAttempts?: { taskAttempt?: TaskAttempt | TaskAttempt[] } | null }>(`${jobs}/tasks/${task.id}/attempts`, { optional: true });
+    const body = await getJson<{ taskAttempts?: { taskAttempt?: TaskAttempt | TaskAttempt[] } | null }>(
+      `${jobs}/tasks/${task.id}/attempts`,
+      { optional: true },
+    );
     for (const attempt of listOf(body?.taskAttempts?.taskAttempt)) {
-      if (attempt.assignedContainerId && attempt.nodeHttpAddress) containers.set(attempt.assignedContainerId, attempt.nodeHttpAddress);
+      if (attempt.assignedContainerId && attempt.nodeHttpAddress)
+        containers.set(attempt.assignedContainerId, attempt.nodeHttpAddress);
     }
   }
   return { containers, complete: true };
@@ -141,7 +167,12 @@ interface TaskAttempt {
  * They answer a header (`LogLength:<n>` … `LogContents:`), then the first `size` bytes of the
  * file, then a footer; undefined when the NodeManager no longer has the container.
  */
-async function containerLog(node: string, containerId: string, stream: LogStream, copied: number): Promise<Buffer | undefined> {
+async function containerLog(
+  node: string,
+  containerId: string,
+  stream: LogStream,
+  copied: number,
+): Promise<Buffer | undefined> {
   const size = copied + FETCH_BYTES;
   const url = `${node.startsWith('http') ? node : `http://${node}`}/ws/v1/node/containers/${containerId}/logs/${stream}?size=${size}`;
   let body: Buffer;
@@ -166,7 +197,10 @@ async function containerLog(node: string, containerId: string, stream: LogStream
 async function getJson<T>(url: string, options: { optional?: boolean } = {}): Promise<T | undefined> {
   let response: Response;
   try {
-    response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    response = await fetch(url, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
   } catch (error) {
     if (options.optional) return undefined;
     throw new TransientEngineError(`${new URL(url).origin} does not answer: ${errorMessage(error)}`, { cause: error });

@@ -87,7 +87,9 @@ export class ResourceManagerClient {
     try {
       return text ? (JSON.parse(text) as unknown) : {};
     } catch (error) {
-      throw new TransientEngineError(`the ResourceManager at ${this.baseUrl} answered something else than JSON`, { cause: error });
+      throw new TransientEngineError(`the ResourceManager at ${this.baseUrl} answered something else than JSON`, {
+        cause: error,
+      });
     }
   }
 }

@@ -116,9 +116,7 @@ function propertiesOf(value: unknown, problems: Problems): Record<string, string
 }
 
 /** Every problem of a registration's settings at once, or the parsed settings. */
-function parse(
-  cluster: ClusterSettings,
-): { settings?: YarnClusterSettings; problems: Problems } {
+function parse(cluster: ClusterSettings): { settings?: YarnClusterSettings; problems: Problems } {
   const problems: Problems = [];
   if (!VERSION.test(cluster.hadoop_version ?? '')) {
     problems.push(`hadoop_version must be the cluster's Hadoop version (e.g. 3.5.0)`);
@@ -137,7 +135,8 @@ function parse(
   if (rmAddress !== undefined && !HOST_PORT.test(rmAddress)) {
     problems.push(`cluster_configs.yarn.resourcemanager_address must be host:port, not ${JSON.stringify(rmAddress)}`);
   }
-  const jobHistoryUrl = section.jobhistory === undefined ? undefined : httpUrl(section.jobhistory, 'jobhistory', problems);
+  const jobHistoryUrl =
+    section.jobhistory === undefined ? undefined : httpUrl(section.jobhistory, 'jobhistory', problems);
   const hadoopConfDir = optionalString(section.hadoop_conf_dir, 'hadoop_conf_dir', problems);
   if (hadoopConfDir !== undefined && !path.isAbsolute(hadoopConfDir)) {
     problems.push('cluster_configs.yarn.hadoop_conf_dir must be an absolute path');

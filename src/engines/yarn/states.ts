@@ -51,6 +51,7 @@ export function engineStatusOf(app: YarnApplication, extraDiagnostics?: string):
     tracking_url: app.trackingUrl ?? null,
     diagnostics,
   };
-  if (status === 'FAILED') info.reason = diagnostics || `YARN application ${app.id} ended ${app.state}/${app.finalStatus}`;
+  if (status === 'FAILED')
+    info.reason = diagnostics || `YARN application ${app.id} ended ${app.state}/${app.finalStatus}`;
   return { status, info };
 }

@@ -21,16 +21,23 @@ export const HADOOP_JAVA_OPENS = [
 ].map((pkg) => `--add-opens=${pkg}=ALL-UNNAMED`);
 
 const SOURCE_NAME = 'OasisYarnSubmit.java';
-const LOG4J = 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\n' +
+const LOG4J =
+  'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\n' +
   'log4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n' +
   'log4j.appender.stderr.layout.ConversionPattern=%d{ISO8601} %p %c: %m%n\n';
 
 /** The launcher's Java source: next to this module in src/, or back in src/ from a dist/ build. */
 function launcherSource(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.join(here, 'java', SOURCE_NAME), path.resolve(here, '../../../src/engines/yarn/java', SOURCE_NAME)];
+  const candidates = [
+    path.join(here, 'java', SOURCE_NAME),
+    path.resolve(here, '../../../src/engines/yarn/java', SOURCE_NAME),
+  ];
   const found = candidates.find((candidate) => existsSync(candidate));
-  if (!found) throw new Error(`the YARN submission launcher source ${SOURCE_NAME} is missing (looked in ${candidates.join(', ')})`);
+  if (!found)
+    throw new Error(
+      `the YARN submission launcher source ${SOURCE_NAME} is missing (looked in ${candidates.join(', ')})`,
+    );
   return found;
 }
 
@@ -41,9 +48,18 @@ export interface ProcessResult {
 }
 
 /** Runs a command without a shell and collects its output. */
-export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs: number; cwd?: string }): Promise<ProcessResult> {
+export function run(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs: number; cwd?: string },
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { shell: false, env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      shell: false,
+      env: options.env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -96,10 +112,18 @@ export class LauncherBuilder {
     await mkdir(classes, { recursive: true });
     try {
       await writeFile(path.join(classes, 'log4j.properties'), LOG4J);
-      const javac = await run(this.javaBin('javac'), ['-nowarn', '-d', classes, '-cp', classpath, source], { timeoutMs: 120_000 });
-      if (javac.code !== 0) throw new Error(`compiling the YARN submission launcher failed: ${javac.stderr.slice(0, 2000)}`);
-      const packed = await run(this.javaBin('jar'), ['cf', path.join(staging, 'oasis-yarn-submit.jar'), '-C', classes, '.'], { timeoutMs: 60_000 });
-      if (packed.code !== 0) throw new Error(`packing the YARN submission launcher failed: ${packed.stderr.slice(0, 2000)}`);
+      const javac = await run(this.javaBin('javac'), ['-nowarn', '-d', classes, '-cp', classpath, source], {
+        timeoutMs: 120_000,
+      });
+      if (javac.code !== 0)
+        throw new Error(`compiling the YARN submission launcher failed: ${javac.stderr.slice(0, 2000)}`);
+      const packed = await run(
+        this.javaBin('jar'),
+        ['cf', path.join(staging, 'oasis-yarn-submit.jar'), '-C', classes, '.'],
+        { timeoutMs: 60_000 },
+      );
+      if (packed.code !== 0)
+        throw new Error(`packing the YARN submission launcher failed: ${packed.stderr.slice(0, 2000)}`);
       await mkdir(path.dirname(home), { recursive: true });
       // Another Oasis process may have finished the same build first: either copy is good.
       await rename(staging, home).catch(async (error: NodeJS.ErrnoException) => {

@@ -32,7 +32,11 @@ export const executionEventsMigration: Migration = {
   async up(db, dialect) {
     if (dialect === 'sqlite') await createSqlite(db);
     else await createPostgres(db);
-    await db.schema.createIndex('execution_events_tenant').on('execution_events').columns(['tenant_id', 'id']).execute();
+    await db.schema
+      .createIndex('execution_events_tenant')
+      .on('execution_events')
+      .columns(['tenant_id', 'id'])
+      .execute();
     await db.schema.createIndex('execution_events_created').on('execution_events').columns(['created_at']).execute();
     await db.schema.createIndex('webhooks_tenant').on('webhooks').columns(['tenant_id', 'created_at', 'id']).execute();
     await db.schema
@@ -40,7 +44,11 @@ export const executionEventsMigration: Migration = {
       .on('webhook_deliveries')
       .columns(['state', 'next_attempt_at', 'id'])
       .execute();
-    await db.schema.createIndex('webhook_deliveries_webhook').on('webhook_deliveries').columns(['webhook_id']).execute();
+    await db.schema
+      .createIndex('webhook_deliveries_webhook')
+      .on('webhook_deliveries')
+      .columns(['webhook_id'])
+      .execute();
     await db.insertInto('execution_events_pruned').values({ id: 1, through_id: 0 }).execute();
   },
 };
@@ -137,7 +145,11 @@ const queueDeliveries = sql`
   select w.id, new.tenant_id, new.id, new.execution_id, new.status, new.previous_status, new.created_at, 'pending', 0, new.created_at, new.created_at
   from webhooks w where w.tenant_id = new.tenant_id;`;
 
-async function createCommonTables(db: Kysely<any>, serial: ReturnType<typeof sql>, bigint: ReturnType<typeof sql>): Promise<void> {
+async function createCommonTables(
+  db: Kysely<any>,
+  serial: ReturnType<typeof sql>,
+  bigint: ReturnType<typeof sql>,
+): Promise<void> {
   // The highest event id pruning has removed: a stream resuming from an older id has lost events.
   await sql`create table execution_events_pruned (id integer primary key, through_id ${bigint} not null)`.execute(db);
   await sql`

@@ -17,7 +17,12 @@ export function clusters(db: Kysely<any>): ClusterRepository {
     },
     listByEngine: async (engines) => {
       if (engines.length === 0) return [];
-      const rows = await db.selectFrom(CLUSTERS.table).selectAll().where('engine', 'in', [...engines]).orderBy('id').execute();
+      const rows = await db
+        .selectFrom(CLUSTERS.table)
+        .selectAll()
+        .where('engine', 'in', [...engines])
+        .orderBy('id')
+        .execute();
       return rows.map((row) => decodeRow<ClusterRecord>(CLUSTERS, row));
     },
   };

@@ -27,14 +27,21 @@ export function executionEvents(db: Kysely<any>): ExecutionEventRepository {
         .selectFrom('execution_events_pruned as p')
         .select((eb) => [
           'p.through_id',
-          eb.selectFrom('execution_events').select((inner) => inner.fn.max('id').as('id')).as('latest'),
+          eb
+            .selectFrom('execution_events')
+            .select((inner) => inner.fn.max('id').as('id'))
+            .as('latest'),
         ])
         .where('p.id', '=', 1)
         .executeTakeFirst();
       return Math.max(Number(row?.latest ?? 0), Number(row?.through_id ?? 0));
     },
     async prunedThrough() {
-      const row = await db.selectFrom('execution_events_pruned').select('through_id').where('id', '=', 1).executeTakeFirst();
+      const row = await db
+        .selectFrom('execution_events_pruned')
+        .select('through_id')
+        .where('id', '=', 1)
+        .executeTakeFirst();
       return Number(row?.through_id ?? 0);
     },
     async prune(before) {
@@ -47,7 +54,12 @@ export function executionEvents(db: Kysely<any>): ExecutionEventRepository {
       if (through === 0) return 0;
       // The mark first: a reader between the two statements may be told of a loss that has not
       // happened yet, but never misses one.
-      await db.updateTable('execution_events_pruned').set({ through_id: through }).where('id', '=', 1).where('through_id', '<', through).execute();
+      await db
+        .updateTable('execution_events_pruned')
+        .set({ through_id: through })
+        .where('id', '=', 1)
+        .where('through_id', '<', through)
+        .execute();
       const result = await db.deleteFrom('execution_events').where('id', '<=', through).executeTakeFirst();
       return Number(result.numDeletedRows);
     },

@@ -28,7 +28,10 @@ export function idempotencyKeys(db: Kysely<any>): IdempotencyKeyRepository {
         .where('idempotency_key', '=', record.idempotency_key)
         .where('expires_at', '<=', record.created_at)
         .execute();
-      await db.insertInto(TABLE).values({ ...record }).execute();
+      await db
+        .insertInto(TABLE)
+        .values({ ...record })
+        .execute();
     },
     prune: async (now) => {
       const result = await db.deleteFrom(TABLE).where('expires_at', '<=', now).executeTakeFirst();

@@ -21,7 +21,10 @@ export function insertWithData(
   data: Buffer,
 ): Promise<JobBinaryInternalRecord> {
   return inTransaction(db, async (tx) => {
-    const record = await insertRow<JobBinaryInternalRecord>(tx, JOB_BINARY_INTERNALS, { ...row, datasize: data.length });
+    const record = await insertRow<JobBinaryInternalRecord>(tx, JOB_BINARY_INTERNALS, {
+      ...row,
+      datasize: data.length,
+    });
     await tx.insertInto(DATA_TABLE).values({ id: record.id, data }).execute();
     return record;
   });

@@ -60,7 +60,11 @@ export async function updateIf(
  * and all, on every pass; one project's queue of large executions on a stopped cluster made each
  * pass read and write megabytes while every other request waited on SQLite.
  */
-export async function claim(db: Kysely<any>, dialect: DialectName, options: ClaimOptions): Promise<JobExecutionRecord[]> {
+export async function claim(
+  db: Kysely<any>,
+  dialect: DialectName,
+  options: ClaimOptions,
+): Promise<JobExecutionRecord[]> {
   if (options.statuses.length === 0 || options.engines.length === 0 || options.limit <= 0) return [];
   const now = nowIso();
   const lock = dialect === 'postgres' ? sql`for update of e skip locked` : sql``;

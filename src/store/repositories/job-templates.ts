@@ -1,7 +1,16 @@
 import type { Kysely } from 'kysely';
 import { JOB_TEMPLATES } from '../tables.js';
 import type { JobTemplateRecord, JobTemplateRepository, ListQuery, NewRow, RowPatch } from '../types.js';
-import { deleteRow, findRowsByName, inTransaction, insertRow, listRows, plainSource, rowGetter, updateRow } from './rows.js';
+import {
+  deleteRow,
+  findRowsByName,
+  inTransaction,
+  insertRow,
+  listRows,
+  plainSource,
+  rowGetter,
+  updateRow,
+} from './rows.js';
 
 const LINKS = 'job_template_binaries';
 type Role = 'mains' | 'libs';
@@ -62,9 +71,18 @@ async function updateTemplate(
   });
 }
 
-async function writeLinks(db: Kysely<any>, templateId: string, binaries: Partial<Record<Role, string[]>>): Promise<void> {
+async function writeLinks(
+  db: Kysely<any>,
+  templateId: string,
+  binaries: Partial<Record<Role, string[]>>,
+): Promise<void> {
   const rows = ROLES.flatMap((role) =>
-    (binaries[role] ?? []).map((binaryId, position) => ({ template_id: templateId, binary_id: binaryId, role, position })),
+    (binaries[role] ?? []).map((binaryId, position) => ({
+      template_id: templateId,
+      binary_id: binaryId,
+      role,
+      position,
+    })),
   );
   if (rows.length > 0) await db.insertInto(LINKS).values(rows).execute();
 }
@@ -86,7 +104,8 @@ async function withBinaries(db: Kysely<any>, templates: Stored[]): Promise<JobTe
     .execute();
   const byTemplate = new Map<string, Record<Role, string[]>>();
   for (const template of templates) byTemplate.set(template.id, { mains: [], libs: [] });
-  for (const link of links) byTemplate.get(link.template_id as string)?.[link.role as Role].push(link.binary_id as string);
+  for (const link of links)
+    byTemplate.get(link.template_id as string)?.[link.role as Role].push(link.binary_id as string);
   return templates.map((template) => ({ ...template, ...byTemplate.get(template.id)! }));
 }
 

@@ -38,7 +38,12 @@ export function rowGetter<T>(db: Kysely<any>, spec: TableSpec): (id: string) => 
   };
 }
 
-export async function updateRow<T>(db: Kysely<any>, spec: TableSpec, id: string, patch: object): Promise<T | undefined> {
+export async function updateRow<T>(
+  db: Kysely<any>,
+  spec: TableSpec,
+  id: string,
+  patch: object,
+): Promise<T | undefined> {
   const values = encodeRow(spec, { ...patch, updated_at: nowIso() });
   delete values.id;
   delete values.tenant_id;
@@ -52,7 +57,12 @@ export async function deleteRow(db: Kysely<any>, spec: TableSpec, id: string): P
   return result.numDeletedRows > 0n;
 }
 
-export async function findRowsByName<T>(db: Kysely<any>, spec: TableSpec, tenantId: string, name: string): Promise<T[]> {
+export async function findRowsByName<T>(
+  db: Kysely<any>,
+  spec: TableSpec,
+  tenantId: string,
+  name: string,
+): Promise<T[]> {
   const rows = await db
     .selectFrom(spec.table)
     .selectAll()

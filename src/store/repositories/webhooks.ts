@@ -15,7 +15,8 @@ export function webhooks(db: Kysely<any>, dialect: DialectName): WebhookReposito
   return {
     insertBounded: (row, max) => insertBounded(db, dialect, row, max),
     async get(id) {
-      return (await db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst()) as WebhookRecord | undefined;
+      return (await db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst()) as
+        WebhookRecord | undefined;
     },
     async listByTenant(tenantId) {
       return (await db
@@ -28,7 +29,11 @@ export function webhooks(db: Kysely<any>, dialect: DialectName): WebhookReposito
     },
     async delete(id) {
       return db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).where('state', '=', 'pending').execute();
+        await trx
+          .deleteFrom('webhook_deliveries')
+          .where('webhook_id', '=', id)
+          .where('state', '=', 'pending')
+          .execute();
         const result = await trx.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
         return Number(result.numDeletedRows) > 0;
       });
@@ -76,7 +81,8 @@ async function insertBounded(
   max: number,
 ): Promise<WebhookRecord | undefined> {
   return db.transaction().execute(async (trx) => {
-    if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`oasis-webhooks:${row.tenant_id}`}))`.execute(trx);
+    if (dialect === 'postgres')
+      await sql`select pg_advisory_xact_lock(hashtext(${`oasis-webhooks:${row.tenant_id}`}))`.execute(trx);
     const counted = await trx
       .selectFrom('webhooks')
       .select((eb) => eb.fn.countAll().as('count'))
@@ -132,7 +138,12 @@ async function claimDeliveries(
   const orphans: unknown[] = [];
   for (const row of claimed.rows) {
     const hook = byId.get(row.webhook_id as string);
-    if (hook) sendable.push({ ...decodeDelivery<WebhookDeliveryRecord>(row), url: hook.url as string, secret: hook.secret as string });
+    if (hook)
+      sendable.push({
+        ...decodeDelivery<WebhookDeliveryRecord>(row),
+        url: hook.url as string,
+        secret: hook.secret as string,
+      });
     else orphans.push(row.id);
   }
   // Queued by an event committed while its webhook was being deleted.

@@ -35,7 +35,12 @@ async function buildJars(dir: string): Promise<{ main: Buffer; lib: Buffer }> {
   await mkdir(src, { recursive: true });
   await writeFile(path.join(src, 'Greeter.java'), GREETER);
   await writeFile(path.join(src, 'Helper.java'), HELPER);
-  execFileSync('javac', ['-d', path.join(dir, 'classes'), path.join(src, 'Greeter.java'), path.join(src, 'Helper.java')]);
+  execFileSync('javac', [
+    '-d',
+    path.join(dir, 'classes'),
+    path.join(src, 'Greeter.java'),
+    path.join(src, 'Helper.java'),
+  ]);
   const classes = path.join(dir, 'classes');
   execFileSync('jar', ['cf', path.join(dir, 'greeter.jar'), '-C', classes, 'demo/Greeter.class']);
   execFileSync('jar', ['cf', path.join(dir, 'helper.jar'), '-C', classes, 'demo/Helper.class']);
@@ -108,8 +113,7 @@ describe('local engine: Java jobs', () => {
       assert.throws(
         () => fx.engine.validate(javaJob(configs), cluster),
         (error: unknown) =>
-          error instanceof InvalidJob &&
-          error.message === 'Java job must specify edp.java.main_class',
+          error instanceof InvalidJob && error.message === 'Java job must specify edp.java.main_class',
       );
     }
   });

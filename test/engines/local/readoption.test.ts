@@ -52,7 +52,10 @@ describe('local engine: a restarted Oasis re-adopts its jobs', () => {
 
     await fx.engine.close();
     await open();
-    await eventually(async () => ((await readExitCode(dir)) === undefined ? undefined : true), 'the recorded exit code');
+    await eventually(
+      async () => ((await readExitCode(dir)) === undefined ? undefined : true),
+      'the recorded exit code',
+    );
 
     const restarted = await fx.newEngine();
     const status = await restarted.status(ref, cluster);
@@ -64,9 +67,13 @@ describe('local engine: a restarted Oasis re-adopts its jobs', () => {
   it('survives a kill -9 of the Oasis process that started it', async () => {
     const { job, script: jobScript, open } = gatedJob();
     const script = fileURLToPath(new URL('../../fixtures/local/submit-then-hang.ts', import.meta.url));
-    const oasis = spawn(process.execPath, ['--import', 'tsx', script, fx.workDir, 'test-node', job.executionId, jobScript], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const oasis = spawn(
+      process.execPath,
+      ['--import', 'tsx', script, fx.workDir, 'test-node', job.executionId, jobScript],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let printed = '';
     oasis.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
     const ref = await eventually(() => (printed.includes('\n') ? JSON.parse(printed) : undefined), 'the ref');
@@ -144,7 +151,12 @@ describe('local engine: a restarted Oasis re-adopts its jobs', () => {
   it('leaves jobs of another node to that node', async () => {
     const job = shellJob('exit 0\n');
     const ref = await fx.submit(job);
-    const other = await createLocalEngine({ workDir: fx.workDir, nodeId: 'other-node', killGraceMs: 500 , sandbox: jobSandbox()});
+    const other = await createLocalEngine({
+      workDir: fx.workDir,
+      nodeId: 'other-node',
+      killGraceMs: 500,
+      sandbox: jobSandbox(),
+    });
     await assert.rejects(other.status(ref, cluster), TransientEngineError);
     await other.close();
   });

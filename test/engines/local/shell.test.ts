@@ -29,11 +29,14 @@ describe('local engine: Shell jobs', () => {
   });
 
   it('runs the main script with args as positional parameters and params as environment', async () => {
-    const job = shellJob('echo "args:$#:$1:$2"\necho "param:$GREETING"\necho "lib:$(cat helper.txt)"\necho oops >&2\n', {
-      args: ['first', 'second arg'],
-      params: { GREETING: 'hello world' },
-      libs: [binary('helper.txt', 'from the lib')],
-    });
+    const job = shellJob(
+      'echo "args:$#:$1:$2"\necho "param:$GREETING"\necho "lib:$(cat helper.txt)"\necho oops >&2\n',
+      {
+        args: ['first', 'second arg'],
+        params: { GREETING: 'hello world' },
+        libs: [binary('helper.txt', 'from the lib')],
+      },
+    );
     const ref = await fx.submit(job);
     assert.match(ref.engineJobId, /^\d+@test-node$/);
     assert.equal(ref.extra.node, 'test-node');
@@ -83,7 +86,13 @@ describe('local engine: Shell jobs', () => {
 
   it('passes shell metacharacters in args and params literally, executing nothing', async () => {
     const marker = path.join(fx.workDir, 'pwned');
-    const hostile = [`$(touch ${marker})`, `; touch ${marker}; rm -rf /nonexistent`, `\`touch ${marker}\``, '*', '"\'\\'];
+    const hostile = [
+      `$(touch ${marker})`,
+      `; touch ${marker}; rm -rf /nonexistent`,
+      `\`touch ${marker}\``,
+      '*',
+      '"\'\\',
+    ];
     const job = shellJob('for a in "$@"; do printf "%s\\n" "$a"; done\nprintf "%s\\n" "$EVIL"\n', {
       args: hostile,
       params: { EVIL: `$(touch ${marker}) \`touch ${marker}\`` },
@@ -164,8 +173,10 @@ describe('local engine: validation and staging', () => {
 
   it('accepts only internal-db:// binaries', () => {
     const job = shellJob('', { mains: [{ ...binary('main.sh', ''), url: 'swift://container/main.sh' }] });
-    assert.throws(() => fx.engine.validate(job, cluster), (error: unknown) =>
-      invalidData(error) && /only internal-db:\/\/ binaries/.test((error as Error).message));
+    assert.throws(
+      () => fx.engine.validate(job, cluster),
+      (error: unknown) => invalidData(error) && /only internal-db:\/\/ binaries/.test((error as Error).message),
+    );
   });
 
   it('refuses binary names that could leave the working directory', async () => {

@@ -32,7 +32,12 @@ describe('spark jobs through the API', { skip: cluster ? false : SKIP_REASON }, 
   before(async () => {
     if (!cluster) return;
     scratch = await mkdtemp(path.join(tmpdir(), 'oasis-spark-api-'));
-    const spark = createSparkEngine({ workDir: path.join(scratch, 'spark'), nodeId: 'test-node', killGraceMs: 2_000 , sandbox: jobSandbox()});
+    const spark = createSparkEngine({
+      workDir: path.join(scratch, 'spark'),
+      nodeId: 'test-node',
+      killGraceMs: 2_000,
+      sandbox: jobSandbox(),
+    });
     t = await createTestApp({ dialect: 'sqlite', engines: new Map([['spark', spark]]) });
     fixtures = await buildFixtures(cluster);
   });
@@ -83,7 +88,11 @@ describe('spark jobs through the API', { skip: cluster ? false : SKIP_REASON }, 
     const text = 'one two three two three three\n'.repeat(30);
     await writeFile(path.join(scratch, 'in.txt'), text);
     await createDataSource(t.app, project, { name: 'words-in', type: 'file', url: `file://${scratch}/in.txt` });
-    await createDataSource(t.app, project, { name: 'words-out', type: 'file', url: `file://${scratch}/out-%JOB_EXEC_ID%` });
+    await createDataSource(t.app, project, {
+      name: 'words-out',
+      type: 'file',
+      url: `file://${scratch}/out-%JOB_EXEC_ID%`,
+    });
 
     const jar = await appJarBinary();
     const template = await createTemplate(t.app, project, { name: 'wordcount', type: 'Spark', mains: [jar.id] });
@@ -102,7 +111,10 @@ describe('spark jobs through the API', { skip: cluster ? false : SKIP_REASON }, 
       202,
     ).job_execution as Record<string, any>;
 
-    const done = await pollUntil(() => execution(started.id), (row) => TERMINAL.includes(row.info.status));
+    const done = await pollUntil(
+      () => execution(started.id),
+      (row) => TERMINAL.includes(row.info.status),
+    );
     assert.equal(done.info.status, 'SUCCEEDED', JSON.stringify(done.info));
     assert.match(done.oozie_job_id, /^driver-/);
     assert.match(String(done.info.app_id), /^app-/);
@@ -123,11 +135,17 @@ describe('spark jobs through the API', { skip: cluster ? false : SKIP_REASON }, 
       }),
       202,
     ).job_execution as Record<string, any>;
-    const running = await pollUntil(() => execution(started.id), (row) => typeof row.info.app_id === 'string');
+    const running = await pollUntil(
+      () => execution(started.id),
+      (row) => typeof row.info.app_id === 'string',
+    );
     assert.equal(running.info.status, 'RUNNING');
 
     ok(await call(t.app, project, 'GET', `/job-executions/${started.id}/cancel`), 200);
-    const killed = await pollUntil(() => execution(started.id), (row) => TERMINAL.includes(row.info.status));
+    const killed = await pollUntil(
+      () => execution(started.id),
+      (row) => TERMINAL.includes(row.info.status),
+    );
     assert.equal(killed.info.status, 'KILLED');
     await pollUntil(
       () => masterJson(cluster!),

@@ -37,7 +37,12 @@ describe('spark engine: JVM applications in cluster deploy mode', { skip: cluste
   before(async () => {
     if (!cluster) return;
     scratch = await mkdtemp(path.join(tmpdir(), 'oasis-spark-cluster-'));
-    engine = createSparkEngine({ workDir: path.join(scratch, 'work'), nodeId: 'node-a', killGraceMs: 2_000 , sandbox: jobSandbox()});
+    engine = createSparkEngine({
+      workDir: path.join(scratch, 'work'),
+      nodeId: 'node-a',
+      killGraceMs: 2_000,
+      sandbox: jobSandbox(),
+    });
     record = clusterRecord(cluster);
     fixtures = await buildFixtures(cluster);
   });
@@ -103,10 +108,7 @@ describe('spark engine: JVM applications in cluster deploy mode', { skip: cluste
     const final = await untilTerminal(() => engine.status(ref, record));
     assert.equal(final.status, 'DONEWITHERROR');
     assert.equal(final.info?.driver_state, 'FAILED');
-    assert.match(
-      String(final.info?.reason),
-      /java\.lang\.IllegalStateException: oasis fixture failure: on purpose/,
-    );
+    assert.match(String(final.info?.reason), /java\.lang\.IllegalStateException: oasis fixture failure: on purpose/);
   });
 
   it('cancels a long application: KILLED, and the application leaves the master', async () => {
@@ -161,8 +163,7 @@ describe('spark engine: JVM applications in cluster deploy mode', { skip: cluste
   });
 
   it('refuses what it cannot run with InvalidJob before anything starts', () => {
-    const refused = (message: RegExp) => (error: unknown) =>
-      error instanceof InvalidJob && message.test(error.message);
+    const refused = (message: RegExp) => (error: unknown) => error instanceof InvalidJob && message.test(error.message);
     const jar = jobFile(fixtures.appJar);
     assert.deepEqual(engine.supportedJobTypes(record), ['Spark', 'Shell']);
     assert.throws(() => engine.validate(jobSpec({ mains: [jar] }), record), refused(/edp\.java\.main_class/));
@@ -179,7 +180,11 @@ describe('spark engine: JVM applications in cluster deploy mode', { skip: cluste
     assert.throws(
       () =>
         engine.validate(
-          jobSpec({ mains: [jar], libs: [jobFile(fixtures.libJar, 'submission.json')], configs: { 'edp.java.main_class': 'x.Y' } }),
+          jobSpec({
+            mains: [jar],
+            libs: [jobFile(fixtures.libJar, 'submission.json')],
+            configs: { 'edp.java.main_class': 'x.Y' },
+          }),
           record,
         ),
       refused(/'submission\.json' is reserved/),

@@ -32,7 +32,12 @@ describe('spark engine: job logs', { skip: cluster ? false : SKIP_REASON }, () =
   before(async () => {
     if (!cluster) return;
     scratch = await mkdtemp(path.join(tmpdir(), 'oasis-spark-logs-'));
-    engine = createSparkEngine({ workDir: path.join(scratch, 'work'), nodeId: 'node-a', killGraceMs: 2_000, sandbox: jobSandbox() });
+    engine = createSparkEngine({
+      workDir: path.join(scratch, 'work'),
+      nodeId: 'node-a',
+      killGraceMs: 2_000,
+      sandbox: jobSandbox(),
+    });
     record = clusterRecord(cluster);
     fixtures = await buildFixtures(cluster);
   });
@@ -42,7 +47,11 @@ describe('spark engine: job logs', { skip: cluster ? false : SKIP_REASON }, () =
   });
 
   /** Reads a whole stream the way a client does: chunk after chunk from the returned offset. */
-  const readAll = async (target: LogTarget, stream: LogStream, maxBytes: number): Promise<{ text: string; chunks: number }> => {
+  const readAll = async (
+    target: LogTarget,
+    stream: LogStream,
+    maxBytes: number,
+  ): Promise<{ text: string; chunks: number }> => {
     const pieces: Buffer[] = [];
     let offset = 0;
     for (;;) {
@@ -54,9 +63,13 @@ describe('spark engine: job logs', { skip: cluster ? false : SKIP_REASON }, () =
     }
   };
 
-  it('reads a cluster-mode driver\'s stderr from its worker, by offset', async () => {
+  it("reads a cluster-mode driver's stderr from its worker, by offset", async () => {
     const marker = `marker-${randomUUID()}`;
-    const job = jobSpec({ mains: [jobFile(fixtures.appJar)], configs: { ...SMALL_APP, 'edp.java.main_class': 'org.oasis.fixtures.Thrower' }, args: [marker] });
+    const job = jobSpec({
+      mains: [jobFile(fixtures.appJar)],
+      configs: { ...SMALL_APP, 'edp.java.main_class': 'org.oasis.fixtures.Thrower' },
+      args: [marker],
+    });
     const submission = await engine.submit(job, record);
     assert.equal(submission.extra.mode, 'cluster');
     const ref = { executionId: job.executionId, engineJobId: submission.engineJobId, extra: submission.extra };
@@ -67,13 +80,17 @@ describe('spark engine: job logs', { skip: cluster ? false : SKIP_REASON }, () =
     const whole = await engine.readLogs!(target, record, { stream: 'stderr', offset: 0, maxBytes: 1024 * 1024 });
     const text = whole.data.toString();
     assert.match(text, new RegExp(`IllegalStateException: oasis fixture failure: ${marker}`));
-    assert.doesNotMatch(text, /^==== Bytes/, 'the worker\'s header is not part of the log');
+    assert.doesNotMatch(text, /^==== Bytes/, "the worker's header is not part of the log");
     assert.equal(whole.nextOffset, whole.data.length);
 
     const pieced = await readAll(target, 'stderr', 1000);
     assert.equal(pieced.text, text);
     assert.ok(pieced.chunks > 1);
-    const past = await engine.readLogs!(target, record, { stream: 'stderr', offset: whole.nextOffset + 10, maxBytes: 100 });
+    const past = await engine.readLogs!(target, record, {
+      stream: 'stderr',
+      offset: whole.nextOffset + 10,
+      maxBytes: 100,
+    });
     assert.deepEqual(past, { data: Buffer.alloc(0), nextOffset: whole.nextOffset + 10 });
     // A driver that wrote nothing to stdout has an empty one.
     const stdout = await engine.readLogs!(target, record, { stream: 'stdout', offset: 0, maxBytes: 1024 });
@@ -81,7 +98,7 @@ describe('spark engine: job logs', { skip: cluster ? false : SKIP_REASON }, () =
     assert.doesNotMatch(stdout.data.toString(), new RegExp(marker));
   });
 
-  it('reads a client-mode job\'s stdout and stderr from its files on this host', async () => {
+  it("reads a client-mode job's stdout and stderr from its files on this host", async () => {
     const script = path.join(scratch, 'talk.sh');
     await writeFile(script, 'echo "out $1"\necho "err $1" >&2\n');
     const marker = randomUUID();
@@ -101,6 +118,9 @@ describe('spark engine: job logs', { skip: cluster ? false : SKIP_REASON }, () =
 
   it('has nothing to read for a job the cluster never accepted', async () => {
     const target: LogTarget = { executionId: randomUUID(), engineJobId: null, extra: {}, info: {} };
-    assert.deepEqual(await engine.readLogs!(target, record, { stream: 'stdout', offset: 5, maxBytes: 10 }), { data: Buffer.alloc(0), nextOffset: 5 });
+    assert.deepEqual(await engine.readLogs!(target, record, { stream: 'stdout', offset: 5, maxBytes: 10 }), {
+      data: Buffer.alloc(0),
+      nextOffset: 5,
+    });
   });
 });

@@ -70,7 +70,7 @@ describe('spark engine: lost workers and Oasis restarts', { skip: cluster ? fals
   let scratch: string;
   const engines: Engine[] = [];
   const engineAt = (workDir: string): Engine => {
-    const engine = createSparkEngine({ workDir, nodeId: 'node-a', killGraceMs: 2_000 , sandbox: jobSandbox()});
+    const engine = createSparkEngine({ workDir, nodeId: 'node-a', killGraceMs: 2_000, sandbox: jobSandbox() });
     engines.push(engine);
     return engine;
   };

@@ -18,7 +18,10 @@ export interface RestProxy {
   close(): Promise<void>;
 }
 
-export async function startRestProxy(restUrl: string, options: { mode: ProxyMode; holdMs?: number }): Promise<RestProxy> {
+export async function startRestProxy(
+  restUrl: string,
+  options: { mode: ProxyMode; holdMs?: number },
+): Promise<RestProxy> {
   const target = new URL(restUrl);
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();

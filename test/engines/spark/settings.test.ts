@@ -30,7 +30,11 @@ describe('spark cluster settings', () => {
     assert.equal(settings.restUrl, 'http://10.0.0.5:6066');
     assert.equal(settings.webUrl, 'http://10.0.0.5:8080');
     assert.equal(settings.python, 'python3');
-    assert.equal(sparkSettingsOf({ ...registration({ master: 'spark://m', rest_url: 'http://m:6066' }), id: 'c' } as ClusterRecord).master, 'spark://m:7077');
+    assert.equal(
+      sparkSettingsOf({ ...registration({ master: 'spark://m', rest_url: 'http://m:6066' }), id: 'c' } as ClusterRecord)
+        .master,
+      'spark://m:7077',
+    );
   });
 
   it('names every bad setting at once', () => {

@@ -43,10 +43,7 @@ export function sparkCluster(): SparkTestCluster | undefined {
 
 export const SKIP_REASON = 'no Spark cluster (source scripts/spark.sh && spark_start)';
 
-export function clusterRecord(
-  cluster: SparkTestCluster,
-  spark: Record<string, unknown> = {},
-): ClusterRecord {
+export function clusterRecord(cluster: SparkTestCluster, spark: Record<string, unknown> = {}): ClusterRecord {
   return {
     id: 'spark-test-cluster',
     tenant_id: 'tenant',
@@ -202,9 +199,15 @@ export async function masterJson(cluster: SparkTestCluster): Promise<{
  * master's /json does not say which submission a driver came from, but each driver's log starts
  * with its launch command, which names the application jar staged under the execution's id.
  */
-export async function driversOfExecution(spark: SparkTestCluster, mainClass: string, executionId: string): Promise<MasterDriver[]> {
+export async function driversOfExecution(
+  spark: SparkTestCluster,
+  mainClass: string,
+  executionId: string,
+): Promise<MasterDriver[]> {
   const master = await masterJson(spark);
-  const candidates = [...master.activedrivers, ...master.completeddrivers].filter((driver) => driver.mainclass === mainClass);
+  const candidates = [...master.activedrivers, ...master.completeddrivers].filter(
+    (driver) => driver.mainclass === mainClass,
+  );
   const ours: MasterDriver[] = [];
   for (const driver of candidates) {
     // The master keeps listing workers that died (another test kills one): their logs are gone.

@@ -24,7 +24,7 @@ describe('YARN engine: job logs', { skip: !hadoop && 'no Hadoop test cluster (so
     await rm(workDir, { recursive: true, force: true });
   });
 
-  test('a running application\'s container output is copied as it comes, and stays after the end with stable offsets', async () => {
+  test("a running application's container output is copied as it comes, and stays after the end with stable offsets", async () => {
     assert(hadoop);
     const cluster = clusterRecord(hadoop);
     const marker = randomUUID();
@@ -40,12 +40,17 @@ describe('YARN engine: job logs', { skip: !hadoop && 'no Hadoop test cluster (so
     const submission = await engine.submit(job, cluster);
     const ref = refOf(job.executionId, submission.engineJobId);
     const target: LogTarget = { ...ref, info: {} };
-    const read = (stream: LogStream, offset: number, maxBytes = 1 << 20) => engine.readLogs!(target, cluster, { stream, offset, maxBytes });
+    const read = (stream: LogStream, offset: number, maxBytes = 1 << 20) =>
+      engine.readLogs!(target, cluster, { stream, offset, maxBytes });
 
-    const whileRunning = await eventually(async () => {
-      const chunk = await read('stderr', 0);
-      return chunk.data.toString().includes(`early-${marker}`) ? chunk : undefined;
-    }, 'the first line of the running mapper', 240_000);
+    const whileRunning = await eventually(
+      async () => {
+        const chunk = await read('stderr', 0);
+        return chunk.data.toString().includes(`early-${marker}`) ? chunk : undefined;
+      },
+      'the first line of the running mapper',
+      240_000,
+    );
     const early = whileRunning.data.toString();
     assert.equal(whileRunning.nextOffset, whileRunning.data.length);
     assert.doesNotMatch(early, new RegExp(`late-${marker}`), 'read while the mapper still runs');
@@ -64,17 +69,23 @@ describe('YARN engine: job logs', { skip: !hadoop && 'no Hadoop test cluster (so
       }
       const text = Buffer.concat(pieces).toString();
       return text.includes(`late-${marker}`) ? text : undefined;
-    }, 'the mapper\'s last line after the end');
+    }, "the mapper's last line after the end");
     // What was read while it ran is still there, at the same offsets.
     assert.ok(whole.startsWith(early), 'offsets are stable');
     assert.ok(whole.indexOf(`early-${marker}`) < whole.indexOf(`late-${marker}`));
     const sections = [...whole.matchAll(/^==> (container_\S+) <==$/gm)].map((match) => match[1]);
     assert.ok(sections.length >= 1);
-    assert.ok(sections.every((id) => id!.startsWith(`container_${submission.engineJobId.replace(/^application_/, '')}_`)), sections.join());
+    assert.ok(
+      sections.every((id) => id!.startsWith(`container_${submission.engineJobId.replace(/^application_/, '')}_`)),
+      sections.join(),
+    );
 
     // Read again from the middle: the same bytes.
     const middle = Math.floor(whole.length / 2);
-    assert.equal((await read('stderr', Buffer.byteLength(whole.slice(0, middle)))).data.toString(), whole.slice(middle));
+    assert.equal(
+      (await read('stderr', Buffer.byteLength(whole.slice(0, middle)))).data.toString(),
+      whole.slice(middle),
+    );
     const past = await read('stderr', Buffer.byteLength(whole) + 5);
     assert.deepEqual(past, { data: Buffer.alloc(0), nextOffset: Buffer.byteLength(whole) + 5 });
     // stdout is a stream of its own, with none of stderr's lines.
@@ -84,9 +95,12 @@ describe('YARN engine: job logs', { skip: !hadoop && 'no Hadoop test cluster (so
   test('an application YARN never accepted has nothing to read', async () => {
     assert(hadoop);
     const target: LogTarget = { executionId: randomUUID(), engineJobId: null, extra: {}, info: {} };
-    assert.deepEqual(await engine.readLogs!(target, clusterRecord(hadoop), { stream: 'stdout', offset: 0, maxBytes: 10 }), {
-      data: Buffer.alloc(0),
-      nextOffset: 0,
-    });
+    assert.deepEqual(
+      await engine.readLogs!(target, clusterRecord(hadoop), { stream: 'stdout', offset: 0, maxBytes: 10 }),
+      {
+        data: Buffer.alloc(0),
+        nextOffset: 0,
+      },
+    );
   });
 });

@@ -27,7 +27,8 @@ export interface HadoopTestCluster {
 export async function hadoopCluster(): Promise<HadoopTestCluster | undefined> {
   const { HADOOP_RM_URL, HADOOP_NAMENODE, HADOOP_JOBHISTORY_URL, HADOOP_CONF_DIR, HADOOP_CLASSPATH_FILE } = process.env;
   if (!HADOOP_RM_URL || !HADOOP_NAMENODE || !HADOOP_CONF_DIR || !HADOOP_CLASSPATH_FILE || !HADOOP_JOBHISTORY_URL) {
-    if (process.env.CI) throw new Error('CI is set but no Hadoop test cluster is: source scripts/hadoop.sh and run hadoop_start');
+    if (process.env.CI)
+      throw new Error('CI is set but no Hadoop test cluster is: source scripts/hadoop.sh and run hadoop_start');
     return undefined;
   }
   return {
@@ -155,7 +156,9 @@ export async function hdfsCat(hadoop: HadoopTestCluster, source: string, prefix?
   const listing = (await (await fetch(`${base}${dir}?op=LISTSTATUS&user.name=oasis`)).json()) as {
     FileStatuses: { FileStatus: { pathSuffix: string }[] };
   };
-  const names = listing.FileStatuses.FileStatus.map((status) => status.pathSuffix).filter((name) => name.startsWith(prefix)).sort();
+  const names = listing.FileStatuses.FileStatus.map((status) => status.pathSuffix)
+    .filter((name) => name.startsWith(prefix))
+    .sort();
   return (await Promise.all(names.map((name) => read(`${dir}/${name}`)))).join('');
 }
 
@@ -167,7 +170,9 @@ export function fixturesJar(hadoop: HadoopTestCluster): Promise<Buffer> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'oasis-yarn-fixtures-'));
     const sources = path.resolve(import.meta.dirname, '../../fixtures/yarn');
     const files = ['WordCount.java', 'HdfsWriter.java'].map((name) => path.join(sources, name));
-    const javac = await run('javac', ['-nowarn', '-d', path.join(dir, 'classes'), '-cp', hadoop.classpath, ...files], { timeoutMs: 120_000 });
+    const javac = await run('javac', ['-nowarn', '-d', path.join(dir, 'classes'), '-cp', hadoop.classpath, ...files], {
+      timeoutMs: 120_000,
+    });
     if (javac.code !== 0) throw new Error(`compiling the YARN fixtures failed: ${javac.stderr}`);
     const jar = path.join(dir, 'oasis-fixtures.jar');
     const packed = await run('jar', ['cf', jar, '-C', path.join(dir, 'classes'), '.'], { timeoutMs: 60_000 });
@@ -182,7 +187,12 @@ export function refOf(executionId: string, engineJobId: string): EngineJobRef {
 }
 
 /** Polls the engine until the job ends (or the generous deadline passes). */
-export async function waitForEnd(engine: Engine, ref: EngineJobRef, cluster: ClusterRecord, timeoutMs = 240_000): Promise<EngineStatus> {
+export async function waitForEnd(
+  engine: Engine,
+  ref: EngineJobRef,
+  cluster: ClusterRecord,
+  timeoutMs = 240_000,
+): Promise<EngineStatus> {
   return waitForStatus(engine, ref, cluster, (status) => isTerminal(status.status), timeoutMs);
 }
 
@@ -204,7 +214,10 @@ export async function waitForStatus(
 }
 
 /** The RM's own report of an application, read directly (not through the engine). */
-export async function yarnApplication(hadoop: HadoopTestCluster, applicationId: string): Promise<{ state: string; finalStatus: string; applicationTags: string }> {
+export async function yarnApplication(
+  hadoop: HadoopTestCluster,
+  applicationId: string,
+): Promise<{ state: string; finalStatus: string; applicationTags: string }> {
   const response = await fetch(`${hadoop.rmUrl}/ws/v1/cluster/apps/${applicationId}`);
   const body = (await response.json()) as { app: { state: string; finalStatus: string; applicationTags: string } };
   return body.app;

@@ -12,7 +12,7 @@ const engine = createYarnEngine({ workDir: '/tmp/oasis-yarn-validation', nodeId:
 const cluster = {
   hadoop_version: '3.5.0',
   cluster_configs: { yarn: { resourcemanager: 'http://rm:8088', namenode: 'hdfs://nn:8020' } },
-name: 'yarn-validation',
+  name: 'yarn-validation',
 } satisfies EngineCluster;
 
 /** An engine refusal the API answers with INVALID_DATA: a job it cannot run, or bad cluster settings. */
@@ -51,37 +51,73 @@ describe('YARN cluster settings', () => {
         engine.validateCluster?.({
           hadoop_version: 'latest',
           cluster_configs: {
-            yarn: { resourcemanager: 'rm:8088', namenode: 'http://nn:8020', hadoop_conf_dir: 'conf', properties: { a: {} }, colour: 'blue' },
+            yarn: {
+              resourcemanager: 'rm:8088',
+              namenode: 'http://nn:8020',
+              hadoop_conf_dir: 'conf',
+              properties: { a: {} },
+              colour: 'blue',
+            },
           },
         }),
       (error: unknown) => {
         assert(error instanceof ClusterSettingsInvalid);
-        for (const part of ['hadoop_version', 'resourcemanager', 'namenode', 'hadoop_conf_dir', 'properties.a', 'colour']) {
+        for (const part of [
+          'hadoop_version',
+          'resourcemanager',
+          'namenode',
+          'hadoop_conf_dir',
+          'properties.a',
+          'colour',
+        ]) {
           assert.match(error.message, new RegExp(part.replace('.', '\\.')));
         }
         return true;
       },
     );
-    assert.throws(() => engine.validateCluster?.({ hadoop_version: '3.5.0', cluster_configs: {} }), invalid(/cluster_configs\.yarn/));
+    assert.throws(
+      () => engine.validateCluster?.({ hadoop_version: '3.5.0', cluster_configs: {} }),
+      invalid(/cluster_configs\.yarn/),
+    );
   });
 });
 
 describe('YARN job validation', () => {
   test('Pig and Hive are refused as not supported yet', () => {
     assert.deepEqual([...engine.supportedJobTypes(cluster)], ['MapReduce', 'MapReduce.Streaming', 'Java']);
-    assert.throws(() => engine.validate(jobSpec('Pig'), cluster), invalid(/Pig jobs are not supported on YARN clusters yet/));
-    assert.throws(() => engine.validate(jobSpec('Hive'), cluster), invalid(/Hive jobs are not supported on YARN clusters yet/));
+    assert.throws(
+      () => engine.validate(jobSpec('Pig'), cluster),
+      invalid(/Pig jobs are not supported on YARN clusters yet/),
+    );
+    assert.throws(
+      () => engine.validate(jobSpec('Hive'), cluster),
+      invalid(/Hive jobs are not supported on YARN clusters yet/),
+    );
   });
 
   test('job-type requirements, binary URLs and data-source URLs', () => {
     assert.throws(() => engine.validate(jobSpec('Java'), cluster), invalid(/edp\.java\.main_class/));
     assert.throws(
-      () => engine.validate(jobSpec('MapReduce.Streaming', { configs: { 'edp.streaming.mapper': 'cat' }, inputUrl: '/a', outputUrl: '/b' }), cluster),
+      () =>
+        engine.validate(
+          jobSpec('MapReduce.Streaming', {
+            configs: { 'edp.streaming.mapper': 'cat' },
+            inputUrl: '/a',
+            outputUrl: '/b',
+          }),
+          cluster,
+        ),
       invalid(/edp\.streaming\.reducer/),
     );
     const swiftLib = { ...fileOf('x.jar', Buffer.alloc(0)), url: 'swift://container/x.jar' };
-    assert.throws(() => engine.validate(jobSpec('MapReduce', { libs: [swiftLib] }), cluster), invalid(/internal-db:\/\/ and hdfs:\/\//));
-    assert.throws(() => engine.validate(jobSpec('MapReduce', { inputUrl: 's3a://bucket/in' }), cluster), invalid(/not on HDFS/));
+    assert.throws(
+      () => engine.validate(jobSpec('MapReduce', { libs: [swiftLib] }), cluster),
+      invalid(/internal-db:\/\/ and hdfs:\/\//),
+    );
+    assert.throws(
+      () => engine.validate(jobSpec('MapReduce', { inputUrl: 's3a://bucket/in' }), cluster),
+      invalid(/not on HDFS/),
+    );
     engine.validate(jobSpec('MapReduce', { inputUrl: '/user/x/in', outputUrl: 'hdfs://nn:8020/user/x/out' }), cluster);
     const hdfsLib = { ...fileOf('x.jar', Buffer.alloc(0)), url: 'hdfs://nn:8020/jars/x.jar' };
     engine.validate(jobSpec('Java', { libs: [hdfsLib], configs: { 'edp.java.main_class': 'a.B' } }), cluster);
@@ -89,7 +125,8 @@ describe('YARN job validation', () => {
 });
 
 test('YARN states map to Sahara statuses', () => {
-  for (const state of ['NEW', 'NEW_SAVING', 'SUBMITTED', 'ACCEPTED', 'RUNNING']) assert.equal(executionStatusOf(state, 'UNDEFINED'), 'RUNNING');
+  for (const state of ['NEW', 'NEW_SAVING', 'SUBMITTED', 'ACCEPTED', 'RUNNING'])
+    assert.equal(executionStatusOf(state, 'UNDEFINED'), 'RUNNING');
   assert.equal(executionStatusOf('FINISHED', 'SUCCEEDED'), 'SUCCEEDED');
   assert.equal(executionStatusOf('FINISHED', 'FAILED'), 'FAILED');
   assert.equal(executionStatusOf('FINISHED', 'KILLED'), 'KILLED');
