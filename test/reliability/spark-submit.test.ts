@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { TransientEngineError, type Engine, type JobSpec, type Submission } from '../../../src/engines/engine.js';
-import { createSparkEngine } from '../../../src/engines/spark/index.js';
-import type { ClusterRecord } from '../../../src/store/types.js';
-import { eventually } from '../../support/eventually.js';
-import { jobSandbox } from '../../support/sandbox.js';
-import { startRestProxy, type ProxyMode } from './rest-proxy.js';
+import { TransientEngineError, type Engine, type JobSpec, type Submission } from '../../src/engines/engine.js';
+import { createSparkEngine } from '../../src/engines/spark/index.js';
+import type { ClusterRecord } from '../../src/store/types.js';
+import { eventually } from '../support/eventually.js';
+import { jobSandbox } from '../support/sandbox.js';
+import { startRestProxy, type ProxyMode } from '../engines/spark/rest-proxy.js';
 import {
   SKIP_REASON,
   SMALL_APP,
@@ -24,7 +24,7 @@ import {
   sparkCluster,
   untilTerminal,
   type Fixtures,
-} from './support.js';
+} from '../engines/spark/support.js';
 
 const cluster = sparkCluster();
 const MAIN_CLASS = 'org.oasis.fixtures.Sleeper';
