@@ -35,6 +35,7 @@ async function closedPort(): Promise<number> {
 
 interface Row {
   id: string;
+  created_at: string;
   info: { status: string };
   return_code: string | null;
   job_configs: { args: string[] };
@@ -73,8 +74,12 @@ describe('oasis list', () => {
     const lines = table.stdout.trim().split('\n');
     assert.match(lines[0]!, /^ID\s+STATUS\s+RC\s+JOB\s+CLUSTER\s+STARTED\s+ENDED$/);
     assert.equal(lines.length, 3);
-    assert.match(lines[1]!, new RegExp(`^${failed.id}\\s+DONEWITHERROR\\s+4\\s+ko-[0-9a-f]{8}\\s+local`));
-    assert.match(lines[2]!, new RegExp(`^${ok.id}\\s+SUCCEEDED\\s+0\\s+ok-[0-9a-f]{8}\\s+local`));
+    // Newest first; the API's times have whole seconds, so two jobs of one second may come either way.
+    const failedLine = lines.findIndex((line) => line.startsWith(failed.id));
+    const okLine = lines.findIndex((line) => line.startsWith(ok.id));
+    assert.match(lines[failedLine]!, /^\S+\s+DONEWITHERROR\s+4\s+ko-[0-9a-f]{8}\s+local/);
+    assert.match(lines[okLine]!, /^\S+\s+SUCCEEDED\s+0\s+ok-[0-9a-f]{8}\s+local/);
+    if (failed.created_at.slice(0, 19) !== ok.created_at.slice(0, 19)) assert.ok(failedLine < okLine, 'newest first');
 
     const succeeded = JSON.parse((await cli(['list', '--json', '--status', 'succeeded'], env)).stdout) as Row[];
     assert.deepEqual(
