@@ -225,7 +225,10 @@ export function registerJobRoutes(api: Api, deps: AppDeps): void {
   registerDeleteRoute(api, { path: '/jobs', repo, kind: KIND, inUse: templateInUse(store) });
 }
 
-/** Creates a job template (docs/compatibility.md#request-schemas): mains and libs by type, visible binaries, the interface. */
+/**
+ * The row of a new job template, checked (docs/compatibility.md#job-types-and-binaries): mains and
+ * libs by type, visible binaries, the interface. The route inserts it (createOnce).
+ */
 export async function prepareJobTemplate(
   store: Store,
   tenant: string,

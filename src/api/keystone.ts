@@ -2,24 +2,10 @@ import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { ApiError } from '../errors.js';
 import { type AuthContext, type Authenticator, checkPathProject, type RequestHeaders, tokenOf } from './auth.js';
+import type { KeystoneConfig } from '../config.js';
 
 /** How Oasis reaches Keystone and how long it trusts an answer: see docs/deployment.md. */
-export interface KeystoneSettings {
-  /** Keystone's identity API, e.g. `http://keystone:5000/v3` (a URL without `/v3` gets it added). */
-  url: string;
-  /** Oasis's service user, and the project its own token is scoped to. */
-  username: string;
-  password: string;
-  projectName: string;
-  userDomainName: string;
-  projectDomainName: string;
-  /** Longest time a validation is reused; never past the token's own expiry. */
-  cacheTimeMs: number;
-  /** Most validations remembered at once; the least recently used go first. */
-  cacheSize: number;
-  /** Longest wait for one answer from Keystone before the request answers 503. */
-  timeoutMs: number;
-}
+export type KeystoneSettings = KeystoneConfig;
 
 /** What Keystone said about a token: who it is, or why it is refused (a 401). */
 type Validation = { context: AuthContext; expiresAt: number } | { refused: string };

@@ -1,29 +1,14 @@
-import type { Logger } from 'pino';
-import { type EngineStatus, type Engines, refOf } from '../engines/engine.js';
+import { type EngineStatus, refOf } from '../engines/engine.js';
 import { coerceError, isDiskFull } from '../errors.js';
-import type { JobExecutionRecord, Store } from '../store/types.js';
-import { Canceller } from './cancel.js';
-import type { DiskSpace } from './disk-space.js';
-import { Launcher } from './launcher.js';
+import type { JobExecutionRecord } from '../store/types.js';
+import { Canceller, type CancellerDeps } from './cancel.js';
+import { Launcher, type LauncherDeps } from './launcher.js';
 import { Poller } from './poller.js';
-import { Reconciler } from './reconciler.js';
+import { Reconciler, type ReconcilerDeps } from './reconciler.js';
 import { isTerminal } from '../store/statuses.js';
 
-export interface ExecutionsOptions {
-  store: Store;
-  engines: Engines;
-  /** This node's identity: leases and local jobs are tied to it. */
-  nodeId: string;
-  /** How many local jobs run at once on this node; the rest wait as PENDING, in order. */
-  localConcurrency: number;
-  pollIntervalMs: number;
-  leaseMs: number;
-  /** How long past its lease a lost node's local executions wait before they end FAILED. */
-  nodeLossGraceMs?: number;
-  /** The data dir's free space: its watermark and the reserve that keeps ends and deletes writable. */
-  disk?: DiskSpace;
-  logger: Logger;
-}
+/** What the lifecycle needs, the sum of what its parts need. */
+export interface ExecutionsOptions extends LauncherDeps, ReconcilerDeps, CancellerDeps {}
 
 /**
  * The job-execution lifecycle of one Oasis node: the launcher starts PENDING executions, the
