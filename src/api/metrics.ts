@@ -223,7 +223,6 @@ function sandboxGauges(sources: MetricsSources, kind: string, registers: Registr
  * these two see them all; a write that only refreshes `info` keeps its status and is not counted.
  */
 export function observeExecutions(store: Store, metrics: Metrics): Store {
-  const repository = store.jobExecutions;
   const engines = new Map<string, string>([[LOCAL_CLUSTER_ID, 'local']]);
   const engineOf = async (clusterId: string): Promise<string> => {
     let engine = engines.get(clusterId);
@@ -240,7 +239,7 @@ export function observeExecutions(store: Store, metrics: Metrics): Store {
       () => metrics.recordTransition('unknown', row, patch),
     );
   };
-  const observed: JobExecutionRepository = {
+  const observe = (repository: JobExecutionRepository): JobExecutionRepository => ({
     ...repository,
     async insert(row) {
       const created = await repository.insert(row);
@@ -253,8 +252,13 @@ export function observeExecutions(store: Store, metrics: Metrics): Store {
       if (updated && patch.status !== undefined && !unchanged) record(updated, patch);
       return updated;
     },
+  });
+  return {
+    ...store,
+    jobExecutions: observe(store.jobExecutions),
+    // An execute with an Idempotency-Key stores its row in a transaction: counted there too.
+    transaction: (work) => store.transaction((tx) => work({ ...tx, jobExecutions: observe(tx.jobExecutions) })),
   };
-  return { ...store, jobExecutions: observed };
 }
 
 /** `GET /metrics` in Prometheus's text format, for whoever `access` lets in. */
