@@ -1,4 +1,6 @@
 import { chmod, mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { pino, type Logger } from 'pino';
@@ -8,7 +10,7 @@ import { type Authenticator, loadTokenAuth, noAuth } from './api/auth.js';
 import { KeystoneAuth } from './api/keystone.js';
 import { Metrics, observeExecutions } from './api/metrics.js';
 import type { Config } from './config.js';
-import { errorMessage } from './errors.js';
+import { ApiError, errorMessage } from './errors.js';
 import { ClusterMonitor } from './executions/cluster-monitor.js';
 import type { Engine, Engines } from './engines/engine.js';
 import { createLocalEngine } from './engines/local/index.js';
@@ -89,10 +91,10 @@ export async function migrate(config: Config, logger: Logger): Promise<void> {
 }
 
 /**
- * The process wiring: config → store → engines → app → listen → executions. The port is claimed
- * before anything acts on executions: a second Oasis started by mistake on a busy port exits at
- * once, without re-adopting, leasing or launching what the running one owns. From listen until
- * start-up ends, requests answer 503 "starting".
+ * The process wiring: config → port → store → engines → app → executions. The port is claimed
+ * before anything else is opened: a second Oasis started by mistake on a busy port exits at once,
+ * without opening the database, let alone re-adopting, leasing or launching what the running one
+ * owns. From the bind until start-up ends, requests answer 503 "starting".
  *
  * Shutdown (SIGTERM, SIGINT) drains: new requests are refused (the listener closes; a request on
  * a kept-alive connection answers 503) while those in flight finish, then the pollers stop, the
@@ -101,6 +103,9 @@ export async function migrate(config: Config, logger: Logger): Promise<void> {
  */
 export async function serve(config: Config, logger: Logger): Promise<void> {
   await prepareDataDir(config);
+  // The port first: a second Oasis on a busy port exits before it opens anything.
+  const server = await bind(config, logger);
+  const url = addressOf(server);
   const sandbox = openSandbox(config, logger);
   const database: Store = await openStore({
     databaseUrl: config.databaseUrl,
@@ -151,29 +156,19 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     logger: logger.child({ component: 'webhooks' }),
   });
   const auth = await createAuthenticator(config, logger);
-  const app = await buildApp({ config, store, engines, executions, auth, metrics, events, logger });
-  const closeResources = async () => {
-    await Promise.allSettled([...engines.values()].map((engine) => engine.close()));
-    await store.close();
-  };
-
+  const app = await buildApp({ config, store, engines, executions, auth, metrics, events, logger, server });
   app.markStarting();
-  let url: string;
-  try {
-    url = await app.listen({ host: config.host, port: config.port });
-  } catch (error) {
-    const message = listenFailure(config, error);
-    logger.fatal({ err: error, host: config.host, port: config.port }, message);
-    await Promise.allSettled([app.close(), closeResources()]);
-    throw new ListenError(message);
-  }
+  await app.ready();
 
   const steps: [string, () => Promise<unknown>][] = [
     [
       'http',
       async () => {
         app.markClosing();
+        // Stop accepting at once; the requests in flight finish (the event streams end in app.close()).
+        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
         await app.close();
+        await drained;
       },
     ],
     ['executions', () => executions.stop(config.shutdownGraceMs)],
@@ -212,6 +207,38 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   webhooks.start();
   app.markReady();
   logger.info({ url, node: config.nodeId, database: store.dialect }, 'Oasis is ready');
+}
+
+/**
+ * Binds the port before anything else is opened. Until the app takes the server over, every
+ * request answers 503 "starting" with Sahara's body.
+ */
+async function bind(config: Config, logger: Logger): Promise<Server> {
+  const server = createServer({ requireHostHeader: false }, (_request, response) => {
+    const error = new ApiError('SERVICE_UNAVAILABLE', 'Oasis is starting; retry shortly');
+    response.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' });
+    response.end(JSON.stringify(error.toBody()));
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: config.host, port: config.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    const message = listenFailure(config, error);
+    logger.fatal({ err: error, host: config.host, port: config.port }, message);
+    throw new ListenError(message);
+  }
+  return server;
+}
+
+function addressOf(server: Server): string {
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 /** The port could not be bound: nothing was started, and the process should exit non-zero. */

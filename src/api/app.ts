@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -61,7 +62,8 @@ export interface Readiness {
 }
 
 /**
- * Builds the HTTP application without listening: main.ts listens, tests use `app.inject()`.
+ * Builds the HTTP application without listening: main.ts hands it the server it bound, tests use
+ * `app.inject()`.
  * Call `markClosing()` at shutdown to answer 503 while in-flight requests finish.
  */
 export async function buildApp(given: AppDeps): Promise<FastifyInstance & Readiness> {
@@ -85,6 +87,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & Readin
     clientErrorHandler: answerClientError,
     // Node answers an HTTP/1.1 request without Host with its own empty 400; Oasis answers it below.
     http: { requireHostHeader: false },
+    ...(deps.server ? { serverFactory: adopt(deps.server) } : {}),
     ajv: {
       customOptions: {
         // Sahara rejects unknown fields and wrong types; never silently drop or coerce them.
@@ -201,6 +204,15 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & Readin
 
 /** Event streams per project when the config does not say (OASIS_EVENTS_MAX_STREAMS). */
 const DEFAULT_MAX_STREAMS = 20;
+
+/** Takes over a server main.ts already bound: the app's handler replaces its "starting" answer. */
+function adopt(server: Server) {
+  return (handler: (request: IncomingMessage, response: ServerResponse) => void): Server => {
+    server.removeAllListeners('request');
+    server.on('request', handler);
+    return server;
+  };
+}
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type {
   FastifyBaseLogger,
@@ -28,6 +29,11 @@ export interface AppDeps {
   metrics?: Metrics;
   /** The execution event streams; buildApp makes one over `store` when none is given. */
   events?: ExecutionEventHub;
+  /**
+   * A server already listening, which the app takes over (main.ts binds its port before it opens
+   * anything else); without one the app makes its own, and tests call `inject()`.
+   */
+  server?: Server;
   logger?: FastifyBaseLogger | boolean;
 }
 
