@@ -159,6 +159,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   const app = await buildApp({ config, store, engines, executions, auth, metrics, events, logger, server });
   app.markStarting();
   await app.ready();
+  app.acceptRequests();
 
   const steps: [string, () => Promise<unknown>][] = [
     [

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -56,6 +56,11 @@ const ROUTE_MODULES: readonly RouteModule[] = [
  * answer 503. A new app is ready.
  */
 export interface Readiness {
+  /**
+   * Hands the requests of the server main.ts bound (`AppDeps.server`) to the app, whose routes and
+   * hooks must be ready by then (after `ready()`); until this call they answer "starting".
+   */
+  acceptRequests(): void;
   markStarting(): void;
   markReady(): void;
   markClosing(): void;
@@ -74,6 +79,11 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & Readin
       maxStreamsPerProject: given.config.events?.maxStreamsPerProject ?? DEFAULT_MAX_STREAMS,
     });
   const deps: AppDeps = { ...given, events };
+  let handler: RequestHandler | undefined;
+  const keepHandler = (appHandler: RequestHandler) => {
+    handler = appHandler;
+    return deps.server!;
+  };
   const logging = typeof deps.logger === 'object' ? { loggerInstance: deps.logger } : { logger: deps.logger ?? false };
   const app = Fastify({
     ...logging,
@@ -87,7 +97,8 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & Readin
     clientErrorHandler: answerClientError,
     // Node answers an HTTP/1.1 request without Host with its own empty 400; Oasis answers it below.
     http: { requireHostHeader: false },
-    ...(deps.server ? { serverFactory: adopt(deps.server) } : {}),
+    // Fastify gets main.ts's server but no request of it yet: see acceptRequests().
+    ...(deps.server ? { serverFactory: keepHandler } : {}),
     ajv: {
       customOptions: {
         // Sahara rejects unknown fields and wrong types; never silently drop or coerce them.
@@ -190,6 +201,11 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & Readin
   await registerV2Api(app, deps, authenticate);
 
   return Object.assign(app as unknown as FastifyInstance, {
+    acceptRequests() {
+      if (!deps.server || !handler) return;
+      deps.server.removeAllListeners('request');
+      deps.server.on('request', handler);
+    },
     markStarting() {
       state = 'starting';
     },
@@ -205,14 +221,7 @@ export async function buildApp(given: AppDeps): Promise<FastifyInstance & Readin
 /** Event streams per project when the config does not say (OASIS_EVENTS_MAX_STREAMS). */
 const DEFAULT_MAX_STREAMS = 20;
 
-/** Takes over a server main.ts already bound: the app's handler replaces its "starting" answer. */
-function adopt(server: Server) {
-  return (handler: (request: IncomingMessage, response: ServerResponse) => void): Server => {
-    server.removeAllListeners('request');
-    server.on('request', handler);
-    return server;
-  };
-}
+type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 

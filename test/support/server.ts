@@ -30,7 +30,7 @@ export interface StartOptions {
   tokens?: Record<string, { project_id: string; roles?: string[] }>;
   /**
    * Standard output goes to this file descriptor (e.g. /dev/full) instead of the test: the
-   * process is then known ready when its port answers, on a port chosen up front.
+   * process is then known ready when its /healthz answers 200, on a port chosen up front.
    */
   stdoutFd?: number;
 }
@@ -99,17 +99,22 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Resolves with `url` once a request to it is answered, or rejects when the process exits. */
+/**
+ * Resolves with `url` once Oasis there is ready (found by polling when its log cannot be read),
+ * or rejects when the process exits.
+ */
 async function answering(url: string, exited: Promise<unknown>): Promise<string> {
   let gone = false;
   void exited.then(() => (gone = true));
   while (!gone) {
     try {
-      await fetch(`${url}/`, { signal: AbortSignal.timeout(1_000) });
-      return url;
+      // The port answers 503 "starting" from the moment it is bound; ready means a 200.
+      const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
+      if (response.ok) return url;
     } catch {
-      await sleep(50);
+      // Not listening yet.
     }
+    await sleep(50);
   }
   throw new Error('exited');
 }
