@@ -34,11 +34,7 @@ export class Api {
   }
 
   async request(path, { method = 'GET', signal, headers } = {}) {
-    const response = await fetch(this.base + path, {
-      method,
-      signal,
-      headers: this.headers({ Accept: 'application/json', ...headers }),
-    });
+    const response = await fetch(this.base + path, { method, signal, headers: this.headers({ Accept: 'application/json', ...headers }) });
     if (response.status === 401) this.onUnauthorized();
     if (!response.ok) throw await errorOf(response);
     return response;
@@ -84,13 +80,10 @@ export class Api {
    * response ends when the execution is terminal. Abort with `signal`.
    */
   async followLogs(id, stream, onText, signal) {
-    const response = await this.request(
-      `/job-executions/${encodeURIComponent(id)}/logs?stream=${stream}&offset=0&follow=true`,
-      {
-        signal,
-        headers: { Accept: 'text/plain' },
-      },
-    );
+    const response = await this.request(`/job-executions/${encodeURIComponent(id)}/logs?stream=${stream}&offset=0&follow=true`, {
+      signal,
+      headers: { Accept: 'text/plain' },
+    });
     const decoder = new TextDecoder();
     const reader = response.body.getReader();
     for (;;) {

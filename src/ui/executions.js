@@ -33,37 +33,24 @@ export function Executions({ api, clusters, events }) {
 
   useEffect(() => {
     let stale = false;
-    api.executions(filters).then(
-      (list) => !stale && (setRows(list), setError(null)),
-      (e) => !stale && setError(e),
-    );
-    return () => {
-      stale = true;
-    };
+    api.executions(filters).then((list) => !stale && (setRows(list), setError(null)), (e) => !stale && setError(e));
+    return () => { stale = true; };
   }, [api, filters, reloads]);
 
   // An event names an execution whose status changed: fetch it and put it in place.
   // Without an event stream (null), the whole list is read again.
-  useEffect(
-    () =>
-      events.subscribe(async (executionId) => {
-        if (executionId === null) return setReloads((n) => n + 1);
-        const execution = await api.execution(executionId).catch(() => null);
-        setRows((current) => {
-          if (!current) return current;
-          const others = current.filter((row) => row.id !== executionId);
-          if (!execution || !matches(execution, filtersRef.current, templates))
-            return others.length === current.length ? current : others;
-          return [execution, ...others];
-        });
-      }),
-    [api, events, templates],
-  );
+  useEffect(() => events.subscribe(async (executionId) => {
+    if (executionId === null) return setReloads((n) => n + 1);
+    const execution = await api.execution(executionId).catch(() => null);
+    setRows((current) => {
+      if (!current) return current;
+      const others = current.filter((row) => row.id !== executionId);
+      if (!execution || !matches(execution, filtersRef.current, templates)) return others.length === current.length ? current : others;
+      return [execution, ...others];
+    });
+  }), [api, events, templates]);
 
-  const names = useMemo(
-    () => ({ templates, clusters: new Map((clusters ?? []).map((c) => [c.id, c.name])) }),
-    [templates, clusters],
-  );
+  const names = useMemo(() => ({ templates, clusters: new Map((clusters ?? []).map((c) => [c.id, c.name])) }), [templates, clusters]);
   const sorted = useMemo(() => sortRows(rows ?? [], sort, names), [rows, sort, names]);
   const pages = Math.max(1, Math.ceil(sorted.length / PAGE_SIZE));
   const current = Math.min(page, pages - 1);
@@ -73,14 +60,9 @@ export function Executions({ api, clusters, events }) {
   useEffect(() => {
     const missing = [...new Set(shown.map((e) => e.job_id))].filter((id) => !templates.has(id));
     if (missing.length === 0) return;
-    Promise.all(
-      missing.map((id) =>
-        api.template(id).then(
-          (t) => [id, t.name],
-          () => [id, id],
-        ),
-      ),
-    ).then((found) => setTemplates((known) => new Map([...known, ...found])));
+    Promise.all(missing.map((id) => api.template(id).then((t) => [id, t.name], () => [id, id]))).then((found) =>
+      setTemplates((known) => new Map([...known, ...found])),
+    );
   }, [shown, api]);
 
   const setFilter = (key) => (event) => {
@@ -92,86 +74,64 @@ export function Executions({ api, clusters, events }) {
     setPage(0);
   };
 
-  return html` <section aria-labelledby="executions-title">
-    <h1 id="executions-title">Job executions</h1>
-    <form class="filters" role="search" aria-label="Filter executions" onSubmit=${(e) => e.preventDefault()}>
-      <div>
-        <label for="filter-status">Status</label>
-        <select id="filter-status" value=${filters.status} onChange=${setFilter('status')}>
-          <option value="">Any</option>
-          ${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
-        </select>
-      </div>
-      <div>
-        <label for="filter-cluster">Cluster</label>
-        <select id="filter-cluster" value=${filters.cluster_id} onChange=${setFilter('cluster_id')}>
-          <option value="">Any</option>
-          ${(clusters ?? []).map((c) => html`<option value=${c.id}>${c.name}</option>`)}
-        </select>
-      </div>
-      <div>
-        <label for="filter-job">Job name contains</label>
-        <input id="filter-job" type="search" value=${filters['job.name']} onChange=${setFilter('job.name')} />
-      </div>
-    </form>
-    <${ErrorMessage} error=${error} />
-    ${rows === null && !error && html`<p aria-live="polite">Loading…</p>`}
-    ${
-      rows &&
-      html` <table class="executions">
-          <caption>
-            ${sorted.length} execution${sorted.length === 1 ? '' : 's'}, sorted by
-            ${COLUMNS.find((c) => c.key === sort.key).title.toLowerCase()}${sort.descending ? ', descending' : ''}
-          </caption>
+  return html`
+    <section aria-labelledby="executions-title">
+      <h1 id="executions-title">Job executions</h1>
+      <form class="filters" role="search" aria-label="Filter executions" onSubmit=${(e) => e.preventDefault()}>
+        <div>
+          <label for="filter-status">Status</label>
+          <select id="filter-status" value=${filters.status} onChange=${setFilter('status')}>
+            <option value="">Any</option>
+            ${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
+          </select>
+        </div>
+        <div>
+          <label for="filter-cluster">Cluster</label>
+          <select id="filter-cluster" value=${filters.cluster_id} onChange=${setFilter('cluster_id')}>
+            <option value="">Any</option>
+            ${(clusters ?? []).map((c) => html`<option value=${c.id}>${c.name}</option>`)}
+          </select>
+        </div>
+        <div>
+          <label for="filter-job">Job name contains</label>
+          <input id="filter-job" type="search" value=${filters['job.name']} onChange=${setFilter('job.name')} />
+        </div>
+      </form>
+      <${ErrorMessage} error=${error} />
+      ${rows === null && !error && html`<p aria-live="polite">Loading…</p>`}
+      ${rows && html`
+        <table class="executions">
+          <caption>${sorted.length} execution${sorted.length === 1 ? '' : 's'}, sorted by ${COLUMNS.find((c) => c.key === sort.key).title.toLowerCase()}${sort.descending ? ', descending' : ''}</caption>
           <thead>
             <tr>
-              ${COLUMNS.map(
-                (column) =>
-                  html` <th
-                    scope="col"
-                    aria-sort=${sort.key === column.key ? (sort.descending ? 'descending' : 'ascending') : 'none'}
-                  >
-                    <button type="button" class="sort" onClick=${() => sortBy(column.key)}>
-                      ${column.title}<span aria-hidden="true"
-                        >${sort.key === column.key ? (sort.descending ? ' ▼' : ' ▲') : ''}</span
-                      >
-                    </button>
-                  </th>`,
-              )}
+              ${COLUMNS.map((column) => html`
+                <th scope="col" aria-sort=${sort.key === column.key ? (sort.descending ? 'descending' : 'ascending') : 'none'}>
+                  <button type="button" class="sort" onClick=${() => sortBy(column.key)}>
+                    ${column.title}<span aria-hidden="true">${sort.key === column.key ? (sort.descending ? ' ▼' : ' ▲') : ''}</span>
+                  </button>
+                </th>`)}
             </tr>
           </thead>
           <tbody>
-            ${shown.map(
-              (execution) =>
-                html` <tr key=${execution.id} data-id=${execution.id}>
-                  <th scope="row">
-                    <a
-                      href=${`#/executions/${execution.id}`}
-                      title=${execution.id}
-                      aria-label=${`Execution ${execution.id}`}
-                      ><code>${shortId(execution.id)}</code></a
-                    >
-                  </th>
-                  <td>${names.templates.get(execution.job_id) ?? '…'}</td>
-                  <td>${names.clusters.get(execution.cluster_id) ?? shortId(execution.cluster_id)}</td>
-                  <td><${StatusBadge} execution=${execution} /></td>
-                  <td>${execution.return_code ?? '–'}</td>
-                  <td><${Time} value=${execution.created_at} /></td>
-                  <td><${Time} value=${execution.start_time} /></td>
-                  <td><${Time} value=${execution.end_time} /></td>
-                </tr>`,
-            )}
+            ${shown.map((execution) => html`
+              <tr key=${execution.id} data-id=${execution.id}>
+                <th scope="row"><a href=${`#/executions/${execution.id}`} title=${execution.id} aria-label=${`Execution ${execution.id}`}><code>${shortId(execution.id)}</code></a></th>
+                <td>${names.templates.get(execution.job_id) ?? '…'}</td>
+                <td>${names.clusters.get(execution.cluster_id) ?? shortId(execution.cluster_id)}</td>
+                <td><${StatusBadge} execution=${execution} /></td>
+                <td>${execution.return_code ?? '–'}</td>
+                <td><${Time} value=${execution.created_at} /></td>
+                <td><${Time} value=${execution.start_time} /></td>
+                <td><${Time} value=${execution.end_time} /></td>
+              </tr>`)}
           </tbody>
         </table>
         <nav class="paging" aria-label="Pages">
           <button type="button" disabled=${current === 0} onClick=${() => setPage(current - 1)}>Previous page</button>
           <span aria-live="polite">Page ${current + 1} of ${pages}</span>
-          <button type="button" disabled=${current >= pages - 1} onClick=${() => setPage(current + 1)}>
-            Next page
-          </button>
-        </nav>`
-    }
-  </section>`;
+          <button type="button" disabled=${current >= pages - 1} onClick=${() => setPage(current + 1)}>Next page</button>
+        </nav>`}
+    </section>`;
 }
 
 /** Whether an execution belongs in the list under the current filters (as Oasis would filter it). */
@@ -189,8 +149,7 @@ function sortRows(rows, sort, names) {
   return [...rows].sort((a, b) => {
     const x = column.value(a, names);
     const y = column.value(b, names);
-    const order =
-      sort.key === 'return_code' && x !== '' && y !== '' ? Number(x) - Number(y) : String(x).localeCompare(String(y));
+    const order = sort.key === 'return_code' && x !== '' && y !== '' ? Number(x) - Number(y) : String(x).localeCompare(String(y));
     return direction * order || a.id.localeCompare(b.id);
   });
 }

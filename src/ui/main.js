@@ -41,12 +41,7 @@ function App() {
   const [clusters, setClusters] = useState(null);
   const [live, setLive] = useState('connecting');
   const api = useMemo(
-    () =>
-      project
-        ? new Api(project, token, () =>
-            setSignIn({ needsToken: true, message: token ? 'That token was refused.' : 'This Oasis needs a token.' }),
-          )
-        : null,
+    () => (project ? new Api(project, token, () => setSignIn({ needsToken: true, message: token ? 'That token was refused.' : 'This Oasis needs a token.' })) : null),
     [project, token],
   );
   const events = useMemo(createEvents, [api]);
@@ -115,13 +110,9 @@ function App() {
     setToken('');
     setSignIn({ needsToken: Boolean(token), message: '' });
   };
-  const liveText = {
-    live: 'Live',
-    reconnecting: 'Reconnecting…',
-    off: `Refreshing every ${POLL_MS / 1000} s`,
-    connecting: 'Connecting…',
-  }[live];
-  return html` <a class="skip" href="#main">Skip to content</a>
+  const liveText = { live: 'Live', reconnecting: 'Reconnecting…', off: `Refreshing every ${POLL_MS / 1000} s`, connecting: 'Connecting…' }[live];
+  return html`
+    <a class="skip" href="#main">Skip to content</a>
     <header>
       <span class="brand">Oasis</span>
       <nav aria-label="Sections">
