@@ -78,7 +78,7 @@ export function checkPathProject(context: AuthContext, pathProject: string | und
 /**
  * Oasis's policy: the rules that need a role, each with the role it needs. Rules named here are
  * Sahara's (`data-processing:clusters:*`); every rule not named allows any caller of the project,
- * as Sahara's defaults do, and Sahara's tenant rules (src/api/visibility.ts) apply on top.
+ * as Sahara's defaults do, and Sahara's tenant rules (src/store/visibility.ts) apply on top.
  *
  * Clusters are guarded because their settings reach the Oasis host: a registration makes Oasis
  * connect to any host and port, and `spark_home`, `python`, `hadoop_classpath`, `hadoop_conf_dir`,

@@ -164,7 +164,7 @@ export type RowPatch<T extends Owned> = Partial<Omit<T, 'id' | 'tenant_id' | Gen
 
 /**
  * The operations every resource shares. `get` does not apply visibility: callers decide what a
- * tenant may see (see src/api/visibility.ts), because Sahara's rules differ per operation.
+ * tenant may see (see src/store/visibility.ts), because Sahara's rules differ per operation.
  */
 export interface Repository<T extends Owned> {
   insert(row: NewRow<T>): Promise<T>;
