@@ -11,6 +11,9 @@ rm -rf "$OASIS_BENCH_DIST"
 # Files being edited elsewhere may not typecheck; tsc still emits, and the benchmarks need only that.
 npx tsc -p tsconfig.build.json --outDir "$OASIS_BENCH_DIST" || echo "bench.sh: type errors; compiled anyway" >&2
 [[ -f "$OASIS_BENCH_DIST/cli/main.js" ]] || { echo "bench.sh: compiling Oasis failed" >&2; exit 1; }
+# What Oasis reads from its sources at run time (the dashboard, job-init.c, the YARN launcher) it
+# finds in src/ beside its dist/, as in the repository.
+ln -sfn "$PWD/src" "$(dirname "$OASIS_BENCH_DIST")/src"
 
 source scripts/postgres.sh
 source scripts/spark.sh

@@ -59,6 +59,7 @@ function openSandbox(config: Config, logger: Logger): Sandbox {
   const sandbox = createSandbox({
     ...config.sandbox,
     hiddenPaths: [config.dataDir, ...(config.tokensFile ? [config.tokensFile] : [])],
+    buildDir: path.join(config.dataDir, 'sandbox'),
   });
   if (sandbox.kind === 'bubblewrap' || sandbox.kind === 'unshare')
     logger.info({ sandbox: sandbox.kind }, `job sandbox: ${sandbox.description}`);

@@ -5,14 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { loadConfig } from '../../src/config.js';
 import type { Engine } from '../../src/engines/engine.js';
 import { createLocalEngine } from '../../src/engines/local/index.js';
 import { createSandbox } from '../../src/engines/sandbox/index.js';
 import { isTerminal } from '../../src/store/statuses.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { openTestStore, testDialects, type TestDatabase } from '../support/databases.js';
-import { processesRunning } from '../support/sandbox.js';
+import { processesRunning, sandboxOptions } from '../support/sandbox.js';
 import { startOasis, type OasisProcess } from '../support/server.js';
 import { cluster, finalStatus, output, shellJob } from '../engines/local/helpers.js';
 import { eventually, http } from './support.js';
@@ -220,14 +219,14 @@ for (const kind of ['bubblewrap', 'unshare'] as const)
     before(async () => {
       workDir = await mkdtemp(path.join(tmpdir(), 'oasis-limits-'));
       const env = { OASIS_SANDBOX: kind, OASIS_JOB_MAX_PROCESSES: '32', OASIS_JOB_MAX_OPEN_FILES: '32', ...limits };
-      const sandbox = createSandbox({ ...loadConfig(env).sandbox, hiddenPaths: [] });
+      const sandbox = createSandbox(sandboxOptions(env));
       engine = await createLocalEngine({
         workDir: path.join(workDir, 'on'),
         nodeId: 'limits',
         killGraceMs: 500,
         sandbox,
       });
-      const closed = createSandbox({ ...loadConfig({ ...env, OASIS_JOB_NETWORK: 'off' }).sandbox, hiddenPaths: [] });
+      const closed = createSandbox(sandboxOptions({ ...env, OASIS_JOB_NETWORK: 'off' }));
       offline = await createLocalEngine({
         workDir: path.join(workDir, 'off'),
         nodeId: 'limits',

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { loadConfig } from '../../src/config.js';
-import { createSandbox, type Sandbox } from '../../src/engines/sandbox/index.js';
+import { createSandbox, type Sandbox, type SandboxOptions } from '../../src/engines/sandbox/index.js';
 
 let shared: Sandbox | undefined;
 let exchange: string | undefined;
+let buildDir: string | undefined;
 
 /**
  * A directory tests share with the jobs they run: markers a job leaves, gates it waits for. Jobs
@@ -39,8 +40,18 @@ export function exchangeSubdir(prefix: string): string {
  * fails here rather than testing jobs unconfined.
  */
 export function jobSandbox(): Sandbox {
-  shared ??= createSandbox({ ...loadConfig(sandboxEnv()).sandbox, hiddenPaths: [] });
+  shared ??= createSandbox(sandboxOptions(sandboxEnv()));
   return shared;
+}
+
+/** The sandbox settings an Oasis with this environment has, hiding nothing (tests have no data dir). */
+export function sandboxOptions(env: Record<string, string>): SandboxOptions {
+  if (!buildDir) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'oasis-test-sandbox-build-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    buildDir = dir;
+  }
+  return { ...loadConfig(env).sandbox, hiddenPaths: [], buildDir };
 }
 
 /** The environment that gives an Oasis process the tests' sandbox. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 
 import { findOnPath } from '../processes/executables.js';
 import { BubblewrapSandbox } from './bubblewrap.js';
+import { buildJobInit } from './job-init.js';
 import type { JobLimits, Sandbox } from './sandbox.js';
 import { UnavailableSandbox, UnconfinedSandbox } from './unconfined.js';
 import { UnshareSandbox } from './unshare.js';
@@ -25,6 +26,8 @@ export interface SandboxOptions {
   writablePaths: readonly string[];
   /** The data dir, the tokens file: never visible to a job. */
   hiddenPaths: readonly string[];
+  /** Where oasis-job-init is built (in the data dir): a directory only Oasis's user may write. */
+  buildDir: string;
 }
 
 export class SandboxError extends Error {
@@ -49,7 +52,14 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     if (!executable) {
       problems.push('bwrap (package bubblewrap) is not installed');
     } else {
-      const sandbox = new BubblewrapSandbox({ ...options, executable, jobOwner });
+      let jobInit = buildJobInit(options.buildDir);
+      if ('path' in jobInit) {
+        // A data dir on a noexec mount, say: bubblewrap still works without it.
+        const failure = probe(new BubblewrapSandbox({ ...options, executable, jobOwner, jobInit }));
+        if (failure === undefined) return new BubblewrapSandbox({ ...options, executable, jobOwner, jobInit });
+        jobInit = { problem: `oasis-job-init does not work here: ${failure}` };
+      }
+      const sandbox = new BubblewrapSandbox({ ...options, executable, jobOwner, jobInit });
       const failure = probe(sandbox);
       if (failure === undefined) return sandbox;
       problems.push(`bubblewrap does not work here: ${failure}`);

@@ -3,7 +3,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+
+import { bundledSource } from '../processes/executables.js';
 
 /** Hadoop 3 on Java 17 reflects into these JDK packages. */
 export const HADOOP_JAVA_OPENS = [
@@ -25,21 +26,6 @@ const LOG4J =
   'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\n' +
   'log4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n' +
   'log4j.appender.stderr.layout.ConversionPattern=%d{ISO8601} %p %c: %m%n\n';
-
-/** The launcher's Java source: next to this module in src/, or back in src/ from a dist/ build. */
-function launcherSource(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [
-    path.join(here, 'java', SOURCE_NAME),
-    path.resolve(here, '../../../src/engines/yarn/java', SOURCE_NAME),
-  ];
-  const found = candidates.find((candidate) => existsSync(candidate));
-  if (!found)
-    throw new Error(
-      `the YARN submission launcher source ${SOURCE_NAME} is missing (looked in ${candidates.join(', ')})`,
-    );
-  return found;
-}
 
 export interface ProcessResult {
   code: number | null;
@@ -99,7 +85,7 @@ export class LauncherBuilder {
   }
 
   private async build(classpath: string): Promise<string> {
-    const source = launcherSource();
+    const source = bundledSource(import.meta.url, 'src/engines/yarn', `java/${SOURCE_NAME}`);
     const code = await readFile(source);
     const hash = createHash('sha256').update(code).update('\0').update(classpath).digest('hex').slice(0, 16);
     const home = path.join(this.dir, hash);
