@@ -1,11 +1,21 @@
+import type { SelectType } from 'kysely';
+import type { Database } from './database.js';
+
 /**
  * How records are stored: one TableSpec per resource table says which columns exist and how a
  * column value maps to a record field. JSON fields are stored as text and booleans as the
  * dialect's boolean (SQLite 0/1), so the same SQL runs on both dialects.
+ *
+ * The lists are runtime values, checked against the schema in database.ts: a column added there
+ * and missing here (or a JSON, boolean or number column left out of its list) fails to compile.
  */
 
-export interface TableSpec {
-  table: string;
+/** The tables of the API's resources, which share the generic repository functions (rows.ts). */
+export type ResourceTable =
+  'job_binary_internals' | 'job_binaries' | 'data_sources' | 'job_templates' | 'clusters' | 'job_executions';
+
+export interface TableSpec<N extends ResourceTable = ResourceTable> {
+  table: N;
   /** Every stored column; filters and sorts may only name these (or a source's joined names). */
   columns: readonly string[];
   json: readonly string[];
@@ -13,43 +23,89 @@ export interface TableSpec {
   numbers: readonly string[];
 }
 
+type ColumnOf<N extends ResourceTable> = keyof Database[N] & string;
+
+/** A spec whose lists name only columns of its table. */
+type SpecOf<N extends ResourceTable> = TableSpec<N> & {
+  columns: readonly ColumnOf<N>[];
+  json: readonly ColumnOf<N>[];
+  booleans: readonly ColumnOf<N>[];
+  numbers: readonly ColumnOf<N>[];
+};
+
+/** The columns of N whose schema type matches Kind (see JsonText, StoredBoolean in database.ts). */
+type ColumnsWhere<N extends ResourceTable, Kind extends 'json' | 'boolean' | 'number'> = {
+  [C in ColumnOf<N>]: Kind extends 'json'
+    ? Database[N][C] extends { __json__: true }
+      ? C
+      : never
+    : Kind extends 'boolean'
+      ? boolean extends SelectType<Database[N][C]>
+        ? C
+        : never
+      : number extends SelectType<Database[N][C]>
+        ? boolean extends SelectType<Database[N][C]>
+          ? never
+          : C
+        : never;
+}[ColumnOf<N>];
+
+/** `true` when `Listed` names exactly the columns `Expected`, else what it misses and what it has too many. */
+type Exactly<Expected extends string, Listed extends readonly string[]> = [
+  Exclude<Expected, Listed[number]>,
+  Exclude<Listed[number], Expected>,
+] extends [never, never]
+  ? true
+  : { missing: Exclude<Expected, Listed[number]>; extra: Exclude<Listed[number], Expected> };
+
+type Covers<S extends TableSpec> = S['table'] extends infer N extends ResourceTable
+  ? [
+      Exactly<ColumnOf<N>, S['columns']>,
+      Exactly<ColumnsWhere<N, 'json'>, S['json']>,
+      Exactly<ColumnsWhere<N, 'boolean'>, S['booleans']>,
+      Exactly<ColumnsWhere<N, 'number'>, S['numbers']>,
+    ]
+  : never;
+
+type Assert<T extends readonly true[]> = T;
+
 const OWNED = ['id', 'tenant_id', 'is_public', 'is_protected', 'created_at', 'updated_at'] as const;
 const OWNED_BOOLEANS = ['is_public', 'is_protected'] as const;
 
-export const JOB_BINARY_INTERNALS: TableSpec = {
+export const JOB_BINARY_INTERNALS = {
   table: 'job_binary_internals',
   columns: [...OWNED, 'name', 'datasize'],
   json: [],
   booleans: OWNED_BOOLEANS,
   numbers: ['datasize'],
-};
+} as const satisfies SpecOf<'job_binary_internals'>;
 
-export const JOB_BINARIES: TableSpec = {
+export const JOB_BINARIES = {
   table: 'job_binaries',
   columns: [...OWNED, 'name', 'description', 'url', 'extra'],
   json: ['extra'],
   booleans: OWNED_BOOLEANS,
   numbers: [],
-};
+} as const satisfies SpecOf<'job_binaries'>;
 
-export const DATA_SOURCES: TableSpec = {
+export const DATA_SOURCES = {
   table: 'data_sources',
   columns: [...OWNED, 'name', 'description', 'type', 'url', 'credentials'],
   json: ['credentials'],
   booleans: OWNED_BOOLEANS,
   numbers: [],
-};
+} as const satisfies SpecOf<'data_sources'>;
 
 /** mains and libs live in job_template_binaries, in order. */
-export const JOB_TEMPLATES: TableSpec = {
+export const JOB_TEMPLATES = {
   table: 'job_templates',
   columns: [...OWNED, 'name', 'description', 'type', 'interface'],
   json: ['interface'],
   booleans: OWNED_BOOLEANS,
   numbers: [],
-};
+} as const satisfies SpecOf<'job_templates'>;
 
-export const CLUSTERS: TableSpec = {
+export const CLUSTERS = {
   table: 'clusters',
   columns: [
     ...OWNED,
@@ -65,9 +121,9 @@ export const CLUSTERS: TableSpec = {
   json: ['cluster_configs'],
   booleans: OWNED_BOOLEANS,
   numbers: [],
-};
+} as const satisfies SpecOf<'clusters'>;
 
-export const JOB_EXECUTIONS: TableSpec = {
+export const JOB_EXECUTIONS = {
   table: 'job_executions',
   columns: [
     ...OWNED,
@@ -92,7 +148,19 @@ export const JOB_EXECUTIONS: TableSpec = {
   json: ['info', 'job_configs', 'extra', 'data_source_urls'],
   booleans: [...OWNED_BOOLEANS, 'cancel_requested', 'delete_requested'],
   numbers: [],
-};
+} as const satisfies SpecOf<'job_executions'>;
+
+// Fails to compile when a spec above and its table in database.ts disagree.
+type _SpecsMatchTheSchema = Assert<
+  [
+    ...Covers<typeof JOB_BINARY_INTERNALS>,
+    ...Covers<typeof JOB_BINARIES>,
+    ...Covers<typeof DATA_SOURCES>,
+    ...Covers<typeof JOB_TEMPLATES>,
+    ...Covers<typeof CLUSTERS>,
+    ...Covers<typeof JOB_EXECUTIONS>,
+  ]
+>;
 
 type Row = Record<string, unknown>;
 
