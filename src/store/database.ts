@@ -4,8 +4,10 @@ import type { DeliveryState } from './types.js';
 /**
  * The schema the migrations create (migrations.ts, migrations/), as Kysely sees it: what a query
  * reads back from each column and what it may write to it. Both dialects run the same queries,
- * so a column's type is what either driver returns. Records (types.ts) are what callers see; the
- * column lists in tables.ts are checked against these tables.
+ * so a column's type is what either driver returns. Records (types.ts) are what callers see.
+ *
+ * A new column takes a new migration and its line here; tsc then names the rest: the table's
+ * TableSpec in tables.ts and its record in types.ts are checked against these tables.
  */
 export interface Database {
   job_binary_internals: JobBinaryInternalsTable;

@@ -1,5 +1,13 @@
 import type { SelectType } from 'kysely';
 import type { Database } from './database.js';
+import type {
+  ClusterRecord,
+  DataSourceRecord,
+  JobBinaryInternalRecord,
+  JobBinaryRecord,
+  JobExecutionRecord,
+  JobTemplateRecord,
+} from './types.js';
 
 /**
  * How records are stored: one TableSpec per resource table says which columns exist and how a
@@ -7,7 +15,8 @@ import type { Database } from './database.js';
  * dialect's boolean (SQLite 0/1), so the same SQL runs on both dialects.
  *
  * The lists are runtime values, checked against the schema in database.ts: a column added there
- * and missing here (or a JSON, boolean or number column left out of its list) fails to compile.
+ * and missing here (or a JSON, boolean or number column left out of its list) fails to compile,
+ * and so does a record (types.ts) whose fields are not its table's columns.
  */
 
 /** The tables of the API's resources, which share the generic repository functions (rows.ts). */
@@ -159,6 +168,19 @@ type _SpecsMatchTheSchema = Assert<
     ...Covers<typeof JOB_TEMPLATES>,
     ...Covers<typeof CLUSTERS>,
     ...Covers<typeof JOB_EXECUTIONS>,
+  ]
+>;
+
+// A record's fields are its table's columns, apart from those stored elsewhere (a template's
+// mains and libs are rows of job_template_binaries).
+type _RecordsMatchTheSchema = Assert<
+  [
+    Exactly<ColumnOf<'job_binary_internals'>, (keyof JobBinaryInternalRecord)[]>,
+    Exactly<ColumnOf<'job_binaries'>, (keyof JobBinaryRecord)[]>,
+    Exactly<ColumnOf<'data_sources'>, (keyof DataSourceRecord)[]>,
+    Exactly<ColumnOf<'job_templates'>, Exclude<keyof JobTemplateRecord, 'mains' | 'libs'>[]>,
+    Exactly<ColumnOf<'clusters'>, (keyof ClusterRecord)[]>,
+    Exactly<ColumnOf<'job_executions'>, (keyof JobExecutionRecord)[]>,
   ]
 >;
 
