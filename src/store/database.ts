@@ -30,8 +30,9 @@ export interface Database {
  * A boolean column: PostgreSQL's boolean, SQLite's integer 0 or 1. Queries write booleans on both
  * dialects (the SQLite connection turns them into 0/1); decodeRow turns 0/1 back into booleans.
  */
-export type StoredBoolean = ColumnType<boolean | number, boolean, boolean>;
-type NullableBoolean = ColumnType<boolean | number | null, boolean | null, boolean | null>;
+type StoredBoolean<Null extends null = never> = ColumnType<boolean | number | Null, boolean | Null, boolean | Null>;
+/** A boolean column with a default (false): an insert may leave it out. */
+type DefaultedBoolean = ColumnType<boolean | number, boolean | undefined, boolean>;
 
 /**
  * JSON held as text, the same on both dialects: encodeRow writes JSON.stringify of the record's
@@ -43,14 +44,14 @@ export interface JsonText<Null extends null = never> extends ColumnType<string |
 }
 
 /** PostgreSQL's bigint arrives as a string (pg leaves int8 unparsed); SQLite's integer as a number. */
-export type BigInteger = number | string;
+type BigInteger = number | string;
 
 /** id, tenant_id, visibility and timestamps: the columns every API resource table starts with. */
 export interface OwnedColumns {
   id: string;
   tenant_id: string;
-  is_public: NullableBoolean;
-  is_protected: NullableBoolean;
+  is_public: StoredBoolean<null>;
+  is_protected: StoredBoolean<null>;
   created_at: string;
   updated_at: string | null;
 }
@@ -123,9 +124,8 @@ export interface JobExecutionsTable extends OwnedColumns {
   end_time: string | null;
   lease_owner: string | null;
   lease_expires_at: string | null;
-  /** Default false. */
-  cancel_requested: ColumnType<boolean | number, boolean | undefined, boolean>;
-  delete_requested: ColumnType<boolean | number, boolean | undefined, boolean>;
+  cancel_requested: DefaultedBoolean;
+  delete_requested: DefaultedBoolean;
 }
 
 export interface IdempotencyKeysTable {
