@@ -42,42 +42,6 @@ type SpecOf<N extends ResourceTable> = TableSpec<N> & {
   numbers: readonly ColumnOf<N>[];
 };
 
-/** The columns of N whose schema type matches Kind (see JsonText, StoredBoolean in database.ts). */
-type ColumnsWhere<N extends ResourceTable, Kind extends 'json' | 'boolean' | 'number'> = {
-  [C in ColumnOf<N>]: Kind extends 'json'
-    ? Database[N][C] extends { __json__: true }
-      ? C
-      : never
-    : Kind extends 'boolean'
-      ? boolean extends SelectType<Database[N][C]>
-        ? C
-        : never
-      : number extends SelectType<Database[N][C]>
-        ? boolean extends SelectType<Database[N][C]>
-          ? never
-          : C
-        : never;
-}[ColumnOf<N>];
-
-/** `true` when `Listed` names exactly the columns `Expected`, else what it misses and what it has too many. */
-type Exactly<Expected extends string, Listed extends readonly string[]> = [
-  Exclude<Expected, Listed[number]>,
-  Exclude<Listed[number], Expected>,
-] extends [never, never]
-  ? true
-  : { missing: Exclude<Expected, Listed[number]>; extra: Exclude<Listed[number], Expected> };
-
-type Covers<S extends TableSpec> = S['table'] extends infer N extends ResourceTable
-  ? [
-      Exactly<ColumnOf<N>, S['columns']>,
-      Exactly<ColumnsWhere<N, 'json'>, S['json']>,
-      Exactly<ColumnsWhere<N, 'boolean'>, S['booleans']>,
-      Exactly<ColumnsWhere<N, 'number'>, S['numbers']>,
-    ]
-  : never;
-
-type Assert<T extends readonly true[]> = T;
-
 const OWNED = ['id', 'tenant_id', 'is_public', 'is_protected', 'created_at', 'updated_at'] as const;
 const OWNED_BOOLEANS = ['is_public', 'is_protected'] as const;
 
@@ -171,19 +135,6 @@ type _SpecsMatchTheSchema = Assert<
   ]
 >;
 
-// A record's fields are its table's columns, apart from those stored elsewhere (a template's
-// mains and libs are rows of job_template_binaries).
-type _RecordsMatchTheSchema = Assert<
-  [
-    Exactly<ColumnOf<'job_binary_internals'>, (keyof JobBinaryInternalRecord)[]>,
-    Exactly<ColumnOf<'job_binaries'>, (keyof JobBinaryRecord)[]>,
-    Exactly<ColumnOf<'data_sources'>, (keyof DataSourceRecord)[]>,
-    Exactly<ColumnOf<'job_templates'>, Exclude<keyof JobTemplateRecord, 'mains' | 'libs'>[]>,
-    Exactly<ColumnOf<'clusters'>, (keyof ClusterRecord)[]>,
-    Exactly<ColumnOf<'job_executions'>, (keyof JobExecutionRecord)[]>,
-  ]
->;
-
 type Row = Record<string, unknown>;
 
 /** Record fields → column values; fields that are not columns of the table are left out. */
@@ -236,3 +187,50 @@ function columnKinds(spec: TableSpec): readonly (readonly [string, ColumnKind])[
 const KINDS = new WeakMap<TableSpec, readonly (readonly [string, ColumnKind])[]>();
 
 export const nowIso = (): string => new Date().toISOString();
+
+// ---------------------------------------------------------------------------------------------
+// Compile-time checks of the specs and records against database.ts (types only: no runtime cost)
+
+// A record's fields are its table's columns, apart from those stored elsewhere (a template's
+// mains and libs are rows of job_template_binaries).
+type _RecordsMatchTheSchema = Assert<
+  [
+    Exactly<ColumnOf<'job_binary_internals'>, (keyof JobBinaryInternalRecord)[]>,
+    Exactly<ColumnOf<'job_binaries'>, (keyof JobBinaryRecord)[]>,
+    Exactly<ColumnOf<'data_sources'>, (keyof DataSourceRecord)[]>,
+    Exactly<ColumnOf<'job_templates'>, Exclude<keyof JobTemplateRecord, 'mains' | 'libs'>[]>,
+    Exactly<ColumnOf<'clusters'>, (keyof ClusterRecord)[]>,
+    Exactly<ColumnOf<'job_executions'>, (keyof JobExecutionRecord)[]>,
+  ]
+>;
+
+type Assert<T extends readonly true[]> = T;
+
+/** A spec's lists against its table: every column, and exactly the JSON, boolean and number ones. */
+type Covers<S extends TableSpec> = S['table'] extends infer N extends ResourceTable
+  ? [
+      Exactly<ColumnOf<N>, S['columns']>,
+      Exactly<JsonColumns<N>, S['json']>,
+      Exactly<BooleanColumns<N>, S['booleans']>,
+      Exactly<NumberColumns<N>, S['numbers']>,
+    ]
+  : never;
+
+/** `true` when `Listed` names exactly the columns `Expected`, else what it misses and what it has too many. */
+type Exactly<Expected extends string, Listed extends readonly string[]> = [
+  Exclude<Expected, Listed[number]>,
+  Exclude<Listed[number], Expected>,
+] extends [never, never]
+  ? true
+  : { missing: Exclude<Expected, Listed[number]>; extra: Exclude<Listed[number], Expected> };
+
+/** Columns by their type in database.ts: JsonText, a boolean (SQLite's 0/1 included), a number. */
+type JsonColumns<N extends ResourceTable> = {
+  [C in ColumnOf<N>]: Database[N][C] extends { __json__: true } ? C : never;
+}[ColumnOf<N>];
+type BooleanColumns<N extends ResourceTable> = {
+  [C in ColumnOf<N>]: boolean extends SelectType<Database[N][C]> ? C : never;
+}[ColumnOf<N>];
+type NumberColumns<N extends ResourceTable> = {
+  [C in ColumnOf<N>]: SelectType<Database[N][C]> extends number | null ? C : never;
+}[ColumnOf<N>];
