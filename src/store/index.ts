@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { type Kysely, sql } from 'kysely';
+import type { Database } from './database.js';
 import { coerceError, StoreUnavailableError } from '../errors.js';
 import type { DialectName } from './migrations.js';
 import { migratePostgres, openPostgres, translatePostgresError } from './postgres.js';
@@ -39,9 +40,9 @@ export interface StoreOptions {
 
 interface Connection {
   dialect: DialectName;
-  db: Kysely<any>;
+  db: Kysely<Database>;
   release(): Promise<void>;
-  migrate(db: Kysely<any>): Promise<number[]>;
+  migrate(db: Kysely<Database>): Promise<number[]>;
   translate(error: unknown): unknown;
   /** Starts keeping the cache of executions coherent with other processes' writes. */
   executionCache(): { cache: RowCache<JobExecutionRecord>; stop(): Promise<void> };
@@ -109,9 +110,9 @@ const EXTERNAL_CHECK_MS = 1;
  * Stores opened in one process on one SQLite file share its connection, so they share its cache
  * too: data_version does not see commits made through the same connection.
  */
-const sqliteCaches = new WeakMap<Kysely<any>, RowCache<JobExecutionRecord>>();
+const sqliteCaches = new WeakMap<Kysely<Database>, RowCache<JobExecutionRecord>>();
 
-function sqliteExecutionCache(db: Kysely<any>, dataVersion: () => number): RowCache<JobExecutionRecord> {
+function sqliteExecutionCache(db: Kysely<Database>, dataVersion: () => number): RowCache<JobExecutionRecord> {
   let cache = sqliteCaches.get(db);
   if (!cache) {
     let seen = dataVersion();
@@ -217,7 +218,7 @@ function createStore({ db, dialect, eventSignal, executionCache, release, stats,
       throw coerceError(translate(error));
     }
   };
-  const repositories = (handle: Kysely<any>, wrap: <T extends object>(repository: T) => T): StoreTransaction => ({
+  const repositories = (handle: Kysely<Database>, wrap: <T extends object>(repository: T) => T): StoreTransaction => ({
     dialect,
     jobBinaryInternals: wrap(jobBinaryInternals(handle)),
     jobBinaries: wrap(jobBinaries(handle)),

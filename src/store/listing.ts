@@ -1,10 +1,12 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Kysely, type RawBuilder, type SelectQueryBuilder, SqliteAdapter, sql } from 'kysely';
+import type { Database, OwnedColumns } from './database.js';
 import type { Filter, ListQuery, Page } from './types.js';
 import type { TableSpec } from './tables.js';
 
 type Row = Record<string, unknown>;
-type Query = SelectQueryBuilder<any, any, any>;
+/** A list's query: the resource table as `t`; joined names are raw references (ListSource.joined). */
+type Query = SelectQueryBuilder<{ t: OwnedColumns }, 't', object>;
 
 /**
  * What a list reads from: the resource table aliased `t`, plus the joined names some resources
@@ -12,7 +14,7 @@ type Query = SelectQueryBuilder<any, any, any>;
  */
 export interface ListSource {
   spec: TableSpec;
-  from(db: Kysely<any>): Query;
+  from(db: Kysely<Database>): Query;
   /** Sort and filter names that are not columns of `t`, mapped to their SQL expression. */
   joined?: Readonly<Record<string, string>>;
 }
@@ -94,7 +96,7 @@ function ordered(query: Query, key: RawBuilder<unknown>, descending: boolean, by
  *   (page 2 repeats it); with the marker at p, next = L[p+limit] and prev = L[p-limit]. A marker
  *   outside L lists from the start with no markers.
  */
-export async function listPage(db: Kysely<any>, source: ListSource, query: ListQuery): Promise<Page<Row>> {
+export async function listPage(db: Kysely<Database>, source: ListSource, query: ListQuery): Promise<Page<Row>> {
   const key = expressionOf(source, query.sort.field);
   const descending = query.sort.descending;
   const byId = query.sort.field === 'id' && !source.joined?.id;
@@ -202,7 +204,7 @@ const BATCH_BYTES = 1024 * 1024;
  * while other requests run.
  */
 async function fetchInBatches(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   source: ListSource,
   page: Query,
   count: number | undefined,
@@ -232,8 +234,8 @@ async function fetchInBatches(
     }
     await nextTurn();
     const ids = incomplete.slice(start, end).map((entry) => entry.id);
-    for (const row of (await db
-      .selectFrom(`${source.spec.table} as t`)
+    // Any resource table, seen as the columns they all share (a union of tables has no methods).
+    for (const row of (await (db.selectFrom(`${source.spec.table} as t`) as Query)
       .selectAll('t')
       .where('t.id', 'in', ids)
       .execute()) as Row[]) {

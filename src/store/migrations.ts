@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import type { Database } from './database.js';
 import { executionEventsMigration } from './migrations/execution-events.js';
 import type { DialectName, Migration } from './migrations/migration.js';
 import { EXECUTION_CHANGES_CHANNEL } from './postgres-changes.js';
@@ -200,7 +201,7 @@ export const LEDGER_TABLE = 'oasis_migrations';
  * `inTransaction` wraps one migration and its ledger row so a crash leaves neither half-done.
  */
 export async function applyPendingMigrations(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   dialect: DialectName,
   inTransaction: (work: () => Promise<void>) => Promise<void>,
 ): Promise<number[]> {

@@ -1,4 +1,5 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { Database } from './database.js';
 import pg from 'pg';
 import {
   DuplicateEntryError,
@@ -25,7 +26,7 @@ interface Logger {
 export function openPostgres(
   databaseUrl: string,
   options: { timeoutMs: number; logger?: Logger },
-): { db: Kysely<any>; stats(): { connections: number; idle: number; waiting: number } } {
+): { db: Kysely<Database>; stats(): { connections: number; idle: number; waiting: number } } {
   const { timeoutMs, logger } = options;
   const pool = new pg.Pool({
     connectionString: databaseUrl,
@@ -43,7 +44,7 @@ export function openPostgres(
     client.on('error', (error) => logger?.warn({ err: summary(error) }, 'PostgreSQL connection failed while in use'));
   });
   return {
-    db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }),
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
     stats: () => ({ connections: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
 }
@@ -59,7 +60,7 @@ const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 const MIGRATION_LOCK_KEY = 7_353_917_401;
 const MIGRATION_LOCK_RETRY_MS = 100;
 
-export async function migratePostgres(db: Kysely<any>): Promise<number[]> {
+export async function migratePostgres(db: Kysely<Database>): Promise<number[]> {
   return db.connection().execute(async (connection) => {
     // Tried rather than waited for: another node's migration may outlast the statement timeout.
     for (;;) {

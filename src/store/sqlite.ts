@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import type { Database } from './database.js';
 import { DuplicateEntryError, isDiskFull, StorageFullError, StoreUnavailableError } from '../errors.js';
 import { applyPendingMigrations } from './migrations.js';
 
@@ -44,7 +45,7 @@ export function acquireSqlite(dataDir: string): SqliteHandle {
 }
 
 export interface SqliteHandle {
-  db: Kysely<any>;
+  db: Kysely<Database>;
   /**
    * SQLite's data_version: it changes when another connection (another process) commits to the
    * database, and only then; this connection's own commits leave it alone.
@@ -57,7 +58,7 @@ const openFiles = new Map<string, Omit<SqliteHandle, 'release'> & { users: numbe
 
 function openSqlite(file: string): Omit<SqliteHandle, 'release'> {
   mkdirSync(path.dirname(file), { recursive: true });
-  const raw = new Database(file);
+  const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
   raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   raw.pragma('synchronous = NORMAL');
@@ -67,7 +68,7 @@ function openSqlite(file: string): Omit<SqliteHandle, 'release'> {
   );
   const dataVersion = raw.prepare('pragma data_version').pluck();
   return {
-    db: new Kysely<any>({ dialect: new SqliteDialect({ database: withBooleanParameters(raw) }) }),
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withBooleanParameters(raw) }) }),
     dataVersion: () => dataVersion.get() as number,
   };
 }
@@ -85,7 +86,7 @@ const ALREADY_ROLLED_BACK: ReturnType<SqliteDatabase['prepare']> = {
  * better-sqlite3 refuses JavaScript booleans as parameters; SQLite stores them as 0/1, so they
  * are converted here and the repositories pass booleans on both dialects.
  */
-function withBooleanParameters(raw: Database.Database): SqliteDatabase {
+function withBooleanParameters(raw: BetterSqlite3.Database): SqliteDatabase {
   const convert = (parameters: ReadonlyArray<unknown>) =>
     parameters.map((value) => (typeof value === 'boolean' ? Number(value) : value));
   // Kysely prepares every query afresh, and preparing costs as much as running a primary-key
@@ -93,8 +94,8 @@ function withBooleanParameters(raw: Database.Database): SqliteDatabase {
   // fixed set of query builders, so keeping statements by text hits almost always; the bound only
   // guards against texts that vary (IN lists of varying length). Queries run one at a time on
   // this connection, so a statement is never in use twice at once.
-  const statements = new Map<string, Database.Statement>();
-  const prepared = (query: string): Database.Statement => {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  const prepared = (query: string): BetterSqlite3.Statement => {
     let statement = statements.get(query);
     if (!statement) {
       statement = raw.prepare(query);
@@ -124,7 +125,7 @@ function withBooleanParameters(raw: Database.Database): SqliteDatabase {
  * BEGIN IMMEDIATE takes SQLite's write lock before reading the ledger, so a second process
  * migrating at the same moment waits (busy_timeout) and then finds the work done.
  */
-export async function migrateSqlite(db: Kysely<any>): Promise<number[]> {
+export async function migrateSqlite(db: Kysely<Database>): Promise<number[]> {
   return db.connection().execute(async (connection) => {
     await sql`begin immediate`.execute(connection);
     try {

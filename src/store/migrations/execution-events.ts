@@ -1,5 +1,5 @@
-import { type Kysely, sql } from 'kysely';
-import type { Migration } from './migration.js';
+import { sql } from 'kysely';
+import type { Migration, MigrationDb } from './migration.js';
 
 /** The channel the events trigger notifies, at commit, with the new event's id. */
 export const EXECUTION_EVENTS_CHANNEL = 'oasis_execution_events';
@@ -55,7 +55,7 @@ export const executionEventsMigration: Migration = {
 
 const terminalList = sql.join(TERMINAL.map((status) => sql.lit(status)));
 
-async function createSqlite(db: Kysely<any>): Promise<void> {
+async function createSqlite(db: MigrationDb): Promise<void> {
   await sql`
     create table execution_events (
       id integer primary key autoincrement,
@@ -86,7 +86,7 @@ async function createSqlite(db: Kysely<any>): Promise<void> {
     begin ${queueDeliveries} end`.execute(db);
 }
 
-async function createPostgres(db: Kysely<any>): Promise<void> {
+async function createPostgres(db: MigrationDb): Promise<void> {
   const text = sql`text collate "C"`;
   await sql`
     create table execution_events (
@@ -146,7 +146,7 @@ const queueDeliveries = sql`
   from webhooks w where w.tenant_id = new.tenant_id;`;
 
 async function createCommonTables(
-  db: Kysely<any>,
+  db: MigrationDb,
   serial: ReturnType<typeof sql>,
   bigint: ReturnType<typeof sql>,
 ): Promise<void> {

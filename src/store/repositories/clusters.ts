@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
+import type { Database } from '../database.js';
 import { CLUSTERS, decodeRow } from '../tables.js';
 import type { ClusterRecord, ClusterRepository } from '../types.js';
 import { tableRepository } from './rows.js';
 
-export function clusters(db: Kysely<any>): ClusterRepository {
+export function clusters(db: Kysely<Database>): ClusterRepository {
   return {
     ...tableRepository<ClusterRecord>(db, CLUSTERS),
     activeExecutions: async (clusterId) => {
@@ -13,7 +14,7 @@ export function clusters(db: Kysely<any>): ClusterRepository {
         .where('cluster_id', '=', clusterId)
         .where('end_time', 'is', null)
         .execute();
-      return rows.map((row) => row.id as string);
+      return rows.map((row) => row.id);
     },
     listByEngine: async (engines) => {
       if (engines.length === 0) return [];

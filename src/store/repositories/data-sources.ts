@@ -1,9 +1,10 @@
 import { type Kysely, sql } from 'kysely';
+import type { Database } from '../database.js';
 import { DATA_SOURCES } from '../tables.js';
 import type { DataSourceRecord, DataSourceRepository } from '../types.js';
 import { tableRepository } from './rows.js';
 
-export function dataSources(db: Kysely<any>): DataSourceRepository {
+export function dataSources(db: Kysely<Database>): DataSourceRepository {
   return {
     ...tableRepository<DataSourceRecord>(db, DATA_SOURCES),
     executionsUsing: (dataSourceId, statuses) => executionsUsing(db, dataSourceId, statuses),
@@ -11,7 +12,7 @@ export function dataSources(db: Kysely<any>): DataSourceRepository {
 }
 
 export async function executionsUsing(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   dataSourceId: string,
   statuses?: readonly string[],
 ): Promise<string[]> {
@@ -38,7 +39,7 @@ export async function executionsUsing(
       (row) =>
         row.input_id === dataSourceId ||
         row.output_id === dataSourceId ||
-        Object.hasOwn(JSON.parse((row.data_source_urls as string | null) ?? '{}') ?? {}, dataSourceId),
+        Object.hasOwn(JSON.parse(row.data_source_urls ?? '{}') ?? {}, dataSourceId),
     )
-    .map((row) => row.id as string);
+    .map((row) => row.id);
 }

@@ -1,19 +1,20 @@
-import { type Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, ExecutionEventsTable } from '../database.js';
 import type { ExecutionEventRecord, ExecutionEventRepository } from '../types.js';
 
 /** Rows of execution_events; PostgreSQL's bigint ids arrive as strings. */
-function decode(row: Record<string, unknown>): ExecutionEventRecord {
+function decode(row: Selectable<ExecutionEventsTable>): ExecutionEventRecord {
   return {
     id: Number(row.id),
-    execution_id: row.execution_id as string,
-    tenant_id: row.tenant_id as string,
-    status: row.status as string,
-    previous_status: (row.previous_status as string | null) ?? null,
-    created_at: row.created_at as string,
+    execution_id: row.execution_id,
+    tenant_id: row.tenant_id,
+    status: row.status,
+    previous_status: row.previous_status ?? null,
+    created_at: row.created_at,
   };
 }
 
-export function executionEvents(db: Kysely<any>): ExecutionEventRepository {
+export function executionEvents(db: Kysely<Database>): ExecutionEventRepository {
   return {
     async listAfter(afterId, { tenantId, limit }) {
       let query = db.selectFrom('execution_events').selectAll().where('id', '>', afterId);

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, IdempotencyKeysTable } from '../database.js';
 import type { IdempotencyKeyRecord, IdempotencyKeyRepository } from '../types.js';
 
 const TABLE = 'idempotency_keys';
@@ -7,7 +8,7 @@ const TABLE = 'idempotency_keys';
  * Idempotency keys of creating requests. The key's primary key (tenant, key) is what makes a
  * second request with the same key fail to store its row, even when both run at once.
  */
-export function idempotencyKeys(db: Kysely<any>): IdempotencyKeyRepository {
+export function idempotencyKeys(db: Kysely<Database>): IdempotencyKeyRepository {
   return {
     get: async (tenantId, key, now) => {
       const row = await db
@@ -40,14 +41,14 @@ export function idempotencyKeys(db: Kysely<any>): IdempotencyKeyRepository {
   };
 }
 
-function decode(row: Record<string, unknown>): IdempotencyKeyRecord {
+function decode(row: Selectable<IdempotencyKeysTable>): IdempotencyKeyRecord {
   return {
-    tenant_id: row.tenant_id as string,
-    idempotency_key: row.idempotency_key as string,
-    request_hash: row.request_hash as string,
+    tenant_id: row.tenant_id,
+    idempotency_key: row.idempotency_key,
+    request_hash: row.request_hash,
     status_code: Number(row.status_code),
-    response: row.response as string,
-    created_at: row.created_at as string,
-    expires_at: row.expires_at as string,
+    response: row.response,
+    created_at: row.created_at,
+    expires_at: row.expires_at,
   };
 }

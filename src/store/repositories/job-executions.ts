@@ -1,4 +1,5 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Database, JobExecutionsTable } from '../database.js';
 import { TERMINAL_STATUSES } from '../statuses.js';
 import type { ListSource } from '../listing.js';
 import type { DialectName } from '../migrations.js';
@@ -20,7 +21,7 @@ const SOURCE: ListSource = {
 const decode = (row: Record<string, unknown>) => decodeRow<JobExecutionRecord>(JOB_EXECUTIONS, row);
 const leaseUntil = (leaseMs: number) => new Date(Date.now() + leaseMs).toISOString();
 
-export function jobExecutions(db: Kysely<any>, dialect: DialectName): JobExecutionRepository {
+export function jobExecutions(db: Kysely<Database>, dialect: DialectName): JobExecutionRepository {
   return {
     ...tableRepository<JobExecutionRecord>(db, JOB_EXECUTIONS),
     list: (query) => listRows<JobExecutionRecord>(db, SOURCE, query),
@@ -33,7 +34,7 @@ export function jobExecutions(db: Kysely<any>, dialect: DialectName): JobExecuti
 }
 
 export async function updateIf(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   id: string,
   guard: { statusIn?: readonly string[]; owner?: string },
   patch: RowPatch<JobExecutionRecord>,
@@ -61,14 +62,14 @@ export async function updateIf(
  * pass read and write megabytes while every other request waited on SQLite.
  */
 export async function claim(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   dialect: DialectName,
   options: ClaimOptions,
 ): Promise<JobExecutionRecord[]> {
   if (options.statuses.length === 0 || options.engines.length === 0 || options.limit <= 0) return [];
   const now = nowIso();
   const lock = dialect === 'postgres' ? sql`for update of e skip locked` : sql``;
-  const result = await sql<Record<string, unknown>>`
+  const result = await sql<Selectable<JobExecutionsTable>>`
     with picked as (
       select e.id from job_executions e
       join clusters c on c.id = e.cluster_id
@@ -98,7 +99,7 @@ function leaseGone(options: ClaimOptions, now: string) {
   return sql`(e.lease_owner is not null and e.lease_owner <> ${options.nodeId} and e.lease_expires_at < ${before})`;
 }
 
-export async function renewLeases(db: Kysely<any>, nodeId: string, leaseMs: number): Promise<number> {
+export async function renewLeases(db: Kysely<Database>, nodeId: string, leaseMs: number): Promise<number> {
   const result = await db
     .updateTable('job_executions')
     .set({ lease_expires_at: leaseUntil(leaseMs) })
@@ -108,7 +109,7 @@ export async function renewLeases(db: Kysely<any>, nodeId: string, leaseMs: numb
   return Number(result.numUpdatedRows);
 }
 
-export async function listOwned(db: Kysely<any>, nodeId: string): Promise<JobExecutionRecord[]> {
+export async function listOwned(db: Kysely<Database>, nodeId: string): Promise<JobExecutionRecord[]> {
   const rows = await db
     .selectFrom('job_executions')
     .selectAll()
@@ -120,7 +121,11 @@ export async function listOwned(db: Kysely<any>, nodeId: string): Promise<JobExe
   return rows.map(decode);
 }
 
-export async function countActive(db: Kysely<any>, nodeId: string, engines: readonly EngineKind[]): Promise<number> {
+export async function countActive(
+  db: Kysely<Database>,
+  nodeId: string,
+  engines: readonly EngineKind[],
+): Promise<number> {
   if (engines.length === 0) return 0;
   const row = await db
     .selectFrom('job_executions as e')

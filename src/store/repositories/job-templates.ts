@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Database, JobTemplateBinariesTable } from '../database.js';
 import { JOB_TEMPLATES } from '../tables.js';
 import type { JobTemplateRecord, JobTemplateRepository, ListQuery, NewRow, RowPatch } from '../types.js';
 import {
@@ -13,7 +14,7 @@ import {
 } from './rows.js';
 
 const LINKS = 'job_template_binaries';
-type Role = 'mains' | 'libs';
+type Role = JobTemplateBinariesTable['role'];
 const ROLES: readonly Role[] = ['mains', 'libs'];
 type Stored = Omit<JobTemplateRecord, Role>;
 
@@ -21,7 +22,7 @@ type Stored = Omit<JobTemplateRecord, Role>;
  * Job templates. A template's mains and libs are rows of job_template_binaries (role, position),
  * loaded for every template a call returns.
  */
-export function jobTemplates(db: Kysely<any>): JobTemplateRepository {
+export function jobTemplates(db: Kysely<Database>): JobTemplateRepository {
   const source = plainSource(JOB_TEMPLATES);
   const getStored = rowGetter<Stored>(db, JOB_TEMPLATES);
   return {
@@ -46,7 +47,7 @@ export function jobTemplates(db: Kysely<any>): JobTemplateRepository {
   };
 }
 
-async function insertTemplate(db: Kysely<any>, row: NewRow<JobTemplateRecord>): Promise<JobTemplateRecord> {
+async function insertTemplate(db: Kysely<Database>, row: NewRow<JobTemplateRecord>): Promise<JobTemplateRecord> {
   return inTransaction(db, async (tx) => {
     const stored = await insertRow<Stored>(tx, JOB_TEMPLATES, row);
     await writeLinks(tx, stored.id, row);
@@ -55,7 +56,7 @@ async function insertTemplate(db: Kysely<any>, row: NewRow<JobTemplateRecord>): 
 }
 
 async function updateTemplate(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   id: string,
   patch: RowPatch<JobTemplateRecord>,
 ): Promise<JobTemplateRecord | undefined> {
@@ -72,7 +73,7 @@ async function updateTemplate(
 }
 
 async function writeLinks(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   templateId: string,
   binaries: Partial<Record<Role, string[]>>,
 ): Promise<void> {
@@ -88,7 +89,7 @@ async function writeLinks(
 }
 
 /** Attaches mains and libs, in order, to each template with one query. */
-async function withBinaries(db: Kysely<any>, templates: Stored[]): Promise<JobTemplateRecord[]> {
+async function withBinaries(db: Kysely<Database>, templates: Stored[]): Promise<JobTemplateRecord[]> {
   if (templates.length === 0) return [];
   const links = await db
     .selectFrom(LINKS)
@@ -104,12 +105,11 @@ async function withBinaries(db: Kysely<any>, templates: Stored[]): Promise<JobTe
     .execute();
   const byTemplate = new Map<string, Record<Role, string[]>>();
   for (const template of templates) byTemplate.set(template.id, { mains: [], libs: [] });
-  for (const link of links)
-    byTemplate.get(link.template_id as string)?.[link.role as Role].push(link.binary_id as string);
+  for (const link of links) byTemplate.get(link.template_id)?.[link.role].push(link.binary_id);
   return templates.map((template) => ({ ...template, ...byTemplate.get(template.id)! }));
 }
 
-export async function executionsOf(db: Kysely<any>, templateId: string): Promise<string[]> {
+export async function executionsOf(db: Kysely<Database>, templateId: string): Promise<string[]> {
   const rows = await db
     .selectFrom('job_executions')
     .select('id')
@@ -117,5 +117,5 @@ export async function executionsOf(db: Kysely<any>, templateId: string): Promise
     .orderBy('created_at')
     .orderBy('id')
     .execute();
-  return rows.map((row) => row.id as string);
+  return rows.map((row) => row.id);
 }

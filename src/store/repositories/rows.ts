@@ -1,4 +1,5 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Insertable, type Kysely } from 'kysely';
+import type { Database, OwnedColumns } from '../database.js';
 import { listPage, type ListSource } from '../listing.js';
 import { decodeRow, encodeRow, nowIso, type TableSpec } from '../tables.js';
 import { mapYielding } from '../yielding.js';
@@ -15,12 +16,13 @@ type Row = Record<string, unknown>;
  * Runs `work` in a transaction, or in the caller's when `db` is one already: a repository's
  * multi-statement write then commits with whatever else the caller's transaction writes.
  */
-export function inTransaction<R>(db: Kysely<any>, work: (tx: Kysely<any>) => Promise<R>): Promise<R> {
+export function inTransaction<R>(db: Kysely<Database>, work: (tx: Kysely<Database>) => Promise<R>): Promise<R> {
   return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
 
-export async function insertRow<T>(db: Kysely<any>, spec: TableSpec, record: object): Promise<T> {
-  const row = encodeRow(spec, { ...record, created_at: nowIso(), updated_at: null });
+export async function insertRow<T>(db: Kysely<Database>, spec: TableSpec, record: object): Promise<T> {
+  // A new record of the spec's table: its fields encode to that table's columns (see tables.ts).
+  const row = encodeRow(spec, { ...record, created_at: nowIso(), updated_at: null }) as Insertable<OwnedColumns>;
   const inserted = await db.insertInto(spec.table).values(row).returningAll().executeTakeFirstOrThrow();
   return decodeRow<T>(spec, inserted);
 }
@@ -30,7 +32,7 @@ export async function insertRow<T>(db: Kysely<any>, spec: TableSpec, record: obj
  * compiling it through the query builder cost as much as running it. The SQL text is the
  * dialect's own (`?` or `$1`), and the query still runs through the handle's driver.
  */
-export function rowGetter<T>(db: Kysely<any>, spec: TableSpec): (id: string) => Promise<T | undefined> {
+export function rowGetter<T>(db: Kysely<Database>, spec: TableSpec): (id: string) => Promise<T | undefined> {
   const { sql } = db.selectFrom(spec.table).selectAll().where('id', '=', '').compile();
   return async (id) => {
     const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(sql, [id]));
@@ -39,7 +41,7 @@ export function rowGetter<T>(db: Kysely<any>, spec: TableSpec): (id: string) => 
 }
 
 export async function updateRow<T>(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   spec: TableSpec,
   id: string,
   patch: object,
@@ -52,13 +54,13 @@ export async function updateRow<T>(
   return row ? decodeRow<T>(spec, row) : undefined;
 }
 
-export async function deleteRow(db: Kysely<any>, spec: TableSpec, id: string): Promise<boolean> {
+export async function deleteRow(db: Kysely<Database>, spec: TableSpec, id: string): Promise<boolean> {
   const result = await db.deleteFrom(spec.table).where('id', '=', id).executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
 
 export async function findRowsByName<T>(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   spec: TableSpec,
   tenantId: string,
   name: string,
@@ -74,7 +76,7 @@ export async function findRowsByName<T>(
   return rows.map((row) => decodeRow<T>(spec, row));
 }
 
-export async function listRows<T>(db: Kysely<any>, source: ListSource, query: ListQuery): Promise<Page<T>> {
+export async function listRows<T>(db: Kysely<Database>, source: ListSource, query: ListQuery): Promise<Page<T>> {
   const page = await listPage(db, source, query);
   return { ...page, items: await mapYielding(page.items, (row: Row) => decodeRow<T>(source.spec, row)) };
 }
@@ -85,7 +87,7 @@ export function plainSource(spec: TableSpec): ListSource {
 }
 
 /** The shared Repository methods of a table with no extra storage. */
-export function tableRepository<T extends Owned>(db: Kysely<any>, spec: TableSpec) {
+export function tableRepository<T extends Owned>(db: Kysely<Database>, spec: TableSpec) {
   const source = plainSource(spec);
   return {
     insert: (row: object) => insertRow<T>(db, spec, row),

@@ -1,31 +1,30 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Database, WebhookDeliveriesTable } from '../database.js';
 import type { DialectName } from '../migrations.js';
 import { nowIso } from '../tables.js';
 import type { DueDelivery, WebhookDeliveryRecord, WebhookRecord, WebhookRepository } from '../types.js';
 
-const NUMBERS = ['id', 'event_id', 'attempts'] as const;
+type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 
-function decodeDelivery<T extends WebhookDeliveryRecord>(row: Record<string, unknown>): T {
-  const record = { ...row } as Record<string, unknown>;
-  for (const column of NUMBERS) record[column] = Number(row[column]);
-  return record as T;
+/** PostgreSQL's bigint ids arrive as strings. */
+function decodeDelivery(row: DeliveryRow): WebhookDeliveryRecord {
+  return { ...row, id: Number(row.id), event_id: Number(row.event_id), attempts: Number(row.attempts) };
 }
 
-export function webhooks(db: Kysely<any>, dialect: DialectName): WebhookRepository {
+export function webhooks(db: Kysely<Database>, dialect: DialectName): WebhookRepository {
   return {
     insertBounded: (row, max) => insertBounded(db, dialect, row, max),
     async get(id) {
-      return (await db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst()) as
-        WebhookRecord | undefined;
+      return db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
     },
     async listByTenant(tenantId) {
-      return (await db
+      return db
         .selectFrom('webhooks')
         .selectAll()
         .where('tenant_id', '=', tenantId)
         .orderBy('created_at')
         .orderBy('id')
-        .execute()) as WebhookRecord[];
+        .execute();
     },
     async delete(id) {
       return db.transaction().execute(async (trx) => {
@@ -56,7 +55,7 @@ export function webhooks(db: Kysely<any>, dialect: DialectName): WebhookReposito
         .orderBy('id', 'desc')
         .limit(limit)
         .execute();
-      return rows.map((row) => decodeDelivery<WebhookDeliveryRecord>(row)).reverse();
+      return rows.map(decodeDelivery).reverse();
     },
     async pruneDeliveries(before) {
       const result = await db
@@ -75,7 +74,7 @@ export function webhooks(db: Kysely<any>, dialect: DialectName): WebhookReposito
  * SQLite's single writer serialises them already.
  */
 async function insertBounded(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   dialect: DialectName,
   row: Omit<WebhookRecord, 'created_at'>,
   max: number,
@@ -97,7 +96,7 @@ async function insertBounded(
 
 /** The executions' claim, for deliveries: one statement, SKIP LOCKED on PostgreSQL. */
 async function claimDeliveries(
-  db: Kysely<any>,
+  db: Kysely<Database>,
   dialect: DialectName,
   options: { nodeId: string; limit: number; leaseMs: number; now: string },
 ): Promise<DueDelivery[]> {
@@ -114,7 +113,7 @@ async function claimDeliveries(
   if (due.length === 0) return [];
   const until = new Date(Date.parse(now) + leaseMs).toISOString();
   const lock = dialect === 'postgres' ? sql`for update skip locked` : sql``;
-  const claimed = await sql<Record<string, unknown>>`
+  const claimed = await sql<DeliveryRow>`
     with picked as (
       select id from webhook_deliveries
       where state = 'pending' and next_attempt_at <= ${now}
@@ -131,19 +130,14 @@ async function claimDeliveries(
   const hooks = await db
     .selectFrom('webhooks')
     .select(['id', 'url', 'secret'])
-    .where('id', 'in', [...new Set(claimed.rows.map((row) => row.webhook_id as string))])
+    .where('id', 'in', [...new Set(claimed.rows.map((row) => row.webhook_id))])
     .execute();
-  const byId = new Map(hooks.map((hook) => [hook.id as string, hook]));
+  const byId = new Map(hooks.map((hook) => [hook.id, hook]));
   const sendable: DueDelivery[] = [];
-  const orphans: unknown[] = [];
+  const orphans: DeliveryRow['id'][] = [];
   for (const row of claimed.rows) {
-    const hook = byId.get(row.webhook_id as string);
-    if (hook)
-      sendable.push({
-        ...decodeDelivery<WebhookDeliveryRecord>(row),
-        url: hook.url as string,
-        secret: hook.secret as string,
-      });
+    const hook = byId.get(row.webhook_id);
+    if (hook) sendable.push({ ...decodeDelivery(row), url: hook.url, secret: hook.secret });
     else orphans.push(row.id);
   }
   // Queued by an event committed while its webhook was being deleted.
