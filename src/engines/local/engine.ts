@@ -145,12 +145,17 @@ export class LocalEngine implements Engine {
       await writeAtomically(path.join(dir, FILES.job), `${JSON.stringify(record, null, 2)}\n`);
 
       const local: LocalJob = { executionId: job.executionId, dir, identity };
-      this.children.add(job.executionId);
-      child.once('exit', () => {
+      this.watch(local);
+      const ended = () => {
         this.children.delete(job.executionId);
         void this.check(local.executionId);
-      });
-      this.watch(local);
+      };
+      // A trivial job may already have ended while job.json was written: its 'exit' has fired.
+      if (child.exitCode !== null || child.signalCode !== null) ended();
+      else {
+        this.children.add(job.executionId);
+        child.once('exit', ended);
+      }
       this.settings.logger?.info({ executionId: job.executionId, pid: identity.pid, command }, 'local job started');
       return this.submissionOf(identity, dir, { status: 'RUNNING', info: { pid: identity.pid, workdir: dir } });
     } catch (error) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import type { Engine, EngineJobRef, EngineStatus, JobFile, JobSpec } from '../../../src/engines/engine.js';
 import { createLocalEngine } from '../../../src/engines/local/index.js';
+import type { Sandbox } from '../../../src/engines/sandbox/index.js';
 import { logPaths } from '../../../src/engines/local/index.js';
 import type { ClusterRecord } from '../../../src/store/types.js';
 import { isTerminal } from '../../../src/store/statuses.js';
@@ -68,12 +69,12 @@ export interface EngineFixture {
   dispose: () => Promise<void>;
 }
 
-export async function engineFixture(killGraceMs = 500): Promise<EngineFixture> {
+export async function engineFixture(killGraceMs = 500, sandbox: Sandbox = jobSandbox()): Promise<EngineFixture> {
   const workDir = await mkdtemp(path.join(tmpdir(), 'oasis-local-'));
   const engines: Engine[] = [];
   const refs: EngineJobRef[] = [];
   const newEngine = async (): Promise<Engine> => {
-    const engine = await createLocalEngine({ workDir, nodeId: NODE, killGraceMs, sandbox: jobSandbox() });
+    const engine = await createLocalEngine({ workDir, nodeId: NODE, killGraceMs, sandbox });
     engines.push(engine);
     return engine;
   };

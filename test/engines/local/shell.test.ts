@@ -17,6 +17,7 @@ import {
   shellJob,
   type EngineFixture,
 } from './helpers.js';
+import { UnconfinedSandbox } from '../../../src/engines/sandbox/unconfined.js';
 import { processesRunning } from '../../support/sandbox.js';
 
 describe('local engine: Shell jobs', () => {
@@ -197,5 +198,26 @@ describe('local engine: validation and staging', () => {
 
   it('reports the cluster Active', async () => {
     assert.equal((await fx.engine.checkCluster(cluster)).status, 'Active');
+  });
+});
+
+describe('local engine: jobs that end at once', () => {
+  let fx: EngineFixture;
+  beforeEach(async () => {
+    // Unconfined, a trivial job ends within the submit that starts it: the case to prove.
+    fx = await engineFixture(500, new UnconfinedSandbox());
+  });
+  afterEach(async () => {
+    await fx.dispose();
+  });
+
+  it('reports the end of every job, even one that ended before its submit returned', async () => {
+    const reported = new Map<string, EngineStatus>();
+    fx.engine.onStatusChange!((executionId, status) => reported.set(executionId, status));
+    const jobs = Array.from({ length: 30 }, () => shellJob('exit 0\n'));
+    for (const job of jobs) await fx.submit(job);
+    // Only the end report is waited for: the engine's status poll skips its own children.
+    await eventually(() => jobs.every((job) => reported.has(job.executionId)), 'an end report for every job');
+    for (const job of jobs) assert.equal(reported.get(job.executionId)?.status, 'SUCCEEDED');
   });
 });
