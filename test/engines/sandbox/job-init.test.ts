@@ -103,7 +103,7 @@ describe('oasis-job-init, the last step of the bubblewrap sandbox', () => {
     assert.equal(built.mode & 0o777, 0o755);
   });
 
-  test('it refuses root and anything but whole numbers, before the job starts', () => {
+  test('it refuses root and anything but whole numbers before the job starts, and says why a command cannot run', () => {
     const built = buildJobInit(path.join(root, 'build'));
     if (!('path' in built)) throw new Error(built.problem);
     const binary = built.path;
@@ -111,11 +111,15 @@ describe('oasis-job-init, the last step of the bubblewrap sandbox', () => {
     const attempts: [string[], number, RegExp][] = [
       [['0', '0', ...limits, '/bin/true'], 125, /never run as root/],
       [['1000', '0', ...limits, '/bin/true'], 125, /never run as root/],
-      [['-', '-', '12x', '1', '64', '64', '/bin/true'], 125, /FSIZE is not a number: '12x'/],
+      [['-', '-', '12x', '1', '64', '64', '/bin/true'], 125, /FSIZE is not a number: 12x/],
       [['-', '-', '1', '-1', '64', '64', '/bin/true'], 125, /DATA is not a number/],
       [['-', '-', '1', '', '64', '64', '/bin/true'], 125, /DATA is not a number/],
       [['-', '-', ...limits], 125, /usage/],
-      [['-', '-', ...limits, '/nonexistent/program'], 127, /cannot run \/nonexistent\/program/],
+      [['-', '-', ...limits, '/nonexistent/program'], 127, /cannot run \/nonexistent\/program: errno 2/],
+      [['-', '-', ...limits, 'no-such-program-on-path'], 127, /cannot run no-such-program-on-path: errno 2/],
+      [['-', '-', ...limits, '/etc'], 126, /cannot run \/etc: errno 13/],
+      // A name without a slash is looked up on PATH, as a shell would; the job's own status passes through.
+      [['-', '-', ...limits, 'sh', '-c', 'exit 7'], 7, /^$/],
     ];
     for (const [args, code, message] of attempts) {
       const result = spawnSync(binary, args, { encoding: 'utf8' });
