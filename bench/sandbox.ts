@@ -17,7 +17,9 @@ import { createDatabase, startOasis, type BenchDatabase, type BenchOasis } from 
 import { printTable, progress, type Row } from './lib/report.js';
 import { median, pairedRatios, quantile, spread } from './lib/stats.js';
 
-const ROUNDS = 30;
+const ROUNDS = 60;
+/** Rounds run first and not counted: until both processes' hot paths are compiled, either may lag. */
+const WARM_UP_ROUNDS = 10;
 const SHOW_POLL_MS = 2;
 const START_TARGET_MS = 30;
 const RATIO_TARGET = 1.3;
@@ -61,9 +63,11 @@ export async function sandboxBenchmark(): Promise<Row[]> {
     progress(`sandbox: ${ROUNDS} rounds of a trivial job, sandboxed and unsandboxed in turn`);
     const started = { sandboxed: [] as number[], unconfined: [] as number[] };
     const done = { sandboxed: [] as number[], unconfined: [] as number[] };
-    // A warm-up round each, then alternating order so neither side always goes first.
-    await once(sandboxed);
-    await once(unconfined);
+    // Warm-up rounds, then alternating order so neither side always goes first.
+    for (let round = 0; round < WARM_UP_ROUNDS; round += 1) {
+      await once(sandboxed);
+      await once(unconfined);
+    }
     for (let round = 0; round < ROUNDS; round += 1) {
       const order = round % 2 === 0 ? (['sandboxed', 'unconfined'] as const) : (['unconfined', 'sandboxed'] as const);
       for (const name of order) {
