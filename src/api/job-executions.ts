@@ -7,7 +7,8 @@ import { createOnce } from './idempotency.js';
 import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
 import type { ConfigValue, JobExecutionRecord, JobTemplateRecord, NewRow } from '../store/types.js';
 import { bodyLimit, checkJobConfigsSize, LIMITS } from './limits.js';
-import { type ListSpec, listResource, sendList } from './listing.js';
+import { type ListSpec, readList, sendItems } from './listing.js';
+import { mapYielding } from '../store/yielding.js';
 import { formatTime, renderOwned } from './render.js';
 import {
   AnyObject,
@@ -138,6 +139,9 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
     await getVisible(repo, (request.params as { id: string }).id, tenantOf(request));
   };
 
+  // The store hands out one frozen object per unchanged cached row, so its body and its list item
+  // are serialised once: neither depends on who asks (the store hands out only visible rows).
+  const listItems = new WeakMap<JobExecutionRecord, string>();
   api.get(
     '/job-executions',
     {
@@ -145,12 +149,20 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
       schema: { querystring: ListQueryString, response: { 200: ListEnvelope('job_executions', JobExecutionSchema) } },
     },
     async (request, reply) => {
-      const body = await listResource(repo, request.query, LIST, tenantOf(request), renderJobExecution);
-      return sendList(reply, body, LIST.key, JobExecutionSchema);
+      const { page, markers } = await readList(repo, request.query, LIST, tenantOf(request));
+      const serialize = reply.compileSerializationSchema(JobExecutionSchema) as (value: unknown) => string;
+      const items = await mapYielding(page.items, (row) => {
+        let item = listItems.get(row);
+        if (item === undefined) {
+          item = serialize(renderJobExecution(row));
+          if (Object.isFrozen(row)) listItems.set(row, item);
+        }
+        return item;
+      });
+      return sendItems(reply, LIST.key, items, markers ? page : undefined);
     },
   );
 
-  // The store hands out one frozen object per unchanged cached row, so its body is rendered once.
   const bodies = new WeakMap<JobExecutionRecord, string>();
   api.get(
     '/job-executions/:id',

@@ -118,12 +118,30 @@ export type ListBody = Record<string, unknown[] | { prev: string | null; next: s
  * visible), the store query, and Sahara's envelope with `markers` when paginating.
  */
 export async function listResource<T extends Owned>(
-  repo: { get(id: string): Promise<T | undefined>; list(query: ListQuery): Promise<Page<T>> },
+  repo: ListedRepository<T>,
   query: unknown,
   spec: ListSpec,
   tenantId: string,
   render: (row: T) => unknown,
 ): Promise<ListBody> {
+  const { page, markers } = await readList(repo, query, spec, tenantId);
+  const body: ListBody = { [spec.key]: await mapYielding(page.items, render) };
+  if (markers) body.markers = { prev: page.prev, next: page.next };
+  return body;
+}
+
+interface ListedRepository<T> {
+  get(id: string): Promise<T | undefined>;
+  list(query: ListQuery): Promise<Page<T>>;
+}
+
+/** A list's page, and whether its envelope carries `markers` (when paginating). */
+export async function readList<T extends Owned>(
+  repo: ListedRepository<T>,
+  query: unknown,
+  spec: ListSpec,
+  tenantId: string,
+): Promise<{ page: Page<T>; markers: boolean }> {
   const listQuery = parseListQuery(query, spec, tenantId);
   if (listQuery.marker !== undefined) {
     if (spec.ignoreUnknownMarker) {
@@ -134,15 +152,11 @@ export async function listResource<T extends Owned>(
     }
   }
   const page = await repo.list(listQuery);
-  const body: ListBody = { [spec.key]: await mapYielding(page.items, render) };
-  if (
+  const markers =
     page.prev !== null ||
     page.next !== null ||
-    first((query as Record<string, unknown> | undefined)?.marker) !== undefined
-  ) {
-    body.markers = { prev: page.prev, next: page.next };
-  }
-  return body;
+    first((query as Record<string, unknown> | undefined)?.marker) !== undefined;
+  return { page, markers };
 }
 
 /**
@@ -154,9 +168,22 @@ export async function listResource<T extends Owned>(
 export async function sendList(reply: FastifyReply, body: ListBody, key: string, item: TSchema): Promise<FastifyReply> {
   const serialize = reply.compileSerializationSchema(item) as (value: unknown) => string;
   const items = await mapYielding(body[key] as unknown[], serialize);
-  const markers = body.markers === undefined ? '' : `,"markers":${JSON.stringify(body.markers)}`;
+  return sendItems(reply, key, items, body.markers as Page<unknown> | undefined);
+}
+
+/**
+ * Sends a list whose items are serialised already (each one shaped by the item's schema), in
+ * the envelope the list's response schema would have produced.
+ */
+export async function sendItems(
+  reply: FastifyReply,
+  key: string,
+  items: readonly string[],
+  markers: { prev: string | null; next: string | null } | undefined,
+): Promise<FastifyReply> {
   const head = `{${JSON.stringify(key)}:[`;
-  const tail = `]${markers}}`;
+  const tail =
+    markers === undefined ? ']}' : `],"markers":${JSON.stringify({ prev: markers.prev, next: markers.next })}}`;
   void reply.type('application/json; charset=utf-8');
   let length = head.length + tail.length + items.length;
   for (const text of items) length += text.length;

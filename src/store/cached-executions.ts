@@ -1,3 +1,6 @@
+import type { Kysely } from 'kysely';
+import { listThroughCache } from './cached-list.js';
+import { SOURCE as EXECUTION_LIST } from './repositories/job-executions.js';
 import type { RowCache } from './row-cache.js';
 import type { JobExecutionRecord, JobExecutionRepository } from './types.js';
 
@@ -5,10 +8,13 @@ import type { JobExecutionRecord, JobExecutionRepository } from './types.js';
  * The executions repository with `get` served through the cache. Every write invalidates what it
  * touched once it has finished, whether it succeeded or not (a failed commit may still have
  * committed): one id, the claimed ids, or everything for the writes whose ids are not known.
+ * Lists take their rows from the cache too, except in a transaction, whose reads may see its own
+ * uncommitted writes.
  */
 export function withRowCache(
   repository: JobExecutionRepository,
   cache: RowCache<JobExecutionRecord>,
+  db: Kysely<any>,
 ): JobExecutionRepository {
   const touching =
     <A extends unknown[], R>(write: (...args: A) => Promise<R>, ids: (args: A, result?: R) => string[] | 'all') =>
@@ -27,6 +33,7 @@ export function withRowCache(
   return {
     ...repository,
     get: (id) => cache.read(id, repository.get),
+    list: (query) => (db.isTransaction ? repository.list(query) : listThroughCache(db, EXECUTION_LIST, cache, query)),
     insert: touching(repository.insert, ([row]) => [row.id]),
     update: touching(repository.update, byId),
     updateIf: touching(repository.updateIf, byId),

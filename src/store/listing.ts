@@ -94,7 +94,12 @@ function ordered(query: Query, key: RawBuilder<unknown>, descending: boolean, by
  *   (page 2 repeats it); with the marker at p, next = L[p+limit] and prev = L[p-limit]. A marker
  *   outside L lists from the start with no markers.
  */
-export async function listPage(db: Kysely<any>, source: ListSource, query: ListQuery): Promise<Page<Row>> {
+export async function listPage(
+  db: Kysely<any>,
+  source: ListSource,
+  query: ListQuery,
+  shape: 'rows' | 'ids' = 'rows',
+): Promise<Page<Row>> {
   const key = expressionOf(source, query.sort.field);
   const descending = query.sort.descending;
   const byId = query.sort.field === 'id' && !source.joined?.id;
@@ -106,6 +111,12 @@ export async function listPage(db: Kysely<any>, source: ListSource, query: ListQ
     return q;
   };
   const fetch = async (q: Query, count: number | undefined): Promise<Row[]> => {
+    if (shape === 'ids') {
+      // A raw select list goes in as an aliased expression: its alias names the last column.
+      let ids = ordered(q, key, descending, byId).select(idSelection(db, source.spec).as('bytes'));
+      if (count !== undefined) ids = ids.limit(count);
+      return (await ids.execute()) as Row[];
+    }
     if (db.getExecutor().adapter instanceof SqliteAdapter)
       return fetchInBatches(db, source, ordered(q, key, descending, byId), count);
     let page = ordered(q, key, descending, byId).selectAll('t');
@@ -159,6 +170,33 @@ export async function listPage(db: Kysely<any>, source: ListSource, query: ListQ
     next: (rows[limit]?.id as string | undefined) ?? null,
   };
 }
+
+/** A listed row's id, and (SQLite) how many bytes its large values hold: 0 on PostgreSQL. */
+export interface ListedId {
+  id: string;
+  bytes: number;
+}
+
+/**
+ * The page's ids only, in its order, for callers that hold most rows in memory already (the
+ * executions' row cache): the rows are then read by id, the ones missing in one query.
+ */
+export function listIds(db: Kysely<any>, source: ListSource, query: ListQuery): Promise<Page<ListedId>> {
+  return listPage(db, source, query, 'ids') as Promise<Page<never>>;
+}
+
+function idSelection(db: Kysely<any>, spec: TableSpec): RawBuilder<unknown> {
+  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return sql`t.id as id, 0`;
+  let selection = ID_SELECTIONS.get(spec);
+  if (!selection) {
+    const lengths = largeColumns(spec).map((name) => `coalesce(octet_length(t."${name}"), 0)`);
+    selection = sql.raw(`t.id as id, ${lengths.join(' + ') || '0'}`);
+    ID_SELECTIONS.set(spec, selection);
+  }
+  return selection;
+}
+
+const ID_SELECTIONS = new WeakMap<TableSpec, RawBuilder<unknown>>();
 
 /**
  * The select list of fetchInBatches, written once per table: `t.col as col` for each column, but

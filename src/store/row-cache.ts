@@ -46,6 +46,34 @@ export class RowCache<T extends { id: string }> {
     return row;
   }
 
+  /**
+   * The rows of `ids` that exist, in the order of `ids`: those in memory from here, the others
+   * through `load`, which is called once with all of them and leaves out the ids it does not find.
+   * A list longer than the cache is not remembered: it would only evict itself.
+   */
+  async readMany(ids: readonly string[], load: (ids: string[]) => Promise<T[]>): Promise<T[]> {
+    const found: (T | undefined)[] = new Array<T | undefined>(ids.length);
+    const missing: string[] = [];
+    if (!this.suspended) this.options.checkExternalChanges?.();
+    for (let index = 0; index < ids.length; index += 1) {
+      const hit = this.suspended ? undefined : this.rows.get(ids[index]!);
+      if (hit === undefined) missing.push(ids[index]!);
+      else found[index] = hit;
+    }
+    if (missing.length === 0) return found as T[];
+    const generation = this.generation;
+    const loaded = await load(missing);
+    const keep = generation === this.generation && !this.suspended && ids.length <= this.capacity;
+    const byId = new Map<string, T>();
+    for (const row of loaded) byId.set(row.id, keep ? this.remember(row) : row);
+    const rows: T[] = [];
+    for (let index = 0; index < ids.length; index += 1) {
+      const row = found[index] ?? byId.get(ids[index]!);
+      if (row !== undefined) rows.push(row);
+    }
+    return rows;
+  }
+
   invalidate(id: string): void {
     this.generation += 1;
     this.rows.delete(id);
@@ -72,10 +100,11 @@ export class RowCache<T extends { id: string }> {
     return this.rows.size;
   }
 
-  private remember(row: T): void {
+  private remember(row: T): T {
     // The oldest entry goes first: Map keeps insertion order.
     if (this.rows.size >= this.capacity) this.rows.delete(this.rows.keys().next().value!);
     this.rows.set(row.id, deepFreeze(row));
+    return row;
   }
 }
 
