@@ -5,9 +5,9 @@ import { ApiError } from '../errors.js';
 import { prepareExecution, type ExecuteRequest } from '../executions/execute.js';
 import { createOnce } from './idempotency.js';
 import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
-import type { ConfigValue, JobExecutionRecord, JobTemplateRecord, NewRow } from '../store/types.js';
+import type { ConfigValue, JobExecutionRecord, JobTemplateRecord, NewRow, Page } from '../store/types.js';
 import { bodyLimit, checkJobConfigsSize, LIMITS } from './limits.js';
-import { type ListSpec, readList, sendItems } from './listing.js';
+import { joinItems, type ListSpec, readList, sendItems } from './listing.js';
 import { mapYielding } from '../store/yielding.js';
 import { formatTime, renderOwned } from './render.js';
 import {
@@ -140,8 +140,10 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
   };
 
   // The store hands out one frozen object per unchanged cached row, so its body and its list item
-  // are serialised once: neither depends on who asks (the store hands out only visible rows).
+  // are serialised once; and one frozen page per unchanged list, so that body is built once too.
+  // None depends on who asks: the store hands out only rows and pages the asker may see.
   const listItems = new WeakMap<JobExecutionRecord, string>();
+  const listBodies = new WeakMap<Page<JobExecutionRecord>, string>();
   api.get(
     '/job-executions',
     {
@@ -150,16 +152,22 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { page, markers } = await readList(repo, request.query, LIST, tenantOf(request));
-      const serialize = reply.compileSerializationSchema(JobExecutionSchema) as (value: unknown) => string;
-      const items = await mapYielding(page.items, (row) => {
-        let item = listItems.get(row);
-        if (item === undefined) {
-          item = serialize(renderJobExecution(row));
-          if (Object.isFrozen(row)) listItems.set(row, item);
-        }
-        return item;
-      });
-      return sendItems(reply, LIST.key, items, markers ? page : undefined);
+      let body = listBodies.get(page);
+      if (body === undefined) {
+        const serialize = reply.compileSerializationSchema(JobExecutionSchema) as (value: unknown) => string;
+        const items = await mapYielding(page.items, (row) => {
+          let item = listItems.get(row);
+          if (item === undefined) {
+            item = serialize(renderJobExecution(row));
+            if (Object.isFrozen(row)) listItems.set(row, item);
+          }
+          return item;
+        });
+        body = joinItems(LIST.key, items, markers ? page : undefined);
+        if (body === undefined) return sendItems(reply, LIST.key, items, markers ? page : undefined);
+        if (Object.isFrozen(page)) listBodies.set(page, body);
+      }
+      return reply.type('application/json; charset=utf-8').send(body as never);
     },
   );
 

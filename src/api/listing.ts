@@ -181,26 +181,39 @@ export async function sendItems(
   items: readonly string[],
   markers: { prev: string | null; next: string | null } | undefined,
 ): Promise<FastifyReply> {
-  const head = `{${JSON.stringify(key)}:[`;
-  const tail =
-    markers === undefined ? ']}' : `],"markers":${JSON.stringify({ prev: markers.prev, next: markers.next })}}`;
+  const body = joinItems(key, items, markers);
   void reply.type('application/json; charset=utf-8');
-  let length = head.length + tail.length + items.length;
-  for (const text of items) length += text.length;
   // A string is sent as it is: each item has been shaped by its schema already.
-  if (length <= STREAMED_LIST_CHARS) return reply.send(`${head}${items.join(',')}${tail}` as never);
+  if (body !== undefined) return reply.send(body as never);
   // Joined and encoded at once, a page of large rows took the event loop for ten milliseconds
   // and more: each item is encoded on its own, between other requests, and streamed.
   const comma = Buffer.from(',');
-  const pieces = [Buffer.from(head)];
+  const pieces = [Buffer.from(envelopeHead(key))];
   for (const [index, bytes] of (await mapYielding(items, (text) => Buffer.from(text))).entries()) {
     if (index > 0) pieces.push(comma);
     pieces.push(bytes);
   }
-  pieces.push(Buffer.from(tail));
+  pieces.push(Buffer.from(envelopeTail(markers)));
   const bytes = pieces.reduce((total, piece) => total + piece.length, 0);
   return reply.header('content-length', bytes).send(Readable.from(pieces, { objectMode: false }) as never);
 }
+
+/** The list's body in one string, or undefined when it is too long to be built at once. */
+export function joinItems(
+  key: string,
+  items: readonly string[],
+  markers: { prev: string | null; next: string | null } | undefined,
+): string | undefined {
+  const head = envelopeHead(key);
+  const tail = envelopeTail(markers);
+  let length = head.length + tail.length + items.length;
+  for (const text of items) length += text.length;
+  return length <= STREAMED_LIST_CHARS ? `${head}${items.join(',')}${tail}` : undefined;
+}
+
+const envelopeHead = (key: string) => `{${JSON.stringify(key)}:[`;
+const envelopeTail = (markers: { prev: string | null; next: string | null } | undefined) =>
+  markers === undefined ? ']}' : `],"markers":${JSON.stringify({ prev: markers.prev, next: markers.next })}}`;
 
 /** Lists whose JSON is longer than this are sent as a stream of their items. */
 const STREAMED_LIST_CHARS = 1024 * 1024;

@@ -40,6 +40,29 @@ export function withRowCache(
     delete: touching(repository.delete, byId),
     // The rows a failed claim may have leased are unknown.
     claim: touching(repository.claim, (_args, claimed) => claimed?.map((row) => row.id) ?? 'all'),
-    renewLeases: touching(repository.renewLeases, () => 'all'),
+    renewLeases: renewingLeases(repository, cache),
+  };
+}
+
+/**
+ * Renewing leases rewrites this node's unfinished executions, every reconciler pass: forgetting
+ * every cached row for it emptied the cache every two seconds. A cached row is the row as it is
+ * in the database, so the rows renewed are exactly the cached ones that match the renewal's
+ * condition; when it renewed none, nothing changed at all. A failed renewal may have renewed
+ * anything.
+ */
+function renewingLeases(
+  repository: JobExecutionRepository,
+  cache: RowCache<JobExecutionRecord>,
+): JobExecutionRepository['renewLeases'] {
+  return async (nodeId, leaseMs) => {
+    let renewed: number | undefined;
+    try {
+      renewed = await repository.renewLeases(nodeId, leaseMs);
+      return renewed;
+    } finally {
+      if (renewed === undefined) cache.clear();
+      else if (renewed > 0) cache.invalidateWhere((row) => row.lease_owner === nodeId && row.end_time === null);
+    }
   };
 }

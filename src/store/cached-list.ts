@@ -12,11 +12,15 @@ const BATCH_BYTES = 1024 * 1024;
 const BATCH_IDS = 500;
 
 /**
- * A list page whose rows come from the row cache: the database answers which ids are on the
- * page (filters, order, markers and each tenant's visibility all stay in SQL), and only the rows
- * not in memory are read, by id, in as few statements as their size allows. Building a row
- * object per column and decoding its JSON was most of a list's cost; a cached row costs neither,
- * and its rendering is kept by the API per row object as a show's is.
+ * A list page whose rows come from the row cache. The database answers which ids are on the page
+ * (filters, order, markers and each tenant's visibility all stay in SQL), and only the rows not
+ * in memory are read, by id, in as few statements as their size allows: building a row object
+ * per column and decoding its JSON was most of a list's cost. Then the whole page is kept, by
+ * query (tenant, filters, order, marker, limit), for as long as the cache's generation stays the
+ * same: every write to an execution, this process's or another's through the change feed, moves
+ * it on. An unchanged list is then one object handed out again, whose body the API keeps as it
+ * keeps a show's. Pages that sort or filter on a joined name (a template's or a cluster's) are
+ * not kept: a rename does not touch the executions.
  *
  * Rows are as fresh as the cache's rules make them (a row is served from memory only if no write
  * can have happened since it was read); a row deleted between the two reads is left out, as if
@@ -28,14 +32,76 @@ export async function listThroughCache<T extends { id: string }>(
   cache: RowCache<T>,
   query: ListQuery,
 ): Promise<Page<T>> {
-  const page = await listIds(db, source, query);
+  const generation = cache.currentGeneration();
+  const joined = source.joined ?? {};
+  const pages =
+    generation === undefined || joined[query.sort.field] || query.filters.some((filter) => joined[filter.field])
+      ? undefined
+      : keptPages(cache);
+  const key =
+    pages && JSON.stringify([query.tenantId, query.filters, query.sort, query.marker, query.markerMode, query.limit]);
+  const kept = key === undefined ? undefined : pages!.get(key);
+  if (kept !== undefined && kept.generation === generation) return kept.page as Page<T>;
+
+  const ids = await listIds(db, source, query);
   const bytes = new Map<string, number>();
-  for (const listed of page.items) bytes.set(listed.id, Number(listed.bytes));
+  for (const listed of ids.items) bytes.set(listed.id, Number(listed.bytes));
   const items = await cache.readMany(
-    page.items.map((listed) => listed.id),
-    (ids) => readRows<T>(db, source, ids, bytes),
+    ids.items.map((listed) => listed.id),
+    (missing) => readRows<T>(db, source, missing, bytes),
   );
-  return { items, prev: page.prev, next: page.next };
+  const page: Page<T> = { items, prev: ids.prev, next: ids.next };
+  // A page read while any execution was written may predate the write: it is not kept.
+  if (key !== undefined && cache.currentGeneration() === generation && items.length <= cache.rowCapacity) {
+    Object.freeze(items);
+    pages!.keep(key, { generation: generation!, page: Object.freeze(page) as Page<{ id: string }> }, cache.rowCapacity);
+  }
+  return page;
+}
+
+interface KeptPage {
+  generation: number;
+  page: Page<{ id: string }>;
+}
+
+/**
+ * The pages kept for one row cache, oldest first; they hold no more rows in all than the cache
+ * does, so that memory stays within twice the cache's.
+ */
+class KeptPages {
+  private readonly pages = new Map<string, KeptPage>();
+  private rows = 0;
+
+  get(key: string): KeptPage | undefined {
+    return this.pages.get(key);
+  }
+
+  keep(key: string, kept: KeptPage, capacity: number): void {
+    this.forget(key);
+    while (this.pages.size > 0 && (this.rows + kept.page.items.length > capacity || this.pages.size >= MAX_PAGES)) {
+      this.forget(this.pages.keys().next().value!);
+    }
+    this.pages.set(key, kept);
+    this.rows += kept.page.items.length;
+  }
+
+  private forget(key: string): void {
+    const kept = this.pages.get(key);
+    if (kept === undefined) return;
+    this.pages.delete(key);
+    this.rows -= kept.page.items.length;
+  }
+}
+
+/** The most pages kept per row cache. */
+const MAX_PAGES = 100;
+
+const PAGES = new WeakMap<object, KeptPages>();
+
+function keptPages(cache: object): KeptPages {
+  let pages = PAGES.get(cache);
+  if (!pages) PAGES.set(cache, (pages = new KeptPages()));
+  return pages;
 }
 
 /** The rows of `ids` that exist, read in batches with other requests served in between. */

@@ -74,9 +74,31 @@ export class RowCache<T extends { id: string }> {
     return rows;
   }
 
+  /**
+   * A number that changes whenever a cached row may have changed, after asking for other
+   * processes' changes; undefined while suspended. What was derived from rows at one generation
+   * (a list's ids) holds as long as the generation stays the same.
+   */
+  currentGeneration(): number | undefined {
+    if (this.suspended) return undefined;
+    this.options.checkExternalChanges?.();
+    return this.generation;
+  }
+
+  /** The largest number of rows the cache holds. */
+  get rowCapacity(): number {
+    return this.capacity;
+  }
+
   invalidate(id: string): void {
     this.generation += 1;
     this.rows.delete(id);
+  }
+
+  /** Forgets the rows that `matches`: a write changed exactly the rows of a predicate. */
+  invalidateWhere(matches: (row: T) => boolean): void {
+    this.generation += 1;
+    for (const [id, row] of this.rows) if (matches(row)) this.rows.delete(id);
   }
 
   clear(): void {
