@@ -23,8 +23,8 @@ const BATCH_IDS = 500;
  * not kept: a rename does not touch the executions.
  *
  * Rows are as fresh as the cache's rules make them (a row is served from memory only if no write
- * can have happened since it was read); a row deleted between the two reads is left out, as if
- * the list had been read after the delete.
+ * can have happened since it was read); a row deleted between the two reads makes the page be
+ * read again, and is left out after a few tries, as if the list had been read after the delete.
  */
 export async function listThroughCache<T extends { id: string }>(
   db: Kysely<any>,
@@ -43,13 +43,20 @@ export async function listThroughCache<T extends { id: string }>(
   const kept = key === undefined ? undefined : pages!.get(key);
   if (kept !== undefined && kept.generation === generation) return kept.page as Page<T>;
 
-  const ids = await listIds(db, source, query);
-  const bytes = new Map<string, number>();
-  for (const listed of ids.items) bytes.set(listed.id, Number(listed.bytes));
-  const items = await cache.readMany(
-    ids.items.map((listed) => listed.id),
-    (missing) => readRows<T>(db, source, missing, bytes),
-  );
+  let ids: Page<ListedId>;
+  let items: T[];
+  // A row deleted between the two reads leaves a hole in the page: it is read again, so that a
+  // page is as long as its limit while more rows follow.
+  for (let attempt = 1; ; attempt += 1) {
+    ids = await listIds(db, source, query);
+    const bytes = new Map<string, number>();
+    for (const listed of ids.items) bytes.set(listed.id, Number(listed.bytes));
+    items = await cache.readMany(
+      ids.items.map((listed) => listed.id),
+      (missing) => readRows<T>(db, source, missing, bytes),
+    );
+    if (items.length === ids.items.length || attempt === READ_ATTEMPTS) break;
+  }
   const page: Page<T> = { items, prev: ids.prev, next: ids.next };
   // A page read while any execution was written may predate the write: it is not kept.
   if (key !== undefined && cache.currentGeneration() === generation && items.length <= cache.rowCapacity) {
@@ -92,6 +99,9 @@ class KeptPages {
     this.rows -= kept.page.items.length;
   }
 }
+
+/** How many times a page is read while rows vanish from it between its two reads. */
+const READ_ATTEMPTS = 3;
 
 /** The most pages kept per row cache. */
 const MAX_PAGES = 100;
