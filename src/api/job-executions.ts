@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
 import { prepareExecution, type ExecuteRequest } from '../executions/execute.js';
@@ -143,7 +143,21 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
   // are serialised once; and one frozen page per unchanged list, so that body is built once too.
   // None depends on who asks: the store hands out only rows and pages the asker may see.
   const listItems = new WeakMap<JobExecutionRecord, string>();
-  const listBodies = new WeakMap<Page<JobExecutionRecord>, string>();
+  const listBodies = new WeakMap<Page<JobExecutionRecord>, Promise<ListText>>();
+  /** The page's body, or its items when the body is too long to be built at once. */
+  type ListText = string | string[];
+  const listText = async (reply: FastifyReply, page: Page<JobExecutionRecord>, markers: boolean) => {
+    const serialize = reply.compileSerializationSchema(JobExecutionSchema) as (value: unknown) => string;
+    const items = await mapYielding(page.items, (row) => {
+      let item = listItems.get(row);
+      if (item === undefined) {
+        item = serialize(renderJobExecution(row));
+        if (Object.isFrozen(row)) listItems.set(row, item);
+      }
+      return item;
+    });
+    return joinItems(LIST.key, items, markers ? page : undefined) ?? items;
+  };
   api.get(
     '/job-executions',
     {
@@ -152,21 +166,14 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { page, markers } = await readList(repo, request.query, LIST, tenantOf(request));
-      let body = listBodies.get(page);
-      if (body === undefined) {
-        const serialize = reply.compileSerializationSchema(JobExecutionSchema) as (value: unknown) => string;
-        const items = await mapYielding(page.items, (row) => {
-          let item = listItems.get(row);
-          if (item === undefined) {
-            item = serialize(renderJobExecution(row));
-            if (Object.isFrozen(row)) listItems.set(row, item);
-          }
-          return item;
-        });
-        body = joinItems(LIST.key, items, markers ? page : undefined);
-        if (body === undefined) return sendItems(reply, LIST.key, items, markers ? page : undefined);
-        if (Object.isFrozen(page)) listBodies.set(page, body);
+      // Requests that got the same page while its body is being built wait for that one body.
+      let text = listBodies.get(page);
+      if (text === undefined) {
+        text = listText(reply, page, markers);
+        if (Object.isFrozen(page)) listBodies.set(page, text);
       }
+      const body = await text;
+      if (typeof body !== 'string') return sendItems(reply, LIST.key, body, markers ? page : undefined);
       return reply.type('application/json; charset=utf-8').send(body as never);
     },
   );

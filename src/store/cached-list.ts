@@ -42,7 +42,33 @@ export async function listThroughCache<T extends { id: string }>(
     pages && JSON.stringify([query.tenantId, query.filters, query.sort, query.marker, query.markerMode, query.limit]);
   const kept = key === undefined ? undefined : pages!.get(key);
   if (kept !== undefined && kept.generation === generation) return kept.page as Page<T>;
+  if (key === undefined) return readPage(db, source, cache, query);
 
+  // Requests for the same list at the same generation wait for one read: after a write, sixteen
+  // clients polling a list of a thousand rows each read and rendered it, all at once.
+  const reading = pages!.reading.get(key);
+  if (reading !== undefined && reading.generation === generation) return reading.page as Promise<Page<T>>;
+  const read = readPage(db, source, cache, query);
+  pages!.reading.set(key, { generation: generation!, page: read });
+  try {
+    const page = await read;
+    // A page read while any execution was written may predate the write: it is not kept.
+    if (cache.currentGeneration() === generation && page.items.length <= cache.rowCapacity) {
+      Object.freeze(page.items);
+      pages!.keep(key, { generation: generation!, page: Object.freeze(page) }, cache.rowCapacity);
+    }
+    return page;
+  } finally {
+    if (pages!.reading.get(key)?.page === read) pages!.reading.delete(key);
+  }
+}
+
+async function readPage<T extends { id: string }>(
+  db: Kysely<any>,
+  source: ListSource,
+  cache: RowCache<T>,
+  query: ListQuery,
+): Promise<Page<T>> {
   let ids: Page<ListedId>;
   let items: T[];
   // A row deleted between the two reads leaves a hole in the page: it is read again, so that a
@@ -57,13 +83,7 @@ export async function listThroughCache<T extends { id: string }>(
     );
     if (items.length === ids.items.length || attempt === READ_ATTEMPTS) break;
   }
-  const page: Page<T> = { items, prev: ids.prev, next: ids.next };
-  // A page read while any execution was written may predate the write: it is not kept.
-  if (key !== undefined && cache.currentGeneration() === generation && items.length <= cache.rowCapacity) {
-    Object.freeze(items);
-    pages!.keep(key, { generation: generation!, page: Object.freeze(page) as Page<{ id: string }> }, cache.rowCapacity);
-  }
-  return page;
+  return { items, prev: ids.prev, next: ids.next };
 }
 
 interface KeptPage {
@@ -77,6 +97,8 @@ interface KeptPage {
  */
 class KeptPages {
   private readonly pages = new Map<string, KeptPage>();
+  /** The reads under way, by query. */
+  readonly reading = new Map<string, { generation: number; page: Promise<Page<{ id: string }>> }>();
   private rows = 0;
 
   get(key: string): KeptPage | undefined {
