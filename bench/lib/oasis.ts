@@ -24,8 +24,13 @@ function entry(): string[] {
   return [...startFlags(), '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve'];
 }
 
-/** The node flags of package.json's `start` script (e.g. the young-generation size), as `npm start` runs. */
+/**
+ * The node flags of package.json's `start` script (e.g. the young-generation size), as `npm start`
+ * runs; OASIS_BENCH_NODE_FLAGS replaces them when set (bench/node-flags.ts compares candidates).
+ */
 function startFlags(): string[] {
+  const override = process.env.OASIS_BENCH_NODE_FLAGS;
+  if (override !== undefined) return override.split(/\s+/).filter(Boolean);
   const scripts = (
     JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
   ).scripts;

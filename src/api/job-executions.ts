@@ -1,13 +1,14 @@
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { tenantOf, type Api, type AppDeps } from './context.js';
 import { ApiError } from '../errors.js';
 import { prepareExecution, type ExecuteRequest } from '../executions/execute.js';
 import { createOnce } from './idempotency.js';
 import { sanitizeInfo, sanitizeJobConfigs } from '../executions/sanitize.js';
-import type { ConfigValue, JobExecutionRecord, JobTemplateRecord, NewRow } from '../store/types.js';
+import type { ConfigValue, JobExecutionRecord, JobTemplateRecord, NewRow, Page } from '../store/types.js';
 import { bodyLimit, checkJobConfigsSize, LIMITS } from './limits.js';
-import { type ListSpec, listResource, sendList } from './listing.js';
+import { joinItems, type ListSpec, readList, sendItems } from './listing.js';
+import { mapYielding } from '../store/yielding.js';
 import { formatTime, renderOwned } from './render.js';
 import {
   AnyObject,
@@ -138,6 +139,25 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
     await getVisible(repo, (request.params as { id: string }).id, tenantOf(request));
   };
 
+  // The store hands out one frozen object per unchanged cached row, so its body and its list item
+  // are serialised once; and one frozen page per unchanged list, so that body is built once too.
+  // None depends on who asks: the store hands out only rows and pages the asker may see.
+  const listItems = new WeakMap<JobExecutionRecord, string>();
+  const listBodies = new WeakMap<Page<JobExecutionRecord>, Promise<ListText>>();
+  /** The page's body, or its items when the body is too long to be built at once. */
+  type ListText = string | string[];
+  const listText = async (reply: FastifyReply, page: Page<JobExecutionRecord>, markers: boolean) => {
+    const serialize = reply.compileSerializationSchema(JobExecutionSchema) as (value: unknown) => string;
+    const items = await mapYielding(page.items, (row) => {
+      let item = listItems.get(row);
+      if (item === undefined) {
+        item = serialize(renderJobExecution(row));
+        if (Object.isFrozen(row)) listItems.set(row, item);
+      }
+      return item;
+    });
+    return joinItems(LIST.key, items, markers ? page : undefined) ?? items;
+  };
   api.get(
     '/job-executions',
     {
@@ -145,12 +165,19 @@ export function registerJobExecutionRoutes(api: Api, deps: AppDeps): void {
       schema: { querystring: ListQueryString, response: { 200: ListEnvelope('job_executions', JobExecutionSchema) } },
     },
     async (request, reply) => {
-      const body = await listResource(repo, request.query, LIST, tenantOf(request), renderJobExecution);
-      return sendList(reply, body, LIST.key, JobExecutionSchema);
+      const { page, markers } = await readList(repo, request.query, LIST, tenantOf(request));
+      // Requests that got the same page while its body is being built wait for that one body.
+      let text = listBodies.get(page);
+      if (text === undefined) {
+        text = listText(reply, page, markers);
+        if (Object.isFrozen(page)) listBodies.set(page, text);
+      }
+      const body = await text;
+      if (typeof body !== 'string') return sendItems(reply, LIST.key, body, markers ? page : undefined);
+      return reply.type('application/json; charset=utf-8').send(body as never);
     },
   );
 
-  // The store hands out one frozen object per unchanged cached row, so its body is rendered once.
   const bodies = new WeakMap<JobExecutionRecord, string>();
   api.get(
     '/job-executions/:id',

@@ -118,12 +118,30 @@ export type ListBody = Record<string, unknown[] | { prev: string | null; next: s
  * visible), the store query, and Sahara's envelope with `markers` when paginating.
  */
 export async function listResource<T extends Owned>(
-  repo: { get(id: string): Promise<T | undefined>; list(query: ListQuery): Promise<Page<T>> },
+  repo: ListedRepository<T>,
   query: unknown,
   spec: ListSpec,
   tenantId: string,
   render: (row: T) => unknown,
 ): Promise<ListBody> {
+  const { page, markers } = await readList(repo, query, spec, tenantId);
+  const body: ListBody = { [spec.key]: await mapYielding(page.items, render) };
+  if (markers) body.markers = { prev: page.prev, next: page.next };
+  return body;
+}
+
+interface ListedRepository<T> {
+  get(id: string): Promise<T | undefined>;
+  list(query: ListQuery): Promise<Page<T>>;
+}
+
+/** A list's page, and whether its envelope carries `markers` (when paginating). */
+export async function readList<T extends Owned>(
+  repo: ListedRepository<T>,
+  query: unknown,
+  spec: ListSpec,
+  tenantId: string,
+): Promise<{ page: Page<T>; markers: boolean }> {
   const listQuery = parseListQuery(query, spec, tenantId);
   if (listQuery.marker !== undefined) {
     if (spec.ignoreUnknownMarker) {
@@ -134,15 +152,11 @@ export async function listResource<T extends Owned>(
     }
   }
   const page = await repo.list(listQuery);
-  const body: ListBody = { [spec.key]: await mapYielding(page.items, render) };
-  if (
+  const markers =
     page.prev !== null ||
     page.next !== null ||
-    first((query as Record<string, unknown> | undefined)?.marker) !== undefined
-  ) {
-    body.markers = { prev: page.prev, next: page.next };
-  }
-  return body;
+    first((query as Record<string, unknown> | undefined)?.marker) !== undefined;
+  return { page, markers };
 }
 
 /**
@@ -154,26 +168,52 @@ export async function listResource<T extends Owned>(
 export async function sendList(reply: FastifyReply, body: ListBody, key: string, item: TSchema): Promise<FastifyReply> {
   const serialize = reply.compileSerializationSchema(item) as (value: unknown) => string;
   const items = await mapYielding(body[key] as unknown[], serialize);
-  const markers = body.markers === undefined ? '' : `,"markers":${JSON.stringify(body.markers)}`;
-  const head = `{${JSON.stringify(key)}:[`;
-  const tail = `]${markers}}`;
+  return sendItems(reply, key, items, body.markers as Page<unknown> | undefined);
+}
+
+/**
+ * Sends a list whose items are serialised already (each one shaped by the item's schema), in
+ * the envelope the list's response schema would have produced.
+ */
+export async function sendItems(
+  reply: FastifyReply,
+  key: string,
+  items: readonly string[],
+  markers: { prev: string | null; next: string | null } | undefined,
+): Promise<FastifyReply> {
+  const body = joinItems(key, items, markers);
   void reply.type('application/json; charset=utf-8');
-  let length = head.length + tail.length + items.length;
-  for (const text of items) length += text.length;
   // A string is sent as it is: each item has been shaped by its schema already.
-  if (length <= STREAMED_LIST_CHARS) return reply.send(`${head}${items.join(',')}${tail}` as never);
+  if (body !== undefined) return reply.send(body as never);
   // Joined and encoded at once, a page of large rows took the event loop for ten milliseconds
   // and more: each item is encoded on its own, between other requests, and streamed.
   const comma = Buffer.from(',');
-  const pieces = [Buffer.from(head)];
+  const pieces = [Buffer.from(envelopeHead(key))];
   for (const [index, bytes] of (await mapYielding(items, (text) => Buffer.from(text))).entries()) {
     if (index > 0) pieces.push(comma);
     pieces.push(bytes);
   }
-  pieces.push(Buffer.from(tail));
+  pieces.push(Buffer.from(envelopeTail(markers)));
   const bytes = pieces.reduce((total, piece) => total + piece.length, 0);
   return reply.header('content-length', bytes).send(Readable.from(pieces, { objectMode: false }) as never);
 }
+
+/** The list's body in one string, or undefined when it is too long to be built at once. */
+export function joinItems(
+  key: string,
+  items: readonly string[],
+  markers: { prev: string | null; next: string | null } | undefined,
+): string | undefined {
+  const head = envelopeHead(key);
+  const tail = envelopeTail(markers);
+  let length = head.length + tail.length + items.length;
+  for (const text of items) length += text.length;
+  return length <= STREAMED_LIST_CHARS ? `${head}${items.join(',')}${tail}` : undefined;
+}
+
+const envelopeHead = (key: string) => `{${JSON.stringify(key)}:[`;
+const envelopeTail = (markers: { prev: string | null; next: string | null } | undefined) =>
+  markers === undefined ? ']}' : `],"markers":${JSON.stringify({ prev: markers.prev, next: markers.next })}}`;
 
 /** Lists whose JSON is longer than this are sent as a stream of their items. */
 const STREAMED_LIST_CHARS = 1024 * 1024;

@@ -225,7 +225,7 @@ function createStore({ db, dialect, eventSignal, executionCache, release, stats,
     dataSources: wrap(dataSources(handle)),
     jobTemplates: wrap(jobTemplates(handle)),
     clusters: wrap(clusters(handle)),
-    jobExecutions: wrap(withRowCache(jobExecutions(handle, dialect), cache)),
+    jobExecutions: wrap(withRowCache(jobExecutions(handle, dialect), cache, handle)),
     idempotencyKeys: wrap(idempotencyKeys(handle)),
   });
   const outside = repositories(db, guard);

@@ -12,6 +12,13 @@ type Query = SelectQueryBuilder<{ t: OwnedColumns }, 't', object>;
  * What a list reads from: the resource table aliased `t`, plus the joined names some resources
  * sort and filter on (job executions: the template's and the cluster's name).
  */
+/** The whole rows of `ids` in a list's table, in no particular order. */
+export async function rowsByIds(db: Kysely<Database>, source: ListSource, ids: readonly string[]): Promise<Row[]> {
+  // Any resource table, seen as the columns they all share (a union of tables has no methods).
+  const query = db.selectFrom(`${source.spec.table} as t`) as Query;
+  return (await query.selectAll('t').where('t.id', 'in', ids).execute()) as Row[];
+}
+
 export interface ListSource {
   spec: TableSpec;
   from(db: Kysely<Database>): Query;
@@ -96,7 +103,12 @@ function ordered(query: Query, key: RawBuilder<unknown>, descending: boolean, by
  *   (page 2 repeats it); with the marker at p, next = L[p+limit] and prev = L[p-limit]. A marker
  *   outside L lists from the start with no markers.
  */
-export async function listPage(db: Kysely<Database>, source: ListSource, query: ListQuery): Promise<Page<Row>> {
+export async function listPage(
+  db: Kysely<Database>,
+  source: ListSource,
+  query: ListQuery,
+  shape: 'rows' | 'ids' = 'rows',
+): Promise<Page<Row>> {
   const key = expressionOf(source, query.sort.field);
   const descending = query.sort.descending;
   const byId = query.sort.field === 'id' && !source.joined?.id;
@@ -108,6 +120,12 @@ export async function listPage(db: Kysely<Database>, source: ListSource, query: 
     return q;
   };
   const fetch = async (q: Query, count: number | undefined): Promise<Row[]> => {
+    if (shape === 'ids') {
+      // A raw select list goes in as an aliased expression: its alias names the last column.
+      let ids = ordered(q, key, descending, byId).select(idSelection(db, source.spec).as('bytes'));
+      if (count !== undefined) ids = ids.limit(count);
+      return (await ids.execute()) as Row[];
+    }
     if (db.getExecutor().adapter instanceof SqliteAdapter)
       return fetchInBatches(db, source, ordered(q, key, descending, byId), count);
     let page = ordered(q, key, descending, byId).selectAll('t');
@@ -161,6 +179,33 @@ export async function listPage(db: Kysely<Database>, source: ListSource, query: 
     next: (rows[limit]?.id as string | undefined) ?? null,
   };
 }
+
+/** A listed row's id, and (SQLite) how many bytes its large values hold: 0 on PostgreSQL. */
+export interface ListedId {
+  id: string;
+  bytes: number;
+}
+
+/**
+ * The page's ids only, in its order, for callers that hold most rows in memory already (the
+ * executions' row cache): the rows are then read by id, the ones missing in one query.
+ */
+export function listIds(db: Kysely<Database>, source: ListSource, query: ListQuery): Promise<Page<ListedId>> {
+  return listPage(db, source, query, 'ids') as Promise<Page<never>>;
+}
+
+function idSelection(db: Kysely<Database>, spec: TableSpec): RawBuilder<unknown> {
+  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return sql`t.id as id, 0`;
+  let selection = ID_SELECTIONS.get(spec);
+  if (!selection) {
+    const lengths = largeColumns(spec).map((name) => `coalesce(octet_length(t."${name}"), 0)`);
+    selection = sql.raw(`t.id as id, ${lengths.join(' + ') || '0'}`);
+    ID_SELECTIONS.set(spec, selection);
+  }
+  return selection;
+}
+
+const ID_SELECTIONS = new WeakMap<TableSpec, RawBuilder<unknown>>();
 
 /**
  * The select list of fetchInBatches, written once per table: `t.col as col` for each column, but
@@ -234,11 +279,7 @@ async function fetchInBatches(
     }
     await nextTurn();
     const ids = incomplete.slice(start, end).map((entry) => entry.id);
-    // Any resource table, seen as the columns they all share (a union of tables has no methods).
-    for (const row of (await (db.selectFrom(`${source.spec.table} as t`) as Query)
-      .selectAll('t')
-      .where('t.id', 'in', ids)
-      .execute()) as Row[]) {
+    for (const row of await rowsByIds(db, source, ids)) {
       whole.set(row.id as string, row);
     }
     start = end;

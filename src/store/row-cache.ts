@@ -46,9 +46,59 @@ export class RowCache<T extends { id: string }> {
     return row;
   }
 
+  /**
+   * The rows of `ids` that exist, in the order of `ids`: those in memory from here, the others
+   * through `load`, which is called once with all of them and leaves out the ids it does not find.
+   * A list longer than the cache is not remembered: it would only evict itself.
+   */
+  async readMany(ids: readonly string[], load: (ids: string[]) => Promise<T[]>): Promise<T[]> {
+    const found: (T | undefined)[] = new Array<T | undefined>(ids.length);
+    const missing: string[] = [];
+    if (!this.suspended) this.options.checkExternalChanges?.();
+    for (let index = 0; index < ids.length; index += 1) {
+      const hit = this.suspended ? undefined : this.rows.get(ids[index]!);
+      if (hit === undefined) missing.push(ids[index]!);
+      else found[index] = hit;
+    }
+    if (missing.length === 0) return found as T[];
+    const generation = this.generation;
+    const loaded = await load(missing);
+    const keep = generation === this.generation && !this.suspended && ids.length <= this.capacity;
+    const byId = new Map<string, T>();
+    for (const row of loaded) byId.set(row.id, keep ? this.remember(row) : row);
+    const rows: T[] = [];
+    for (let index = 0; index < ids.length; index += 1) {
+      const row = found[index] ?? byId.get(ids[index]!);
+      if (row !== undefined) rows.push(row);
+    }
+    return rows;
+  }
+
+  /**
+   * A number that changes whenever a cached row may have changed, after asking for other
+   * processes' changes; undefined while suspended. What was derived from rows at one generation
+   * (a list's ids) holds as long as the generation stays the same.
+   */
+  currentGeneration(): number | undefined {
+    if (this.suspended) return undefined;
+    this.options.checkExternalChanges?.();
+    return this.generation;
+  }
+
+  /** The largest number of rows the cache holds. */
+  get rowCapacity(): number {
+    return this.capacity;
+  }
+
   invalidate(id: string): void {
     this.generation += 1;
     this.rows.delete(id);
+  }
+
+  /** Forgets the rows that `matches`: a write changed exactly the rows of a predicate. */
+  invalidateWhere(matches: (row: T) => boolean): void {
+    this.generation += 1;
+    for (const [id, row] of this.rows) if (matches(row)) this.rows.delete(id);
   }
 
   clear(): void {
@@ -72,10 +122,11 @@ export class RowCache<T extends { id: string }> {
     return this.rows.size;
   }
 
-  private remember(row: T): void {
+  private remember(row: T): T {
     // The oldest entry goes first: Map keeps insertion order.
     if (this.rows.size >= this.capacity) this.rows.delete(this.rows.keys().next().value!);
     this.rows.set(row.id, deepFreeze(row));
+    return row;
   }
 }
 

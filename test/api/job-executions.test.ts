@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type TestApp, createTestApp } from '../support/app.js';
-import { testDialects } from '../support/databases.js';
+import { openTestStore, outsider, type Outsider, type TestDatabase, testDialects } from '../support/databases.js';
 import { type ClusterEngines, clusterEngines } from '../support/engines.js';
 import { LOCAL_CLUSTER_ID } from '../../src/store/index.js';
 import { Client } from '../support/client.js';
+import { eventually } from '../support/eventually.js';
 import { insertCluster, insertExecution, insertSparkCluster } from '../support/rows.js';
 
 const SLEEPER = 'sleep 30\n';
@@ -607,6 +608,94 @@ for (const dialect of testDialects()) {
         job_execution_info: {},
       });
       assert.deepEqual(shown.info, { status: 'DONEWITHERROR', actions: [{ name: 'a' }] });
+    });
+  });
+
+  describe(`v1.1 job execution lists held in memory (${dialect})`, () => {
+    let database: TestDatabase;
+    let t: TestApp;
+    let other: Outsider;
+    before(async () => {
+      database = await openTestStore(dialect);
+      t = await createTestApp({ dialect, store: database.store });
+      other = await outsider(database);
+    });
+    after(async () => {
+      await other.close();
+      await t.close();
+      await database.drop();
+    });
+
+    const listed = async (client: Client, query = '') => {
+      const response = await client.request('GET', `/job-executions${query}`);
+      assert.equal(response.status, 200, JSON.stringify(response.json));
+      return response.json.job_executions as { id: string; info: { status: string }; is_public: boolean }[];
+    };
+
+    test("a list shows another node's write, and never another project's executions", async () => {
+      const a = new Client(t.app, 'memory-a');
+      const b = new Client(t.app, 'memory-b');
+      const mine = await insertExecution(t.store, { job_id: randomUUID(), tenant_id: a.project, status: 'RUNNING' });
+      const theirs = await insertExecution(t.store, { job_id: randomUUID(), tenant_id: b.project });
+      // The same list twice: the second answer comes from memory.
+      for (let i = 0; i < 2; i += 1) {
+        assert.deepEqual(
+          (await listed(a)).map((execution) => execution.id),
+          [mine.id],
+        );
+        assert.deepEqual(
+          (await listed(b)).map((execution) => execution.id),
+          [theirs.id],
+        );
+      }
+      await other.run('update job_executions set status = $1, info = $2 where id = $3', [
+        'SUCCEEDED',
+        JSON.stringify({ status: 'SUCCEEDED' }),
+        mine.id,
+      ]);
+      // PostgreSQL notifies every node at commit; SQLite's data_version is asked every millisecond at most.
+      await eventually(
+        async () => ((await listed(a))[0]?.info.status === 'SUCCEEDED' ? true : undefined),
+        "the other node's write in the list",
+      );
+      await other.run('update job_executions set is_public = $1 where id = $2', [
+        dialect === 'postgres' ? true : 1,
+        theirs.id,
+      ]);
+      await eventually(
+        async () => ((await listed(a)).some((execution) => execution.id === theirs.id) ? true : undefined),
+        'the execution made public in the list',
+      );
+      await other.run('delete from job_executions where id = $1', [theirs.id]);
+      await eventually(
+        async () => ((await listed(a)).some((execution) => execution.id === theirs.id) ? undefined : true),
+        'the deleted execution to leave the list',
+      );
+      assert.deepEqual(await listed(b), []);
+    });
+
+    test('a list shows a write through the API, paged or whole', async () => {
+      const c = new Client(t.app, 'memory-c');
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i += 1)
+        ids.push((await insertExecution(t.store, { job_id: randomUUID(), tenant_id: c.project })).id);
+      ids.sort();
+      assert.deepEqual(
+        (await listed(c, '?limit=2')).map((execution) => execution.id),
+        ids.slice(0, 2),
+      );
+      assert.equal((await listed(c)).length, 3);
+      assert.equal((await c.request('DELETE', `/job-executions/${ids[0]}`)).status, 204);
+      // The delete finishes after its answer (the job's files go first).
+      await eventually(async () => ((await listed(c)).length === 2 ? true : undefined), 'the delete in the list');
+      assert.deepEqual(
+        (await listed(c, '?limit=2')).map((execution) => execution.id),
+        ids.slice(1),
+      );
+      assert.deepEqual(
+        (await listed(c)).map((execution) => execution.id),
+        ids.slice(1),
+      );
     });
   });
 }

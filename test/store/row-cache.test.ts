@@ -101,4 +101,50 @@ describe('RowCache', () => {
     await cache.read('a', source.load);
     assert.equal(source.reads, 2);
   });
+
+  it('reads many rows in their order: hits from memory, the misses in one load, unknown ids left out', async () => {
+    const source = table([1, 2, 3].map((n) => ({ id: String(n), value: { n } })));
+    const cache = new RowCache<Row>(10);
+    const loads: string[][] = [];
+    const loadMany = async (ids: string[]) => {
+      loads.push(ids);
+      return (await Promise.all(ids.map(source.load))).filter((row) => row !== undefined);
+    };
+    const cachedTwo = await cache.read('2', source.load);
+    const rows = await cache.readMany(['3', 'x', '2', '1'], loadMany);
+    assert.deepEqual(
+      rows.map((row) => row.id),
+      ['3', '2', '1'],
+    );
+    assert.equal(rows[1], cachedTwo);
+    assert.deepEqual(loads, [['3', 'x', '1']]);
+    assert.ok(Object.isFrozen(rows[0]));
+    assert.equal(await cache.read('3', source.load), rows[0]);
+  });
+
+  it('does not remember many rows read while a write finished, nor more rows than it holds', async () => {
+    const source = table([1, 2, 3].map((n) => ({ id: String(n), value: { n } })));
+    const loadMany = async (ids: string[]) => (await Promise.all(ids.map(source.load))).filter((row) => !!row);
+    const cache = new RowCache<Row>(10);
+    await cache.readMany(['1', '2'], async (ids) => {
+      cache.invalidate('3');
+      return loadMany(ids);
+    });
+    assert.equal(cache.size, 0);
+    const small = new RowCache<Row>(2);
+    await small.readMany(['1', '2', '3'], loadMany);
+    assert.equal(small.size, 0);
+  });
+
+  it('moves its generation on with every invalidation, and has none while suspended', async () => {
+    const source = table([1, 2].map((n) => ({ id: String(n), value: { n } })));
+    const cache = new RowCache<Row>(10);
+    for (const id of ['1', '2']) await cache.read(id, source.load);
+    const before = cache.currentGeneration();
+    cache.invalidateWhere((row) => row.value.n === 2);
+    assert.notEqual(cache.currentGeneration(), before);
+    assert.equal(cache.size, 1);
+    cache.suspend();
+    assert.equal(cache.currentGeneration(), undefined);
+  });
 });

@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openStore } from '../../src/store/index.js';
+import { sqliteFile } from '../../src/store/sqlite.js';
 import type { Store } from '../../src/store/types.js';
 
 export type TestDialect = 'sqlite' | 'postgres';
@@ -76,4 +78,30 @@ async function adminQuery(adminUrl: string, statement: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A connection of its own to a test database, as another process (another Oasis node, an
+ * operator's psql or sqlite3) has: its writes reach a store only through the change feed.
+ * Statements use PostgreSQL's `$1` placeholders; SQLite gets them as `?`.
+ */
+export interface Outsider {
+  run(statement: string, params: unknown[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function outsider(database: Pick<TestDatabase, 'url' | 'dataDir'>): Promise<Outsider> {
+  if (database.url) {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    return {
+      run: async (statement, params) => void (await client.query(statement, params)),
+      close: () => client.end(),
+    };
+  }
+  const connection = new Database(sqliteFile(database.dataDir));
+  return {
+    run: async (statement, params) => void connection.prepare(statement.replace(/\$\d+/g, '?')).run(...params),
+    close: async () => void connection.close(),
+  };
 }

@@ -8,7 +8,7 @@ import type { ClaimOptions, EngineKind, JobExecutionRecord, JobExecutionReposito
 import { tableRepository, listRows } from './rows.js';
 
 /** Executions list with the names of their template and cluster, which may be gone (LEFT JOIN). */
-const SOURCE: ListSource = {
+export const SOURCE: ListSource = {
   spec: JOB_EXECUTIONS,
   from: (db) =>
     db
