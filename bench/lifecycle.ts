@@ -14,6 +14,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { isTerminal } from '../src/store/statuses.js';
+import { monotonicMs, wallClockMs } from './lib/clock.js';
 import { createShellJob, execute, request, waitFor } from './lib/fixtures.js';
 import { cpuSeconds, createDatabase, type Dialect, postgresAdminUrl, startOasis } from './lib/oasis.js';
 import { printTable, progress, type Row } from './lib/report.js';
@@ -27,9 +28,6 @@ const START_TARGET_MS = 30;
 const VISIBLE_TARGET_MS = 1_000;
 const CPU_TARGET = 0.1;
 
-/** Wall-clock now in ms with sub-ms precision, comparable with `date +%s%N` of the jobs. */
-const nowMs = () => performance.timeOrigin + performance.now();
-
 export async function lifecycleBenchmark(dialect: Dialect): Promise<Row[]> {
   const database = await createDatabase(dialect);
   // Room for all the sleepers at once; everything else runs one job at a time.
@@ -40,7 +38,7 @@ export async function lifecycleBenchmark(dialect: Dialect): Promise<Row[]> {
     const visibleLatencies: number[] = [];
     progress(`lifecycle ${dialect}: ${RUNS} executions, one at a time`);
     for (let run = 0; run < RUNS; run += 1) {
-      const sent = nowMs();
+      const sent = wallClockMs();
       const id = await execute(oasis.url, stamped);
       let terminalAt: number | undefined;
       while (terminalAt === undefined) {
@@ -48,7 +46,7 @@ export async function lifecycleBenchmark(dialect: Dialect): Promise<Row[]> {
         const status = shown.job_execution.info.status as string;
         if (isTerminal(status)) {
           if (status !== 'SUCCEEDED') throw new Error(`execution ${id} ended ${status}`);
-          terminalAt = nowMs();
+          terminalAt = wallClockMs();
         } else await sleep(SHOW_POLL_MS);
       }
       const stdout = await readFile(path.join(database.dataDir, 'executions', id, 'stdout'), 'utf8');
@@ -107,7 +105,7 @@ async function manyJobs(base: string, pid: number, dialect: Dialect) {
   const sleeper = await createShellJob(base, 'sleeper', 'now=$(date +%s)\nsleep $(( $1 - now ))\n');
   const launchBudgetMs = 30_000;
   const deadline = Math.ceil((Date.now() + launchBudgetMs + CPU_WINDOW_MS + 3_000) / 1000);
-  const launchStarted = nowMs();
+  const launchStarted = monotonicMs();
   const cpuBeforeLaunch = await cpuSeconds(pid);
   let next = 0;
   await Promise.all(
@@ -124,15 +122,15 @@ async function manyJobs(base: string, pid: number, dialect: Dialect) {
     launchBudgetMs,
     250,
   );
-  const launchMs = nowMs() - launchStarted;
+  const launchMs = monotonicMs() - launchStarted;
   const launchCpu = (await cpuSeconds(pid)) - cpuBeforeLaunch;
 
   await sleep(1_000);
   if (Date.now() + CPU_WINDOW_MS > deadline * 1000) throw new Error('the sleepers end before the CPU window does');
   const before = await cpuSeconds(pid);
-  const windowStarted = nowMs();
+  const windowStarted = monotonicMs();
   await sleep(CPU_WINDOW_MS);
-  const cpu = ((await cpuSeconds(pid)) - before) / ((nowMs() - windowStarted) / 1000);
+  const cpu = ((await cpuSeconds(pid)) - before) / ((monotonicMs() - windowStarted) / 1000);
   const stillRunning = await countWithStatus(base, sleeper, 'RUNNING');
   if (stillRunning !== MANY) throw new Error(`only ${stillRunning} sleepers ran through the CPU window`);
 

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { isTerminal } from '../src/store/statuses.js';
+import { monotonicMs, wallClockMs } from './lib/clock.js';
 import { createShellJob, execute, request } from './lib/fixtures.js';
 import { createDatabase, startOasis, type BenchDatabase, type BenchOasis } from './lib/oasis.js';
 import { printTable, progress, type Row } from './lib/report.js';
@@ -23,8 +24,6 @@ const WARM_UP_ROUNDS = 10;
 const SHOW_POLL_MS = 2;
 const START_TARGET_MS = 30;
 const RATIO_TARGET = 1.3;
-
-const nowMs = () => performance.timeOrigin + performance.now();
 
 interface Side {
   database: BenchDatabase;
@@ -41,7 +40,8 @@ async function side(sandbox: 'bubblewrap' | 'off'): Promise<Side> {
 
 /** One trivial execution: [execute → job started, execute → SUCCEEDED visible], in ms. */
 async function once({ database, oasis, job }: Side): Promise<[number, number]> {
-  const sent = nowMs();
+  const sent = wallClockMs();
+  const sentAt = monotonicMs();
   const id = await execute(oasis.url, job);
   for (;;) {
     const status = (await request(oasis.url, 'GET', `/job-executions/${id}`)).job_execution.info.status as string;
@@ -51,7 +51,7 @@ async function once({ database, oasis, job }: Side): Promise<[number, number]> {
     }
     await sleep(SHOW_POLL_MS);
   }
-  const done = nowMs() - sent;
+  const done = monotonicMs() - sentAt;
   const stdout = await readFile(path.join(database.dataDir, 'executions', id, 'stdout'), 'utf8');
   return [Number(stdout.trim()) / 1e6 - sent, done];
 }
