@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, GeneratedAlways } from 'kysely';
-import type { DeliveryState } from './types.js';
+import type { WebhookDeliveryRecord, WebhookRecord } from './types.js';
 
 /**
  * The schema the migrations create (migrations.ts, migrations/), as Kysely sees it: what a query
@@ -154,32 +154,12 @@ export interface ExecutionEventsPrunedTable {
   through_id: ColumnType<BigInteger, number, number>;
 }
 
-export interface WebhooksTable {
-  id: string;
-  tenant_id: string;
-  url: string;
-  secret: string;
-  created_at: string;
-}
+export type WebhooksTable = WebhookRecord;
 
 /** Queued by the execution events trigger; claimed and updated by the delivery worker. */
-export interface WebhookDeliveriesTable {
+export interface WebhookDeliveriesTable extends Omit<WebhookDeliveryRecord, 'id' | 'event_id'> {
   id: Generated<BigInteger>;
-  webhook_id: string;
-  tenant_id: string;
   event_id: ColumnType<BigInteger, number, number>;
-  execution_id: string;
-  status: string;
-  previous_status: string | null;
-  event_time: string;
-  state: DeliveryState;
-  attempts: number;
-  next_attempt_at: string;
-  lease_owner: string | null;
-  lease_expires_at: string | null;
-  last_error: string | null;
-  finished_at: string | null;
-  created_at: string;
 }
 
 /** The migrations applied, one row each (see applyPendingMigrations). */
