@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, GeneratedAlways } from 'kysely';
-import type { WebhookDeliveryRecord, WebhookRecord } from './types.js';
+import type { IdempotencyKeyRecord, WebhookDeliveryRecord, WebhookRecord } from './types.js';
 
 /**
  * The schema the migrations create (migrations.ts, migrations/), as Kysely sees it: what a query
@@ -128,15 +128,7 @@ export interface JobExecutionsTable extends OwnedColumns {
   delete_requested: DefaultedBoolean;
 }
 
-export interface IdempotencyKeysTable {
-  tenant_id: string;
-  idempotency_key: string;
-  request_hash: string;
-  status_code: number;
-  response: string;
-  created_at: string;
-  expires_at: string;
-}
+export type IdempotencyKeysTable = IdempotencyKeyRecord;
 
 /** Written only by the triggers of migration 4; numbered by the database. */
 export interface ExecutionEventsTable {
