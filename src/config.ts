@@ -164,18 +164,33 @@ const DEFAULTS = {
   OASIS_WEBHOOK_TIMEOUT: '10s',
 } as const;
 
+type Setting = keyof typeof DEFAULTS;
+
+/** Reads settings (the environment, else DEFAULTS), collecting every problem rather than stopping at the first. */
+function settingsReader(env: Env, problems: string[]) {
+  const get = (name: Setting): string => env[name]?.trim() || DEFAULTS[name];
+  return {
+    get,
+    duration: (name: Setting) => parseDuration(get(name), name, problems),
+    size: (name: Setting) => parseSize(get(name), name, problems),
+    integer: (name: Setting, min: number, max: number) => parseInteger(get(name), name, problems, min, max),
+  };
+}
+type SettingsReader = ReturnType<typeof settingsReader>;
+
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const problems: string[] = [];
-  const get = (name: keyof typeof DEFAULTS): string => env[name]?.trim() || DEFAULTS[name];
+  const settings = settingsReader(env, problems);
+  const { get, duration, size, integer } = settings;
 
-  const port = parseInteger(get('OASIS_PORT'), 'OASIS_PORT', problems, 0, 65535);
+  const port = integer('OASIS_PORT', 0, 65535);
   const auth = get('OASIS_AUTH');
   if (auth !== 'noauth' && auth !== 'tokens' && auth !== 'keystone') {
     problems.push(`OASIS_AUTH must be "noauth", "tokens" or "keystone", not "${auth}"`);
   }
   const tokensFile = env.OASIS_TOKENS_FILE?.trim() || null;
   if (auth === 'tokens' && !tokensFile) problems.push('OASIS_AUTH=tokens needs OASIS_TOKENS_FILE');
-  const keystone = auth === 'keystone' ? parseKeystone(env, get, problems) : null;
+  const keystone = auth === 'keystone' ? parseKeystone(env, settings, problems) : null;
 
   const databaseUrl = env.OASIS_DATABASE_URL?.trim() || null;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -213,21 +228,17 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     tokensFile: tokensFile ? path.resolve(tokensFile) : null,
     keystone,
     nodeId: env.OASIS_NODE_ID?.trim() || hostname(),
-    localConcurrency: parseInteger(get('OASIS_LOCAL_CONCURRENCY'), 'OASIS_LOCAL_CONCURRENCY', problems, 1, 100_000),
-    bodyLimitBytes: parseSize(get('OASIS_MAX_BODY'), 'OASIS_MAX_BODY', problems),
-    pollIntervalMs: parseDuration(get('OASIS_POLL_INTERVAL'), 'OASIS_POLL_INTERVAL', problems),
-    clusterCheckIntervalMs: parseDuration(
-      get('OASIS_CLUSTER_CHECK_INTERVAL'),
-      'OASIS_CLUSTER_CHECK_INTERVAL',
-      problems,
-    ),
-    killGraceMs: parseDuration(get('OASIS_KILL_GRACE'), 'OASIS_KILL_GRACE', problems),
-    leaseMs: parseDuration(get('OASIS_LEASE'), 'OASIS_LEASE', problems),
-    nodeLossGraceMs: parseDuration(get('OASIS_NODE_LOSS_GRACE'), 'OASIS_NODE_LOSS_GRACE', problems),
-    minFreeDiskBytes: parseSize(get('OASIS_MIN_FREE_DISK'), 'OASIS_MIN_FREE_DISK', problems),
-    shutdownGraceMs: parseDuration(get('OASIS_SHUTDOWN_GRACE'), 'OASIS_SHUTDOWN_GRACE', problems),
-    databaseTimeoutMs: parseDuration(get('OASIS_DATABASE_TIMEOUT'), 'OASIS_DATABASE_TIMEOUT', problems),
-    idempotencyTtlMs: parseDuration(get('OASIS_IDEMPOTENCY_TTL'), 'OASIS_IDEMPOTENCY_TTL', problems),
+    localConcurrency: integer('OASIS_LOCAL_CONCURRENCY', 1, 100_000),
+    bodyLimitBytes: size('OASIS_MAX_BODY'),
+    pollIntervalMs: duration('OASIS_POLL_INTERVAL'),
+    clusterCheckIntervalMs: duration('OASIS_CLUSTER_CHECK_INTERVAL'),
+    killGraceMs: duration('OASIS_KILL_GRACE'),
+    leaseMs: duration('OASIS_LEASE'),
+    nodeLossGraceMs: duration('OASIS_NODE_LOSS_GRACE'),
+    minFreeDiskBytes: size('OASIS_MIN_FREE_DISK'),
+    shutdownGraceMs: duration('OASIS_SHUTDOWN_GRACE'),
+    databaseTimeoutMs: duration('OASIS_DATABASE_TIMEOUT'),
+    idempotencyTtlMs: duration('OASIS_IDEMPOTENCY_TTL'),
     sparkHome: env.OASIS_SPARK_HOME?.trim() || env.SPARK_HOME?.trim() || null,
     hadoopClasspath: env.OASIS_HADOOP_CLASSPATH?.trim() || null,
     logLevel: get('OASIS_LOG_LEVEL'),
@@ -240,29 +251,23 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       readOnlyPaths,
       writablePaths,
       limits: {
-        outputBytes: parseSize(get('OASIS_JOB_MAX_OUTPUT'), 'OASIS_JOB_MAX_OUTPUT', problems),
-        diskBytes: parseSize(get('OASIS_JOB_MAX_DISK'), 'OASIS_JOB_MAX_DISK', problems),
-        memoryBytes: parseSize(get('OASIS_JOB_MAX_MEMORY'), 'OASIS_JOB_MAX_MEMORY', problems),
-        processes: parseInteger(get('OASIS_JOB_MAX_PROCESSES'), 'OASIS_JOB_MAX_PROCESSES', problems, 16, 1_000_000),
-        openFiles: parseInteger(get('OASIS_JOB_MAX_OPEN_FILES'), 'OASIS_JOB_MAX_OPEN_FILES', problems, 16, 1_048_576),
+        outputBytes: size('OASIS_JOB_MAX_OUTPUT'),
+        diskBytes: size('OASIS_JOB_MAX_DISK'),
+        memoryBytes: size('OASIS_JOB_MAX_MEMORY'),
+        processes: integer('OASIS_JOB_MAX_PROCESSES', 16, 1_000_000),
+        openFiles: integer('OASIS_JOB_MAX_OPEN_FILES', 16, 1_048_576),
       },
     },
     events: {
-      retentionMs: parseDuration(get('OASIS_EVENTS_RETENTION'), 'OASIS_EVENTS_RETENTION', problems),
-      heartbeatMs: parseDuration(get('OASIS_EVENTS_HEARTBEAT'), 'OASIS_EVENTS_HEARTBEAT', problems),
-      maxStreamsPerProject: parseInteger(
-        get('OASIS_EVENTS_MAX_STREAMS'),
-        'OASIS_EVENTS_MAX_STREAMS',
-        problems,
-        1,
-        10_000,
-      ),
+      retentionMs: duration('OASIS_EVENTS_RETENTION'),
+      heartbeatMs: duration('OASIS_EVENTS_HEARTBEAT'),
+      maxStreamsPerProject: integer('OASIS_EVENTS_MAX_STREAMS', 1, 10_000),
     },
     webhooks: {
       allowPrivate: allowPrivate === 'on',
-      retryDelayMs: parseDuration(get('OASIS_WEBHOOK_RETRY_DELAY'), 'OASIS_WEBHOOK_RETRY_DELAY', problems),
-      maxAttempts: parseInteger(get('OASIS_WEBHOOK_ATTEMPTS'), 'OASIS_WEBHOOK_ATTEMPTS', problems, 1, 100),
-      timeoutMs: parseDuration(get('OASIS_WEBHOOK_TIMEOUT'), 'OASIS_WEBHOOK_TIMEOUT', problems),
+      retryDelayMs: duration('OASIS_WEBHOOK_RETRY_DELAY'),
+      maxAttempts: integer('OASIS_WEBHOOK_ATTEMPTS', 1, 100),
+      timeoutMs: duration('OASIS_WEBHOOK_TIMEOUT'),
     },
   };
   if (config.events.retentionMs < 60_000) problems.push('OASIS_EVENTS_RETENTION must be at least 1m');
@@ -283,7 +288,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 /** The secret read from the environment: removed from it once read, so no child process inherits it. */
 export const SECRET_VARIABLES = ['OASIS_KEYSTONE_PASSWORD'] as const;
 
-function parseKeystone(env: Env, get: (name: keyof typeof DEFAULTS) => string, problems: string[]): KeystoneConfig {
+function parseKeystone(env: Env, { get, duration, integer }: SettingsReader, problems: string[]): KeystoneConfig {
   const required = (name: string): string => {
     const value = env[name]?.trim() ?? '';
     if (value === '') problems.push(`OASIS_AUTH=keystone needs ${name}`);
@@ -292,10 +297,10 @@ function parseKeystone(env: Env, get: (name: keyof typeof DEFAULTS) => string, p
   const url = required('OASIS_KEYSTONE_URL');
   if (url && !/^https?:\/\/[^/]/.test(url))
     problems.push(`OASIS_KEYSTONE_URL must be an http:// or https:// URL, not "${url}"`);
-  const cacheTimeMs = parseDuration(get('OASIS_KEYSTONE_CACHE_TIME'), 'OASIS_KEYSTONE_CACHE_TIME', problems);
+  const cacheTimeMs = duration('OASIS_KEYSTONE_CACHE_TIME');
   // Revoked tokens keep working while their validation is cached: the wait is bounded.
   if (cacheTimeMs > 300_000) problems.push('OASIS_KEYSTONE_CACHE_TIME must be at most 5m');
-  const timeoutMs = parseDuration(get('OASIS_KEYSTONE_TIMEOUT'), 'OASIS_KEYSTONE_TIMEOUT', problems);
+  const timeoutMs = duration('OASIS_KEYSTONE_TIMEOUT');
   if (timeoutMs < 100) problems.push('OASIS_KEYSTONE_TIMEOUT must be at least 100ms');
   return {
     url,
@@ -306,7 +311,7 @@ function parseKeystone(env: Env, get: (name: keyof typeof DEFAULTS) => string, p
     userDomainName: get('OASIS_KEYSTONE_USER_DOMAIN'),
     projectDomainName: get('OASIS_KEYSTONE_PROJECT_DOMAIN'),
     cacheTimeMs,
-    cacheSize: parseInteger(get('OASIS_KEYSTONE_CACHE_SIZE'), 'OASIS_KEYSTONE_CACHE_SIZE', problems, 1, 1_000_000),
+    cacheSize: integer('OASIS_KEYSTONE_CACHE_SIZE', 1, 1_000_000),
     timeoutMs,
   };
 }

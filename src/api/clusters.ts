@@ -218,8 +218,6 @@ export async function prepareCluster(
   const health = await engine.checkCluster({ name: body.name, ...settings });
   return {
     ...newOwnedRow(tenant, body),
-    name: body.name,
-    description: body.description ?? '',
     plugin_name: body.plugin_name,
     hadoop_version: body.hadoop_version,
     engine: kind,

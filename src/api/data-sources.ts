@@ -146,8 +146,6 @@ export async function prepareDataSource(
   checkDataSource({ type: body.type, url: body.url, credentials: body.credentials });
   return {
     ...newOwnedRow(tenant, body),
-    name: body.name,
-    description: body.description ?? '',
     type: body.type,
     url: body.url,
     credentials: body.credentials ?? {},

@@ -145,8 +145,6 @@ export async function prepareJobBinary(
   await checkInternalReference(store, body.url, tenant);
   return {
     ...newOwnedRow(tenant, body),
-    name: body.name,
-    description: body.description ?? '',
     url: body.url,
     extra: body.extra ?? {},
   };

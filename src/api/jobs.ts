@@ -248,8 +248,6 @@ export async function prepareJobTemplate(
   });
   return {
     ...newOwnedRow(tenant, body),
-    name: body.name,
-    description: body.description ?? '',
     type: body.type,
     mains,
     libs,

@@ -138,6 +138,12 @@ export function planImport(
     is_public: bool(row.is_public) ?? false,
     is_protected: bool(row.is_protected) ?? false,
   });
+  /** The identity, ownership, name and description every described resource has. */
+  const described = (row: Record<string, unknown>) => ({
+    ...owned(row),
+    name: text(row.name, 'name', 80),
+    description: optionalText(row.description) ?? '',
+  });
   for (const { line, table, row } of lines) {
     attempt(invalid, line, table, row, () => {
       switch (table) {
@@ -154,9 +160,7 @@ export function planImport(
             kind: 'binary',
             line,
             row: {
-              ...owned(row),
-              name: text(row.name, 'name', 80),
-              description: optionalText(row.description) ?? '',
+              ...described(row),
               url: text(row.url, 'url', 256),
               extra: jsonObject(row.extra, 'extra') as JobBinaryRecord['extra'],
             },
@@ -167,9 +171,7 @@ export function planImport(
             kind: 'data-source',
             line,
             row: {
-              ...owned(row),
-              name: text(row.name, 'name', 80),
-              description: optionalText(row.description) ?? '',
+              ...described(row),
               type: oneOf(row.type, 'type', DATA_SOURCE_TYPES),
               url: text(row.url, 'url', 256),
               credentials: jsonObject(row.credentials, 'credentials'),
@@ -185,9 +187,7 @@ export function planImport(
             kind: 'template',
             line,
             row: {
-              ...owned(row),
-              name: text(row.name, 'name', 80),
-              description: optionalText(row.description) ?? '',
+              ...described(row),
               type: oneOf(row.type, 'type', JOB_TYPES),
               mains: mains.get(templateId) ?? [],
               libs: libs.get(templateId) ?? [],

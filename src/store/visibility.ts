@@ -60,14 +60,20 @@ export function checkModifiable(
 }
 
 /**
- * Identity and visibility of a new row: a fresh id, the caller's tenant, and the requested flags.
- * An absent flag is false; an explicit null is kept, as Sahara stores and renders it.
+ * What every new resource row starts with: a fresh id, the caller's tenant, the requested flags
+ * (an absent flag is false; an explicit null is kept, as Sahara stores and renders it), its name
+ * and its description (absent is empty).
  */
-export function newOwnedRow(tenantId: string, body: { is_public?: boolean | null; is_protected?: boolean | null }) {
+export function newOwnedRow(
+  tenantId: string,
+  body: { name: string; description?: string | null; is_public?: boolean | null; is_protected?: boolean | null },
+) {
   return {
     id: randomUUID(),
     tenant_id: tenantId,
     is_public: body.is_public === undefined ? false : body.is_public,
     is_protected: body.is_protected === undefined ? false : body.is_protected,
+    name: body.name,
+    description: body.description ?? '',
   };
 }
