@@ -1,28 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../support/eventually.js';
 import { newProject } from '../support/resources.js';
 import { type OasisProcess, startOasis } from '../support/server.js';
-import { cli, clientEnv, gatedScript, newGate, startCli, waitForText } from './support.js';
+import { cli, clientEnv, gatedScript, newGate, script, startCli, waitForText } from './support.js';
 
 let oasis: OasisProcess;
-let scripts: string;
 
 before(async () => {
   oasis = await startOasis();
-  scripts = await mkdtemp(path.join(tmpdir(), 'oasis-cli-scripts-'));
 });
 after(() => oasis.stop());
-
-async function script(name: string, text: string): Promise<string> {
-  const file = path.join(scripts, name);
-  await writeFile(file, text);
-  return file;
-}
 
 /** A port nothing listens on: one the system just handed out and took back. */
 async function closedPort(): Promise<number> {

@@ -1,27 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../support/eventually.js';
 import { newProject } from '../support/resources.js';
 import { type OasisProcess, startOasis } from '../support/server.js';
-import { cli, clientEnv, gatedScript, newGate, startCli, waitForText } from './support.js';
+import { cli, clientEnv, gatedScript, newGate, script, startCli, waitForText } from './support.js';
 
 let oasis: OasisProcess;
-let scripts: string;
 
 before(async () => {
   oasis = await startOasis();
-  scripts = await mkdtemp(path.join(tmpdir(), 'oasis-cli-scripts-'));
 });
 after(() => oasis.stop());
-
-async function script(name: string, text: string): Promise<string> {
-  const file = path.join(scripts, name);
-  await writeFile(file, text);
-  return file;
-}
 
 async function executionsOf(project: string): Promise<Array<{ id: string; info: { status: string } }>> {
   const response = await fetch(`${oasis.url}/v1.1/${project}/job-executions`);
@@ -115,7 +105,7 @@ describe('oasis run', () => {
     assert.equal(noCluster.code, 125);
     assert.match(noCluster.stderr, /no cluster "nowhere"; this project sees: local/);
 
-    const missing = await cli(['run', path.join(scripts, 'missing.sh')], env);
+    const missing = await cli(['run', path.join(path.dirname(hello), 'missing.sh')], env);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read .*missing\.sh: ENOENT/);
   });

@@ -1,11 +1,27 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually } from '../support/eventually.js';
 import { exchangeSubdir } from '../support/sandbox.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+
+let scripts: string | undefined;
+
+/** Writes a job script where the user's `oasis run` would find it, and returns its path. */
+export async function script(name: string, text: string): Promise<string> {
+  if (!scripts) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'oasis-cli-scripts-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    scripts = dir;
+  }
+  const file = path.join(scripts, name);
+  await writeFile(file, text);
+  return file;
+}
 
 /** A running `oasis` client command: its output so far, and its end. */
 export interface CliProcess {
