@@ -1,29 +1,23 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { KeystoneAuth, type KeystoneSettings } from '../../src/api/keystone.js';
 import { eventually } from '../support/eventually.js';
 import { issueToken, registerOasis, testKeystone, whileKeystoneHangs } from '../support/keystone.js';
 import { type OasisProcess, startOasis } from '../support/server.js';
+import { openstack, printedJson, pythonClientsInstalled, pythonScenario } from './support.js';
 
 /**
  * Oasis behind a real Keystone (scripts/keystone.sh): the real clients authenticate with
  * passwords and find Oasis through the catalog, tokens are validated with Keystone, and what
  * Keystone says (project, roles, revocation, no answer at all) is what Oasis enforces.
  */
-const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const VENV = path.join(ROOT, '.cache/pyclients/bin');
 
 const keystone = testKeystone();
-const clientsInstalled = existsSync(path.join(VENV, 'openstack'));
-if (!clientsInstalled && process.env.CI) throw new Error('python clients missing: run scripts/python-clients.sh');
+const clientsInstalled = pythonClientsInstalled();
 
 /** Sahara's error body, exactly. */
 async function assertSaharaError(response: Response, status: number, name: string): Promise<void> {
@@ -67,31 +61,24 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
 
   /** The openstack CLI as a user of a project: password auth, Oasis found through the catalog. */
   const openstackRun = (user: string, project: string, args: string[]) =>
-    run(path.join(VENV, 'openstack'), args, {
-      env: {
-        PATH: process.env.PATH ?? '',
-        OS_AUTH_URL: keystone!.url,
-        OS_IDENTITY_API_VERSION: '3',
-        OS_USERNAME: user,
-        OS_PASSWORD: keystone!.password,
-        OS_PROJECT_NAME: project,
-        OS_USER_DOMAIN_NAME: 'Default',
-        OS_PROJECT_DOMAIN_NAME: 'Default',
-      },
-      timeout: 60_000,
+    openstack(args, {
+      OS_AUTH_URL: keystone!.url,
+      OS_IDENTITY_API_VERSION: '3',
+      OS_USERNAME: user,
+      OS_PASSWORD: keystone!.password,
+      OS_PROJECT_NAME: project,
+      OS_USER_DOMAIN_NAME: 'Default',
+      OS_PROJECT_DOMAIN_NAME: 'Default',
     });
 
   /** A command that prints a result, read as JSON. */
-  const openstack = async (user: string, project: string, ...args: string[]): Promise<any> => {
-    const { stdout } = await openstackRun(user, project, [...args, '-f', 'json']);
-    // Some commands print a sentence ("Job ... has been started successfully.") before the JSON.
-    return JSON.parse(stdout.slice(stdout.search(/^[[{]/m)));
-  };
+  const openstackJson = async (user: string, project: string, ...args: string[]): Promise<any> =>
+    printedJson((await openstackRun(user, project, [...args, '-f', 'json'])).stdout);
 
   test('the openstack CLI registers, runs, lists, shows and deletes a job through the catalog', async () => {
     const script = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-keystone-')), 'hello.sh');
     await writeFile(script, 'echo "hello $1"\n');
-    const binary = await openstack(
+    const binary = await openstackJson(
       'alice',
       'alpha',
       'dataprocessing',
@@ -103,7 +90,7 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
       '--data',
       script,
     );
-    const template = await openstack(
+    const template = await openstackJson(
       'alice',
       'alpha',
       'dataprocessing',
@@ -117,7 +104,7 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
       '--mains',
       binary.Id,
     );
-    const started = await openstack(
+    const started = await openstackJson(
       'alice',
       'alpha',
       'dataprocessing',
@@ -131,11 +118,11 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
       'keystone',
     );
     const shown = await eventually(async () => {
-      const job = await openstack('alice', 'alpha', 'dataprocessing', 'job', 'show', started.Id);
+      const job = await openstackJson('alice', 'alpha', 'dataprocessing', 'job', 'show', started.Id);
       return ['SUCCEEDED', 'DONEWITHERROR', 'FAILED', 'KILLED'].includes(job.Status) ? job : undefined;
     }, 'the job to end');
     assert.equal(shown.Status, 'SUCCEEDED');
-    const listed = await openstack('alice', 'alpha', 'dataprocessing', 'job', 'list');
+    const listed = await openstackJson('alice', 'alpha', 'dataprocessing', 'job', 'list');
     assert.ok(listed.some((row: any) => row.Id === started.Id));
     await openstackRun('alice', 'alpha', ['dataprocessing', 'job', 'delete', started.Id, '--wait']);
     const { token } = await issueToken(keystone!, 'alice', 'alpha');
@@ -143,14 +130,7 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
   });
 
   test('python-saharaclient v1.1 and v2 through Keystone: execute, list, show, cancel and delete', async () => {
-    const { stdout } = await run(
-      path.join(VENV, 'python'),
-      [path.join(import.meta.dirname, 'keystone_flow.py'), keystone!.url, 'alice', keystone!.password, 'alpha'],
-      {
-        timeout: 120_000,
-      },
-    );
-    const result = JSON.parse(stdout);
+    const result = await pythonScenario('keystone_flow.py', [keystone!.url, 'alice', keystone!.password, 'alpha']);
     assert.equal(result.endpoint.replace(/\/$/, ''), `${oasis.url}/v1.1/${alpha}`);
     assert.equal(result.v2_endpoint.replace(/\/$/, ''), `${oasis.url}/v2/${alpha}`);
     assert.equal(result.tenant_id, alpha);
@@ -167,7 +147,7 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
   });
 
   test('the openstack CLI speaks v2 through the catalog too', async () => {
-    const jobs = await openstack(
+    const jobs = await openstackJson(
       'alice',
       'alpha',
       '--os-data-processing-api-version',
@@ -177,7 +157,7 @@ describe('Oasis behind Keystone', { skip: !keystone || !clientsInstalled }, () =
       'list',
     );
     assert.ok(Array.isArray(jobs));
-    const templates = await openstack(
+    const templates = await openstackJson(
       'alice',
       'alpha',
       '--os-data-processing-api-version',

@@ -1,28 +1,22 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { openTestStore, testDialects } from '../support/databases.js';
 import { type OasisProcess, startOasis } from '../support/server.js';
+import { openstack, printedJson, pythonClientsInstalled, pythonScenario, tokenAuth } from './support.js';
 
 /**
  * Sahara's v2 end to end through the real clients: python-saharaclient's ClientV2 and the
  * openstack CLI with `--os-data-processing-api-version 2`, against a real Oasis process under
  * tokens auth, at the endpoint `<url>/v2` (no project in the path: the token names it).
  */
-const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const VENV = path.join(ROOT, '.cache/pyclients/bin');
 const PROJECT = '4c1f9e2a7b3d4e5f8a9b0c1d2e3f4a5b';
 const TOKEN = 'e2e-v2-token';
 const LOCAL_CLUSTER = '00000000-0000-4000-8000-000000000001';
 
-const clientsInstalled = existsSync(path.join(VENV, 'openstack'));
-if (!clientsInstalled && process.env.CI) throw new Error('python clients missing: run scripts/python-clients.sh');
+const clientsInstalled = pythonClientsInstalled();
 
 for (const dialect of testDialects()) {
   describe(
@@ -48,35 +42,22 @@ for (const dialect of testDialects()) {
         await drop();
       });
 
-      const openstack = async (...args: string[]): Promise<any> => {
-        const { stdout } = await run(
-          path.join(VENV, 'openstack'),
-          [
-            '--os-auth-type',
-            'admin_token',
-            '--os-endpoint',
-            `${oasis.url}/v2`,
-            '--os-token',
-            TOKEN,
-            '--os-data-processing-api-version',
-            '2',
-            'dataprocessing',
-            ...args,
-          ],
-          { env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 },
+      /** A `dataprocessing` command through the v2 API; what it prints, as JSON when it is. */
+      const dataprocessing = async (...args: string[]): Promise<any> =>
+        printedJson(
+          (
+            await openstack([
+              ...tokenAuth(`${oasis.url}/v2`, TOKEN),
+              '--os-data-processing-api-version',
+              '2',
+              'dataprocessing',
+              ...args,
+            ])
+          ).stdout,
         );
-        // Some commands print a sentence before the JSON, some print nothing.
-        const start = stdout.search(/^[[{]/m);
-        return start === -1 ? stdout : JSON.parse(stdout.slice(start));
-      };
 
       test('ClientV2 executes, lists, shows, cancels by PATCH, updates and deletes jobs', async () => {
-        const { stdout } = await run(
-          path.join(VENV, 'python'),
-          [path.join(import.meta.dirname, 'saharaclient_v2_flow.py'), oasis.url, PROJECT, TOKEN],
-          { timeout: 120_000 },
-        );
-        const result = JSON.parse(stdout);
+        const result = await pythonScenario('saharaclient_v2_flow.py', [oasis.url, PROJECT, TOKEN]);
         assert.equal(result.template.project_id, PROJECT);
         assert.equal(result.template.description, 'through v2');
         assert.deepEqual(result.executed.template, result.template.id);
@@ -123,9 +104,9 @@ for (const dialect of testDialects()) {
           });
           assert.equal(binaryResponse.status, 202);
 
-          const binaries = await openstack('job', 'binary', 'list', '-f', 'json');
+          const binaries = await dataprocessing('job', 'binary', 'list', '-f', 'json');
           assert.ok(binaries.some((row: any) => row.Name === 'cli.sh'));
-          const template = await openstack(
+          const template = await dataprocessing(
             'job',
             'template',
             'create',
@@ -138,10 +119,10 @@ for (const dialect of testDialects()) {
             '-f',
             'json',
           );
-          const clusters = await openstack('cluster', 'list', '-f', 'json');
+          const clusters = await dataprocessing('cluster', 'list', '-f', 'json');
           assert.ok(clusters.some((row: any) => row.Name === 'local' && row.Id === LOCAL_CLUSTER));
 
-          const started = await openstack(
+          const started = await dataprocessing(
             'job',
             'execute',
             '--job-template',
@@ -156,7 +137,7 @@ for (const dialect of testDialects()) {
           assert.equal(started['Job template id'], template.Id);
           let shown: any;
           for (let attempt = 0; attempt < 60; attempt += 1) {
-            shown = await openstack('job', 'show', started.Id, '-f', 'json');
+            shown = await dataprocessing('job', 'show', started.Id, '-f', 'json');
             if (['SUCCEEDED', 'DONEWITHERROR', 'FAILED', 'KILLED'].includes(shown.Status)) break;
           }
           assert.equal(shown.Status, 'SUCCEEDED');
@@ -165,11 +146,11 @@ for (const dialect of testDialects()) {
             'cli v2 works\n',
           );
 
-          const listed = await openstack('job', 'list', '-f', 'json');
+          const listed = await dataprocessing('job', 'list', '-f', 'json');
           assert.ok(listed.some((row: any) => row.Id === started.Id && row.Status === 'SUCCEEDED'));
-          const updated = await openstack('job', 'update', started.Id, '--public', '-f', 'json');
+          const updated = await dataprocessing('job', 'update', started.Id, '--public', '-f', 'json');
           assert.equal(updated['Is public'], true);
-          await openstack('job', 'delete', started.Id, '--wait');
+          await dataprocessing('job', 'delete', started.Id, '--wait');
           const response = await fetch(`${oasis.url}/v2/jobs/${started.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
           assert.equal(response.status, 404);
         },

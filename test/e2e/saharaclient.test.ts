@@ -1,28 +1,22 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { testDialects, openTestStore } from '../support/databases.js';
 import { type OasisProcess, startOasis } from '../support/server.js';
+import { openstack, printedJson, pythonClientsInstalled, pythonScenario, tokenAuth } from './support.js';
 
 /**
  * End to end through the real clients: the openstack CLI (python-openstackclient with the
  * saharaclient plugin) and the python-saharaclient library, against a real Oasis process.
  * scripts/python-clients.sh installs them; the suite refuses to skip silently in CI.
  */
-const run = promisify(execFile);
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const VENV = path.join(ROOT, '.cache/pyclients/bin');
 const PROJECT = '9d3a2c6e0f4b4f7c8a1e5b2d3c4f5a6b';
 const TOKEN = 'e2e-secret-token';
 const LOCAL_CLUSTER = '00000000-0000-4000-8000-000000000001';
 
-const clientsInstalled = existsSync(path.join(VENV, 'openstack'));
-if (!clientsInstalled && process.env.CI) throw new Error('python clients missing: run scripts/python-clients.sh');
+const clientsInstalled = pythonClientsInstalled();
 if ((!process.env.SPARK_MASTER_URL || !process.env.HADOOP_RM_URL) && process.env.CI) {
   throw new Error('SPARK_MASTER_URL or HADOOP_RM_URL unset: scripts/test.sh starts the Spark and Hadoop clusters');
 }
@@ -54,43 +48,18 @@ for (const dialect of testDialects()) {
         await drop();
       });
 
-      const openstack = async (...args: string[]): Promise<any> => {
-        const { stdout } = await run(
-          path.join(VENV, 'openstack'),
-          [
-            '--os-auth-type',
-            'admin_token',
-            '--os-endpoint',
-            endpoint,
-            '--os-token',
-            TOKEN,
-            'dataprocessing',
-            ...args,
-            '-f',
-            'json',
-          ],
-          { env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 },
-        );
-        // Some commands print a sentence ("Job ... has been started successfully.") before the JSON.
-        return JSON.parse(stdout.slice(stdout.search(/^[[{]/m)));
-      };
+      /** A `dataprocessing` command that prints a result, read as JSON. */
+      const dataprocessing = async (...args: string[]): Promise<any> =>
+        printedJson((await openstack([...tokenAuth(endpoint, TOKEN), 'dataprocessing', ...args, '-f', 'json'])).stdout);
 
-      const saharaclient = async (scenario: string): Promise<any> => {
-        const { stdout } = await run(
-          path.join(VENV, 'python'),
-          [path.join(import.meta.dirname, 'saharaclient_flow.py'), endpoint, TOKEN, scenario],
-          {
-            timeout: 120_000,
-          },
-        );
-        return JSON.parse(stdout);
-      };
+      const saharaclient = (scenario: string): Promise<any> =>
+        pythonScenario('saharaclient_flow.py', [endpoint, TOKEN, scenario]);
 
       test('a shell script uploaded with the CLI runs on local and succeeds with its output', async () => {
         const script = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'hello.sh');
         await writeFile(script, 'echo "hello $1 $2 from $GREETING"\n');
-        const binary = await openstack('job', 'binary', 'create', '--name', 'hello.sh', '--data', script);
-        const template = await openstack(
+        const binary = await dataprocessing('job', 'binary', 'create', '--name', 'hello.sh', '--data', script);
+        const template = await dataprocessing(
           'job',
           'template',
           'create',
@@ -101,10 +70,10 @@ for (const dialect of testDialects()) {
           '--mains',
           binary.Id,
         );
-        const clusters = await openstack('cluster', 'list');
+        const clusters = await dataprocessing('cluster', 'list');
         assert.ok(clusters.some((cluster: any) => cluster.Name === 'local' && cluster.Id === LOCAL_CLUSTER));
 
-        const started = await openstack(
+        const started = await dataprocessing(
           'job',
           'execute',
           '--job-template',
@@ -121,7 +90,7 @@ for (const dialect of testDialects()) {
 
         let shown: any;
         for (let attempt = 0; attempt < 60; attempt += 1) {
-          shown = await openstack('job', 'show', started.Id);
+          shown = await dataprocessing('job', 'show', started.Id);
           if (['SUCCEEDED', 'DONEWITHERROR', 'FAILED', 'KILLED'].includes(shown.Status)) break;
         }
         assert.equal(shown.Status, 'SUCCEEDED');
@@ -135,7 +104,7 @@ for (const dialect of testDialects()) {
         const { readFile } = await import('node:fs/promises');
         assert.equal(await readFile(stdout, 'utf8'), 'hello big world from oasis\n');
 
-        const listed = await openstack('job', 'list');
+        const listed = await dataprocessing('job', 'list');
         assert.ok(listed.some((row: any) => row.Id === started.Id && row.Status === 'SUCCEEDED'));
       });
 
@@ -168,29 +137,12 @@ for (const dialect of testDialects()) {
       const registerThroughCli = async (body: Record<string, unknown>) => {
         const file = path.join(await mkdtemp(path.join(tmpdir(), 'oasis-e2e-')), 'cluster.json');
         await writeFile(file, JSON.stringify(body));
-        const created = await openstack('cluster', 'create', '--json', file);
+        const created = await dataprocessing('cluster', 'create', '--json', file);
         assert.equal(created.Status, 'Active');
         assert.equal(created['Plugin name'], body.plugin_name);
-        const listed = await openstack('cluster', 'list');
+        const listed = await dataprocessing('cluster', 'list');
         assert.ok(listed.some((row: any) => row.Id === created.Id && row.Status === 'Active'));
-        await run(
-          path.join(VENV, 'openstack'),
-          [
-            '--os-auth-type',
-            'admin_token',
-            '--os-endpoint',
-            endpoint,
-            '--os-token',
-            TOKEN,
-            'dataprocessing',
-            'cluster',
-            'delete',
-            created.Id,
-          ],
-          {
-            timeout: 60_000,
-          },
-        );
+        await openstack([...tokenAuth(endpoint, TOKEN), 'dataprocessing', 'cluster', 'delete', created.Id]);
         const response = await fetch(`${endpoint}/clusters/${created.Id}`, { headers: { 'X-Auth-Token': TOKEN } });
         assert.equal(response.status, 404);
       };
@@ -224,9 +176,9 @@ for (const dialect of testDialects()) {
       );
 
       test('the CLI updates and deletes an execution', async () => {
-        const templates = await openstack('job', 'template', 'list');
+        const templates = await dataprocessing('job', 'template', 'list');
         const hello = templates.find((row: any) => row.Name === 'hello');
-        const started = await openstack(
+        const started = await dataprocessing(
           'job',
           'execute',
           '--job-template',
@@ -237,27 +189,9 @@ for (const dialect of testDialects()) {
           'a',
           'b',
         );
-        const updated = await openstack('job', 'update', started.Id, '--public');
+        const updated = await dataprocessing('job', 'update', started.Id, '--public');
         assert.equal(updated['Is public'], true);
-        await run(
-          path.join(VENV, 'openstack'),
-          [
-            '--os-auth-type',
-            'admin_token',
-            '--os-endpoint',
-            endpoint,
-            '--os-token',
-            TOKEN,
-            'dataprocessing',
-            'job',
-            'delete',
-            started.Id,
-            '--wait',
-          ],
-          {
-            timeout: 60_000,
-          },
-        );
+        await openstack([...tokenAuth(endpoint, TOKEN), 'dataprocessing', 'job', 'delete', started.Id, '--wait']);
         const response = await fetch(`${endpoint}/job-executions/${started.Id}`, {
           headers: { 'X-Auth-Token': TOKEN },
         });
