@@ -94,13 +94,8 @@ export async function sparkClusterSubject(cluster: spark.SparkTestCluster): Prom
 /** Java jobs on a YARN cluster. */
 export async function yarnSubject(hadoop: yarn.HadoopTestCluster): Promise<ConformanceSubject> {
   const engine = await yarn.newEngine(hadoop);
-  const jar = await yarn.fixturesJar(hadoop);
-  const writer = (action: string): JobSpec =>
-    yarn.jobSpec('Java', {
-      libs: [yarn.fileOf('writer.jar', jar)],
-      configs: { 'edp.java.main_class': 'oasis.fixtures.HdfsWriter' },
-      args: [yarn.hdfsPath(hadoop, 'out.txt'), action],
-    });
+  const writer = (action: string): Promise<JobSpec> =>
+    yarn.hdfsWriterJob(hadoop, yarn.hdfsPath(hadoop, 'out.txt'), action);
   return {
     name: 'yarn',
     engine,

@@ -7,11 +7,10 @@ import { describe, test } from 'node:test';
 import { TransientEngineError } from '../../../src/engines/engine.js';
 import {
   clusterRecord,
-  fileOf,
-  fixturesJar,
   hadoopCluster,
   hdfsCat,
   hdfsPath,
+  hdfsWriterJob,
   jobSpec,
   newEngine,
   refOf,
@@ -29,11 +28,7 @@ describe(
       assert(hadoop);
       const engine = await newEngine(hadoop);
       const cluster = clusterRecord(hadoop);
-      const job = jobSpec('Java', {
-        libs: [fileOf('writer.jar', await fixturesJar(hadoop))],
-        configs: { 'edp.java.main_class': 'oasis.fixtures.HdfsWriter' },
-        args: [hdfsPath(hadoop, 'never'), 'sleep:600000'],
-      });
+      const job = await hdfsWriterJob(hadoop, hdfsPath(hadoop, 'never'), 'sleep:600000');
       const submission = await engine.submit(job, cluster);
       const ref = refOf(job.executionId, submission.engineJobId);
       assert.equal((await engine.status(ref, cluster)).status, 'RUNNING');
@@ -49,11 +44,7 @@ describe(
       assert(hadoop);
       const cluster = clusterRecord(hadoop);
       const target = hdfsPath(hadoop, 'adopted.txt');
-      const job = jobSpec('Java', {
-        libs: [fileOf('writer.jar', await fixturesJar(hadoop))],
-        configs: { 'edp.java.main_class': 'oasis.fixtures.HdfsWriter' },
-        args: [target, 'sleep:5000'],
-      });
+      const job = await hdfsWriterJob(hadoop, target, 'sleep:5000');
       const first = await newEngine(hadoop);
       const submission = await first.submit(job, cluster);
       await first.close();

@@ -9,6 +9,7 @@ import {
   hadoopCluster,
   hdfsCat,
   hdfsPath,
+  hdfsWriterJob,
   hdfsPut,
   jobSpec,
   newEngine,
@@ -87,11 +88,7 @@ describe(
       const engine = await newEngine(hadoop);
       const cluster = clusterRecord(hadoop);
       const target = hdfsPath(hadoop, 'written.txt');
-      const job = jobSpec('Java', {
-        libs: [fileOf('writer.jar', await fixturesJar(hadoop))],
-        configs: { 'edp.java.main_class': 'oasis.fixtures.HdfsWriter' },
-        args: [target, 'hello from a Java job'],
-      });
+      const job = await hdfsWriterJob(hadoop, target, 'hello from a Java job');
       engine.validate(job, cluster);
       const submission = await engine.submit(job, cluster);
       const end = await waitForEnd(engine, refOf(job.executionId, submission.engineJobId), cluster);
@@ -103,11 +100,7 @@ describe(
       assert(hadoop);
       const engine = await newEngine(hadoop);
       const cluster = clusterRecord(hadoop);
-      const job = jobSpec('Java', {
-        libs: [fileOf('writer.jar', await fixturesJar(hadoop))],
-        configs: { 'edp.java.main_class': 'oasis.fixtures.HdfsWriter' },
-        args: [hdfsPath(hadoop, 'never'), 'fail'],
-      });
+      const job = await hdfsWriterJob(hadoop, hdfsPath(hadoop, 'never'), 'fail');
       const submission = await engine.submit(job, cluster);
       const end = await waitForEnd(engine, refOf(job.executionId, submission.engineJobId), cluster);
       assert.equal(end.status, 'FAILED');

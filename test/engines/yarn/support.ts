@@ -182,6 +182,18 @@ export function fixturesJar(hadoop: HadoopTestCluster): Promise<Buffer> {
   return fixtureJar;
 }
 
+/**
+ * A Java job running the HdfsWriter fixture: writes `action`'s text to `target` on HDFS, or, for
+ * `sleep:<ms>` and `fail`, sleeps or throws.
+ */
+export async function hdfsWriterJob(hadoop: HadoopTestCluster, target: string, action: string): Promise<JobSpec> {
+  return jobSpec('Java', {
+    libs: [fileOf('writer.jar', await fixturesJar(hadoop))],
+    configs: { 'edp.java.main_class': 'oasis.fixtures.HdfsWriter' },
+    args: [target, action],
+  });
+}
+
 export function refOf(executionId: string, engineJobId: string): EngineJobRef {
   return { executionId, engineJobId, extra: {} };
 }
