@@ -54,9 +54,10 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     } else {
       let jobInit = buildJobInit(options.buildDir);
       if ('path' in jobInit) {
+        const withInit = new BubblewrapSandbox({ ...options, executable, jobOwner, jobInit });
+        const failure = probe(withInit);
+        if (failure === undefined) return withInit;
         // A data dir on a noexec mount, say: bubblewrap still works without it.
-        const failure = probe(new BubblewrapSandbox({ ...options, executable, jobOwner, jobInit }));
-        if (failure === undefined) return new BubblewrapSandbox({ ...options, executable, jobOwner, jobInit });
         jobInit = { problem: `oasis-job-init does not work here: ${failure}` };
       }
       const sandbox = new BubblewrapSandbox({ ...options, executable, jobOwner, jobInit });
